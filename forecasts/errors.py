@@ -1,0 +1,70 @@
+"""One exception hierarchy for the whole package.
+
+Every error a user can cause is a :class:`ForecastsError` whose message is a single line
+that says what was wrong and what to do about it.  The CLI prints that line in red and exits
+with the class's ``exit_code``: 2 for bad input (nothing was written), 1 for a store that could
+not be used (locked, tampered with, missing).
+"""
+
+from __future__ import annotations
+
+
+class ForecastsError(Exception):
+    """Base class: a user-facing, one-line message and a process exit code."""
+
+    exit_code = 1
+
+    def __init__(self, message: str):
+        message = " ".join(str(message).split())  # always one line
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(ForecastsError):
+    """The input was malformed or breaks a ledger rule; nothing was written."""
+
+    exit_code = 2
+
+
+class InvalidProbability(InvalidInput):
+    """A probability that cannot be parsed, lies outside [0, 1], or is certain without leave."""
+
+
+class InvalidDate(InvalidInput):
+    """A date or timestamp that cannot be parsed."""
+
+
+class UnknownQuestion(InvalidInput):
+    """No question with that id exists in the ledger."""
+
+
+class UnknownEvent(InvalidInput):
+    """No event with that id exists in the ledger."""
+
+
+class UnknownForecast(InvalidInput):
+    """No forecast with that row number exists in the ledger."""
+
+
+class DuplicateQuestion(InvalidInput):
+    """A question with that id already exists."""
+
+
+class QuestionClosed(InvalidInput):
+    """The question is resolved or past its close and takes no more live forecasts."""
+
+
+class Backdated(InvalidInput):
+    """A live forecast's ``made_at`` lies in the past beyond the clock tolerance."""
+
+
+class StoreLocked(ForecastsError):
+    """Another process holds the DuckDB file for writing and did not let go in time."""
+
+
+class StoreMissing(ForecastsError):
+    """The ledger file does not exist yet (run ``forecasts init``)."""
+
+
+class IntegrityError(ForecastsError):
+    """The hash chain does not verify: a ledger row was altered, deleted or inserted."""

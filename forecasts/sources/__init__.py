@@ -1,0 +1,1 @@
+"""Data that comes from outside the ledger: lookup tables, importers and exporters."""
