@@ -376,9 +376,11 @@ def demo(
     from forecasts.demo import run_demo
 
     result = run_demo(db)
-    console = _out()
-    for line in result["lines"]:
-        console.print(line)
+    counts = result["counts"]
+    _done(f"demo ledger: {result['path']} ({', '.join(f'{n} {t}' for t, n in counts.items())})")
+    _done(f"hash chain: {'ok' if result['verify'].ok else result['verify'].problem}")
+    _print_table(result["scores"], list(result["scores"].columns),
+                 title="New START: time-averaged scores (lower is better; Brier 0-1, log in nats)")
 
 
 def main() -> None:

@@ -80,8 +80,10 @@ def parse_probability(value: object, *, allow_certainty: bool = False) -> float:
     if isinstance(value, int | float):
         p = float(value)
         shown = repr(value)
+    elif not isinstance(value, str):
+        raise InvalidProbability(f"probability must be a number or text, got {type(value).__name__}")
     else:
-        text = _text(value, "probability")
+        text = value.strip()
         shown = repr(text)
         try:
             if text.endswith("%"):

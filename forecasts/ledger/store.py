@@ -146,12 +146,13 @@ class Ledger:
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
                     raise StoreMissing(f"cannot open ledger {self.path}: {exc}") from None
-                if time.monotonic() + delay > deadline:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
                     raise StoreLocked(
                         f"ledger {self.path} is locked by another process (tried for "
                         f"{self.lock_timeout:g} s); close the other program or notebook connection and retry"
                     ) from None
-                time.sleep(delay)
+                time.sleep(min(delay, remaining))
                 delay = min(delay * 2, 0.5)
 
     @contextmanager
@@ -617,6 +618,8 @@ class Ledger:
         for col in ("options", "tags", "probabilities", "params"):
             if col in df.columns:
                 df[col] = [json.loads(v) if isinstance(v, str) else None for v in df[col]]
+        if "forecasters" in df.columns:
+            df["forecasters"] = [list(v) if hasattr(v, "__iter__") and not isinstance(v, str) else [] for v in df["forecasters"]]
         return df
 
     @staticmethod
@@ -667,7 +670,7 @@ class Ledger:
             df = df[[tag in tags for tags in df["tags"]]]
         if by is not None:
             who = domain.parse_forecaster(by)
-            df = df[[c == who or (fs is not None and who in list(fs))
+            df = df[[c == who or (isinstance(fs, list) and who in fs)
                      for c, fs in zip(df["created_by"], df["forecasters"], strict=True)]]
         return df.drop(columns=["forecasters"]).reset_index(drop=True)
 

@@ -1,0 +1,93 @@
+"""Tamper evidence: rows altered, deleted or inserted behind the tool's back (raw DuckDB SQL)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from forecasts.ledger import integrity
+
+
+@pytest.fixture
+def filled(ledger, open_question):
+    ledger.log("rain", 0.3, by="alice")
+    ledger.log("rain", 0.6, by="bob")
+    e = ledger.add_event("Storm warning", on="2020-06-01")
+    ledger.add_evidence("rain", e["seq"], lr=2.0, by="alice")
+    ledger.log("rain", 0.7, by="alice")
+    ledger.resolve("rain", "yes")
+    assert ledger.verify().ok
+    return ledger
+
+
+def _sql(ledger, statement: str) -> None:
+    con = duckdb.connect(str(ledger.path))
+    con.execute(statement)
+    con.close()
+
+
+def test_untouched_chain_verifies(filled):
+    result = filled.verify()
+    assert result.ok and result.rows == 7 and len(result.head) == 64
+
+
+def test_altered_row_is_named(filled):
+    _sql(filled, "UPDATE forecasts SET probability = 0.9 WHERE seq = 3")
+    result = filled.verify()
+    assert not result.ok and (result.table, result.seq) == ("forecasts", 3)
+    assert "altered" in result.problem
+
+
+def test_altered_world_time_is_named(filled):
+    _sql(filled, "UPDATE resolutions SET resolved_at = resolved_at - INTERVAL 1 DAY")
+    result = filled.verify()
+    assert (result.ok, result.table, result.seq) == (False, "resolutions", 7)
+
+
+def test_deleted_row_is_named(filled):
+    _sql(filled, "DELETE FROM forecasts WHERE seq = 3")
+    result = filled.verify()
+    assert not result.ok and result.seq == 4 and "deleted" in result.problem
+
+
+def test_inserted_row_is_named(filled):
+    _sql(filled, "INSERT INTO forecasts SELECT * REPLACE ('mallory' AS forecaster, 3 AS seq) FROM forecasts WHERE seq = 2")
+    result = filled.verify()
+    assert not result.ok and result.seq == 3 and "inserted" in result.problem
+
+
+def test_forged_tail_row_needs_the_head(filled):
+    head = filled.verify().head
+    _sql(filled, "DELETE FROM resolutions")
+    truncated = filled.verify()
+    assert truncated.ok  # a shorter chain is still a chain ...
+    caught = filled.verify(head=head)
+    assert not caught.ok and "removed" in caught.problem  # ... which the saved head exposes
+
+
+def test_cli_verify_names_the_row(filled, cli):
+    ok = cli("verify", "--db", str(filled.path))
+    assert ok.returncode == 0 and "7 rows verified" in ok.stdout
+    _sql(filled, "UPDATE events SET title = 'Nothing happened'")
+    bad = cli("verify", "--db", str(filled.path))
+    assert bad.returncode == 1
+    assert "events row seq=4" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_canonical_form_is_stable():
+    row = {"seq": 1, "x": 0.1, "t": __import__("datetime").datetime(2020, 1, 2, 3, 4, 5)}
+    assert integrity.canonical("forecasts", row) == '["forecasts",{"seq":1,"t":"2020-01-02T03:04:05.000000","x":"0.1"}]'
+    assert integrity.row_hash(integrity.GENESIS, "forecasts", row) != integrity.row_hash("1" * 64, "forecasts", row)
+
+
+def test_no_update_or_delete_code_path_on_ledger_tables():
+    """The package never issues UPDATE or DELETE against a ledger table."""
+    package = Path(__file__).resolve().parents[2] / "forecasts"
+    pattern = re.compile(r"\b(UPDATE\s+(questions|forecasts|events|evidence|resolutions)\b|DELETE\s+FROM\b|TRUNCATE\b|DROP\s+TABLE\b)",
+                         re.IGNORECASE)
+    offenders = [f"{path.name}: {m.group(0)}" for path in package.rglob("*.py")
+                 for m in pattern.finditer(path.read_text())]
+    assert offenders == []
