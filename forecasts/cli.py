@@ -138,9 +138,8 @@ def _print_table(df, columns: list[str], title: str | None = None, as_json: bool
 
 
 def _done(message: str) -> None:
-    from rich.console import Console
-
-    Console(highlight=False, soft_wrap=True).print(message, markup=False)
+    """A one-line confirmation: plain text, so the writing commands need not load rich."""
+    sys.stdout.write(message + "\n")
 
 
 # ---------------------------------------------------------------------------- commands

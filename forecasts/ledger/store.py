@@ -622,6 +622,45 @@ class Ledger:
             df["forecasters"] = [list(v) if hasattr(v, "__iter__") and not isinstance(v, str) else [] for v in df["forecasters"]]
         return df
 
+    def records(self, table: str, as_of: object = None, *, clock: str = "both",
+                question: str | None = None) -> list[dict]:
+        """The rows of one table as of a time, as plain dicts, without pandas (the fast path
+        that closed-form models use).  ``forecasts`` has corrections applied and retractions
+        left out; ``resolutions`` holds the latest per question; ``evidence`` rows carry their
+        event's ``occurred_at``, ``event_title``, ``cameo`` and ``goldstein``.  JSON columns are
+        decoded; times are naive UTC datetimes.  Ordered by ``seq``.
+        """
+        t = self._as_of(as_of)
+        params: dict[str, Any] = {"as_of": t}
+        if table == "forecasts":
+            sql = f"SELECT * FROM ({self._forecasts_sql(clock)}) WHERE true"
+        elif table == "resolutions":
+            sql = f"SELECT * FROM ({self._resolutions_sql(clock)}) WHERE true"
+        elif table == "questions":
+            world = "opens_at" if clock == "world" else None
+            sql = f"SELECT * EXCLUDE (prev_hash, hash) FROM questions WHERE {self._clock_filter(world, clock)}"
+        elif table == "events":
+            sql = f"SELECT * EXCLUDE (prev_hash, hash) FROM events WHERE {self._clock_filter('occurred_at', clock)}"
+        elif table == "evidence":
+            sql = self._evidence_sql(clock)
+        else:
+            raise InvalidInput(f"unknown table {table!r}; one of {', '.join(LEDGER_TABLES)}")
+        if question is not None:
+            column = "id" if table == "questions" else "question"
+            if table == "events":
+                raise InvalidInput("events belong to no question; read evidence for a question's events")
+            sql += f" AND {column} = $q"
+            params["q"] = domain.parse_question_id(question)
+        with self._connect() as con:
+            cur = con.execute(sql + " ORDER BY seq", params)
+            names = [d[0] for d in cur.description]
+            rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        for row in rows:
+            for col in ("options", "tags", "probabilities", "params"):
+                if isinstance(row.get(col), str):
+                    row[col] = json.loads(row[col])
+        return rows
+
     @staticmethod
     def _clock_filter(world: str | None, clock: str, alias: str = "") -> str:
         """SQL keeping rows known as of ``$as_of``: world time (if any) and, unless
@@ -732,16 +771,19 @@ class Ledger:
     def evidence(self, as_of: object = None, *, clock: str = "both", question: str | None = None) -> Any:
         """Evidence assessments joined to their events (both known as of the time)."""
         t = self._as_of(as_of)
-        known = self._clock_filter("occurred_at", clock, "e.") + " AND " + self._clock_filter(None, clock, "v.")
-        sql = f"""SELECT v.seq, v.question, v.event, v.assessed_by, v.lr, v.strength, v.weight, v.note,
-                         v.source, v.recorded_at, e.occurred_at, e.title AS event_title, e.cameo, e.goldstein
-                  FROM evidence v JOIN events e ON e.seq = v.event
-                  WHERE {known}"""
+        sql = self._evidence_sql(clock)
         params: dict[str, Any] = {"as_of": t}
         if question is not None:
-            sql += " AND v.question = $q"
+            sql += " AND question = $q"
             params["q"] = domain.parse_question_id(question)
-        return self._frame(sql + " ORDER BY e.occurred_at, v.seq", params)
+        return self._frame(sql + " ORDER BY occurred_at, seq", params)
+
+    def _evidence_sql(self, clock: str) -> str:
+        known = self._clock_filter("occurred_at", clock, "e.") + " AND " + self._clock_filter(None, clock, "v.")
+        return f"""SELECT * FROM (
+                     SELECT v.seq, v.question, v.event, v.assessed_by, v.lr, v.strength, v.weight, v.note,
+                            v.source, v.recorded_at, e.occurred_at, e.title AS event_title, e.cameo, e.goldstein
+                     FROM evidence v JOIN events e ON e.seq = v.event WHERE {known}) v WHERE true"""
 
     def _resolutions_sql(self, clock: str) -> str:
         return f"""SELECT * EXCLUDE (k) FROM (

@@ -1,0 +1,163 @@
+"""The command line, through the real entry point: output, --json, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from forecasts.cli import app
+from forecasts.ledger import Ledger
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_full_workflow(cli, db_path):
+    steps = [
+        ("init",),
+        ("question", "add", "new-start-extension", "--title", "Will the US and Russia agree to extend New START?",
+         "--closes", "2300-02-05", "--criteria", "notes exchanged", "--tags", "arms-control,russia"),
+        ("log", "new-start-extension", "35%", "--by", "alice", "--why", "Moscow rejects meetings"),
+        ("log", "new-start-extension", "13:7", "--by", "bob"),
+        ("log", "new-start-extension", "0.65", "--by", "carol"),
+        ("event", "add", "Putin calls for one-year extension", "--on", "2020-12-17",
+         "--source", "https://example.org/putin", "--cameo", "036", "--tags", "russia"),
+        ("evidence", "new-start-extension", "5", "--lr", "1.5", "--by", "alice"),
+        ("resolve", "new-start-extension", "yes", "--note", "notes exchanged"),
+    ]
+    for step in steps:
+        out = cli(*step)
+        assert out.returncode == 0, (step, out.stderr)
+    table = cli("history", "new-start-extension", env={"COLUMNS": "200"}).stdout
+    assert "Moscow rejects meetings" in table and "notes exchanged" in table
+    hist = json.loads(cli("history", "new-start-extension", "--json").stdout)
+    assert [h["kind"] for h in hist] == ["event", "opens", "forecast", "forecast", "forecast", "resolution", "closes"]
+    assert [h["who"] for h in hist if h["kind"] == "forecast"] == ["alice", "bob", "carol"]
+    qs = json.loads(cli("questions", "--json").stdout)
+    assert qs[0]["status"] == "resolved" and qs[0]["n_forecasts"] == 3
+    evs = json.loads(cli("events", "--json", "--tag", "russia").stdout)
+    assert evs[0]["seq"] == 5 and evs[0]["goldstein"] == 4.0
+    assert json.loads(cli("questions", "--open", "--json").stdout) == []
+    v = json.loads(cli("verify", "--json").stdout)
+    assert v["ok"] and v["rows"] == 7
+    assert Ledger.open(db_path).counts()["forecasts"] == 3
+
+
+def test_multiple_choice_from_the_cli(cli):
+    cli("init")
+    assert cli("question", "add", "term", "--title", "Extension length?", "--closes", "2300-01-01",
+               "--kind", "multiple_choice", "--options", "yes-5y,yes-1y,no").returncode == 0
+    ok = cli("log", "term", "--option", "yes-5y=0.6", "--option", "yes-1y=0.3", "--option", "no=0.1", "--by", "al")
+    assert ok.returncode == 0 and "yes-5y=60.0%" in ok.stdout
+    bad = cli("log", "term", "--option", "yes-5y=0.6", "--option", "yes-1y=0.3", "--option", "no=0.3")
+    assert bad.returncode == 2 and "sum to" in bad.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ("log", "rain", "150%"),
+    ("log", "rain", "abc"),
+    ("log", "rain", "1"),
+    ("log", "snow", "50%"),
+    ("question", "add", "rain", "--title", "again", "--closes", "2300-01-01"),
+    ("question", "add", "x", "--title", "t", "--closes", "31/12/2300"),
+    ("resolve", "rain", "maybe"),
+    ("resolve", "rain", "yes", "--on", "1999-01-01"),
+    ("evidence", "rain", "99", "--lr", "2"),
+    ("evidence", "rain", "99"),
+    ("event", "add", "x", "--on", "not-a-date"),
+    ("due", "--within", "soon"),
+    ("questions", "--open", "--closed"),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(cli, db_path, args):
+    cli("init")
+    cli("question", "add", "rain", "--title", "Rain?", "--closes", "2300-01-01")
+    ledger = Ledger.open(db_path)
+    before = (ledger.counts(), ledger.verify().head)
+    out = cli(*args)
+    assert out.returncode == 2, out
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
+    assert "Traceback" not in out.stderr
+    assert (ledger.counts(), ledger.verify().head) == before
+
+
+def test_missing_ledger_is_a_clear_error(cli, tmp_path):
+    out = cli("log", "rain", "50%", "--db", str(tmp_path / "none.duckdb"))
+    assert out.returncode == 1 and "forecasts init" in out.stderr
+
+
+def test_db_option_and_environment(cli, tmp_path):
+    other = tmp_path / "elsewhere" / "team.duckdb"
+    assert cli("init", "--db", str(other)).returncode == 0 and other.exists()
+    assert cli("init", env={"FORECASTS_DB": str(tmp_path / "env.duckdb")}).returncode == 0
+    assert (tmp_path / "env.duckdb").exists()
+
+
+def test_default_location_is_data_folder(tmp_path):
+    env = {k: v for k, v in __import__("os").environ.items() if k != "FORECASTS_DB"}
+    out = subprocess.run([sys.executable, "-m", "forecasts.cli", "init"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and (tmp_path / "data" / "forecasts.duckdb").exists()
+
+
+def test_correct_retract_due_export(cli, tmp_path):
+    cli("init")
+    cli("question", "add", "rain", "--title", "Rain?", "--closes", "2300-01-01")
+    cli("log", "rain", "60%", "--by", "al")
+    assert cli("correct", "2", "16%", "--by", "al", "--why", "typo").returncode == 0
+    assert cli("retract", "2", "--by", "bo").returncode == 2
+    hist = json.loads(cli("history", "rain", "--json").stdout)
+    assert [h["kind"] for h in hist] == ["opens", "forecast", "correction", "closes"]
+    due = json.loads(cli("due", "--by", "bo", "--json").stdout)
+    assert due[0]["question"] == "rain" and "no forecast" in due[0]["why"]
+    assert cli("export", str(tmp_path / "out"), "--format", "parquet").returncode == 0
+    assert (tmp_path / "out" / "forecasts.parquet").exists()
+
+
+def test_log_does_not_import_heavy_libraries(cli, db_path):
+    cli("init")
+    cli("question", "add", "rain", "--title", "Rain?", "--closes", "2300-01-01")
+    probe = (
+        "import sys\n"
+        "from forecasts.cli import main\n"
+        "sys.argv = ['forecasts'] + sys.argv[1:]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "heavy = {'pandas', 'pymc', 'pytensor', 'matplotlib', 'statsmodels', 'scipy', 'numpy'}\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))\n"
+    )
+    for args in (["log", "rain", "40%", "--by", "al"], ["--help"]):
+        out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
+
+
+def _commands(group, prefix=()):
+    import typer.main
+
+    click_group = typer.main.get_command(group)
+    for name, command in click_group.commands.items():
+        if hasattr(command, "commands"):
+            for sub in command.commands:
+                yield (*prefix, name, sub)
+        else:
+            yield (*prefix, name)
+
+
+def test_every_command_has_help_and_is_in_the_readme():
+    text = README.read_text()
+    import typer.main
+
+    click_group = typer.main.get_command(app)
+    missing = []
+    for path in _commands(app):
+        command = click_group
+        for part in path:
+            command = command.commands[part]
+        assert command.help, f"{' '.join(path)} has no help text"
+        if not re.search(rf"forecasts {' '.join(path)}\b", text):
+            missing.append(" ".join(path))
+    assert missing == [], f"commands not documented in README.md: {missing}"
