@@ -58,6 +58,15 @@ class Backdated(InvalidInput):
     """A live forecast's ``made_at`` lies in the past beyond the clock tolerance."""
 
 
+class ImportRejected(InvalidInput):
+    """An import holds malformed rows; nothing was written.  ``problems`` lists
+    ``(line, reason)`` pairs, line numbers counted as in the source file."""
+
+    def __init__(self, message: str, problems: list[tuple[int, str]]):
+        super().__init__(message)
+        self.problems = problems
+
+
 class StoreLocked(ForecastsError):
     """Another process holds the DuckDB file for writing and did not let go in time."""
 

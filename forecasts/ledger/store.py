@@ -186,7 +186,7 @@ class Ledger:
         union = " UNION ALL ".join(
             f"(SELECT seq, hash FROM {t} ORDER BY seq DESC LIMIT 1)" for t in LEDGER_TABLES
         )
-        row = con.execute(f"SELECT seq, hash FROM ({union}) ORDER BY seq DESC LIMIT 1").fetchone()
+        row = _first(con.execute(f"SELECT seq, hash FROM ({union}) ORDER BY seq DESC LIMIT 1").fetchall())
         return [1, integrity.GENESIS] if row is None else [row[0] + 1, row[1]]
 
     @staticmethod
@@ -228,9 +228,9 @@ class Ledger:
     # ------------------------------------------------------------------ lookups
     @staticmethod
     def _question(con, qid: str) -> dict:
-        row = con.execute(
+        row = _first(con.execute(
             "SELECT id, kind, options, opens_at, closes_at, title FROM questions WHERE id = ? "
-            "ORDER BY seq LIMIT 1", [qid]).fetchone()
+            "ORDER BY seq LIMIT 1", [qid]).fetchall())
         if row is None:
             raise UnknownQuestion(f"no question {qid!r}; see 'forecasts questions'")
         return {"id": row[0], "kind": row[1], "options": json.loads(row[2]) if row[2] else None,
@@ -238,9 +238,9 @@ class Ledger:
 
     @staticmethod
     def _latest_resolution(con, qid: str) -> tuple | None:
-        return con.execute(
+        return _first(con.execute(
             "SELECT outcome, resolved_at FROM resolutions WHERE question = ? "
-            "ORDER BY seq DESC LIMIT 1", [qid]).fetchone()
+            "ORDER BY seq DESC LIMIT 1", [qid]).fetchall())
 
     # ------------------------------------------------------------------ appends
     def add_question(self, qid: str, *, title: str, closes: object, criteria: str | None = None,
@@ -258,7 +258,7 @@ class Ledger:
                                  base_rate=base_rate, reference_class=reference_class, by=by,
                                  source=source, source_id=source_id)
         with self._transaction() as (con, head):
-            if con.execute("SELECT 1 FROM questions WHERE id = ?", [row["id"]]).fetchone():
+            if _first(con.execute("SELECT 1 FROM questions WHERE id = ?", [row["id"]]).fetchall()):
                 raise DuplicateQuestion(f"question {row['id']!r} already exists")
             row["recorded_at"] = domain.now()
             self._insert(con, "questions", [row], head)
@@ -377,8 +377,8 @@ class Ledger:
         rationale = domain.optional_text(why, "rationale")
         src = _check_source(source, live=True)
         with self._transaction() as (con, head):
-            target = con.execute(
-                "SELECT question, forecaster, made_at, corrects FROM forecasts WHERE seq = ?", [seq]).fetchone()
+            target = _first(con.execute(
+                "SELECT question, forecaster, made_at, corrects FROM forecasts WHERE seq = ?", [seq]).fetchall())
             if target is None:
                 raise UnknownForecast(f"no forecast with row number {seq}")
             if target[3] is not None:
@@ -471,7 +471,7 @@ class Ledger:
                "source": domain.optional_text(source, "source", 200) or "notebook"}
         with self._transaction() as (con, head):
             self._question(con, qid)
-            if con.execute("SELECT 1 FROM events WHERE seq = ?", [event_id]).fetchone() is None:
+            if _first(con.execute("SELECT 1 FROM events WHERE seq = ?", [event_id]).fetchall()) is None:
                 raise UnknownEvent(f"no event {event_id}; see 'forecasts events'")
             row["recorded_at"] = domain.now()
             self._insert(con, "evidence", [row], head)
@@ -531,7 +531,7 @@ class Ledger:
             if len(known) != len(qrows):
                 raise DuplicateQuestion("the import names a question twice")
             for qid in known:
-                if con.execute("SELECT 1 FROM questions WHERE id = ?", [qid]).fetchone():
+                if _first(con.execute("SELECT 1 FROM questions WHERE id = ?", [qid]).fetchall()):
                     raise DuplicateQuestion(f"question {qid!r} already exists")
 
             def question(qid: str) -> dict:
@@ -588,7 +588,7 @@ class Ledger:
                     event_id = first_event + idx
                 else:
                     event_id = int(v["event"])
-                    if con.execute("SELECT 1 FROM events WHERE seq = ?", [event_id]).fetchone() is None:
+                    if _first(con.execute("SELECT 1 FROM events WHERE seq = ?", [event_id]).fetchall()) is None:
                         raise UnknownEvent(f"no event {event_id}")
                 ratio, verbal = domain.parse_likelihood_ratio(v.get("lr"), v.get("strength"))
                 vrows.append({"question": question(domain.parse_question_id(v["question"]))["id"],
@@ -601,6 +601,146 @@ class Ledger:
             self._insert(con, "resolutions", rrows, head)
         return {"questions": len(qrows), "events": len(erows), "forecasts": len(frows),
                 "evidence": len(vrows), "resolutions": len(rrows)}
+
+    def import_forecast_frame(self, frame: Any, *, source: str, first_line: int = 2,
+                              allow_certainty: bool = False, dry_run: bool = False) -> dict[str, Any]:
+        """Append many historical forecasts at once: vectorised validation, one bulk insert.
+
+        ``frame`` (pandas) has columns ``question``, ``forecaster``, ``made_at`` and either
+        ``probability`` (binary questions) or ``probabilities`` (dicts, multiple choice), and
+        optionally ``rationale``, ``source_id``, ``model_version``, ``params``, ``backtest``.
+        ``made_at`` may be text, naive UTC or time-zone aware (converted to UTC).
+
+        All or nothing: if any row is malformed, :class:`~forecasts.errors.ImportRejected` lists
+        every problem with its line number (row i is line ``first_line + i``, as in a CSV with a
+        header) and nothing is written.  Idempotent: rows whose ``(source, source_id)`` is
+        already in the ledger are skipped and counted.  ``dry_run`` validates without writing.
+        Returns ``{"added": n, "skipped_existing": k, "rows": len(frame)}``.
+        """
+        import numpy as np
+        import pandas as pd
+
+        from forecasts.errors import ImportRejected
+
+        src = _check_source(source, live=False)
+        df = frame.reset_index(drop=True).copy()
+        n = len(df)
+        lines = np.arange(n) + first_line
+        problems: list[tuple[int, str]] = []
+
+        def flag(mask, reason) -> None:
+            mask = np.asarray(mask, dtype=bool)
+            for i in np.flatnonzero(mask)[:1000]:
+                problems.append((int(lines[i]), reason(i) if callable(reason) else reason))
+
+        for col in ("question", "forecaster", "made_at"):
+            if col not in df.columns:
+                raise InvalidInput(f"the import has no {col!r} column")
+        if "probability" not in df.columns and "probabilities" not in df.columns:
+            raise InvalidInput("the import has neither a 'probability' nor a 'probabilities' column")
+        for col, default in (("probability", np.nan), ("probabilities", None), ("rationale", None),
+                             ("source_id", None), ("model_version", None), ("params", None),
+                             ("backtest", src.startswith("backtest:"))):
+            if col not in df.columns:
+                df[col] = default
+
+        made = pd.to_datetime(df["made_at"], errors="coerce", utc=True, format="mixed")
+        made = made.dt.tz_convert(None).astype("datetime64[us]")
+        flag(made.isna(), "made_at is missing or not a date")
+        clock = domain.now()
+        flag(made > pd.Timestamp(clock + CLOCK_TOLERANCE), "made_at is in the future")
+
+        names = df["forecaster"].astype("object")
+        bad_names = {}
+        for name in pd.unique(names):
+            try:
+                domain.parse_forecaster(name if isinstance(name, str) else None if name is None else str(name))
+                if not isinstance(name, str):
+                    raise InvalidInput("forecaster is missing")
+            except InvalidInput as exc:
+                bad_names[name] = exc.message
+        if bad_names:
+            flag(names.isin(list(bad_names)), lambda i: bad_names[names.iloc[i]])
+
+        with self._connect() as con:
+            qs = con.execute("SELECT id, kind, options, opens_at, closes_at FROM questions").df()
+        qs = qs.set_index("id")
+        qid = df["question"].astype("object")
+        known = qid.isin(qs.index)
+        flag(~known, lambda i: f"unknown question {qid.iloc[i]!r}")
+        opens = qid.map(qs["opens_at"]).astype("datetime64[us]")
+        closes = qid.map(qs["closes_at"]).astype("datetime64[us]")
+        outside = known & made.notna() & ((made < opens) | (made > closes))
+        flag(outside, lambda i: f"made_at {made.iloc[i]} lies outside the question's open period")
+
+        kind = qid.map(qs["kind"])
+        binary = (kind == "binary").to_numpy()
+        p = pd.to_numeric(df["probability"], errors="coerce").to_numpy(dtype=float, copy=True)
+        low = 0.0 if allow_certainty else np.nextafter(0.0, 1.0)
+        high = 1.0 if allow_certainty else np.nextafter(1.0, 0.0)
+        flag(binary & ~np.isfinite(p), "probability is missing or not a number")
+        flag(binary & np.isfinite(p) & ((p < 0) | (p > 1)), lambda i: f"probability {float(p[i])!r} is outside [0, 1]")
+        flag(binary & np.isfinite(p) & (p >= 0) & (p <= 1) & ((p < low) | (p > high)),
+             "probability is certain (0 or 1); import with allow_certainty if you mean it")
+        probs_json: list[str | None] = [None] * n
+        for i in np.flatnonzero((kind == "multiple_choice").to_numpy()):
+            try:
+                opts = json.loads(qs.at[qid.iloc[i], "options"])
+                parsed = domain.parse_option_probabilities(df["probabilities"].iloc[i], opts,
+                                                           allow_certainty=allow_certainty)
+                probs_json[i] = _json(parsed)
+                p[i] = np.nan
+            except InvalidInput as exc:
+                problems.append((int(lines[i]), exc.message))
+
+        sid = df["source_id"].astype("object").where(df["source_id"].notna(), None)
+        sid = sid.map(lambda v: None if v is None else str(v))
+        dup = sid.notna() & sid.duplicated(keep="first")
+        flag(dup, lambda i: f"source_id {sid.iloc[i]!r} appears twice in the import")
+        text = df["rationale"].astype("object").where(df["rationale"].notna(), None)
+        flag(text.map(lambda v: v is not None and (not isinstance(v, str) or len(v) > 10_000 or "\x00" in v)),
+             "rationale is not text of at most 10,000 characters")
+
+        if problems:
+            problems.sort()
+            shown = "; ".join(f"line {ln}: {why}" for ln, why in problems[:5])
+            more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+            raise ImportRejected(f"{len(problems)} malformed row(s), nothing imported: {shown}{more}", problems)
+
+        params = df["params"].map(lambda v: None if v is None or (isinstance(v, float) and v != v)
+                                  else (v if isinstance(v, str) else _json(v)))
+        out = pd.DataFrame({
+            "question": qid.astype(str).to_numpy(), "forecaster": names.astype(str).to_numpy(),
+            "made_at": made.to_numpy(), "probability": p, "probabilities": probs_json,
+            "rationale": text.map(lambda v: (v.strip() or None) if isinstance(v, str) else None).to_numpy(),
+            "source": src, "source_id": sid.to_numpy(),
+            "model_version": df["model_version"].astype("object").where(df["model_version"].notna(), None).to_numpy(),
+            "params": params.to_numpy(), "backtest": df["backtest"].astype(bool).to_numpy(),
+            "corrects": None, "retracted": False, "recorded_at": clock,
+        })
+        out["probability"] = out["probability"].astype("float64")
+        out["corrects"] = out["corrects"].astype("Int64")
+        with self._transaction() as (con, head):
+            existing = set()
+            if out["source_id"].notna().any():
+                existing = {r[0] for r in con.execute(
+                    "SELECT source_id FROM forecasts WHERE source = ? AND source_id IS NOT NULL", [src]).fetchall()}
+            fresh = ~out["source_id"].isin(existing) if existing else np.ones(n, dtype=bool)
+            out = out[fresh].reset_index(drop=True)
+            skipped = n - len(out)
+            if len(out) and not dry_run:
+                out.insert(0, "seq", np.arange(head[0], head[0] + len(out), dtype=np.int64))
+                columns = {c: out[c].to_numpy() for c in _COLUMNS["forecasts"]}
+                columns["recorded_at"] = np.full(len(out), np.datetime64(clock, "us"))
+                hashes = integrity.chain_columns("forecasts", columns, head[1])
+                out["prev_hash"] = [head[1], *hashes[:-1]]
+                out["hash"] = hashes
+                con.register("incoming_forecasts", out)
+                cols = ", ".join(_COLUMNS["forecasts"] + ("prev_hash", "hash"))
+                con.execute(f"INSERT INTO forecasts ({cols}) SELECT {cols} FROM incoming_forecasts")
+                con.unregister("incoming_forecasts")
+                head[0], head[1] = head[0] + len(out), hashes[-1]
+        return {"added": 0 if dry_run else len(out), "would_add": len(out), "skipped_existing": skipped, "rows": n}
 
     # ------------------------------------------------------------------ reads
     @staticmethod
@@ -901,7 +1041,7 @@ class Ledger:
     def _hash_seq(self, h: str) -> int | None:
         union = " UNION ALL ".join(f"SELECT seq FROM {t} WHERE hash = $h" for t in LEDGER_TABLES)
         with self._connect() as con:
-            row = con.execute(union, {"h": h}).fetchone()
+            row = _first(con.execute(union, {"h": h}).fetchall())
         return None if row is None else row[0]
 
     def export(self, out: str | os.PathLike, fmt: str = "csv") -> dict[str, Path]:
@@ -927,7 +1067,13 @@ class Ledger:
     def counts(self) -> dict[str, int]:
         """Rows per ledger table."""
         with self._connect() as con:
-            return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in LEDGER_TABLES}
+            return {t: _first(con.execute(f"SELECT count(*) FROM {t}").fetchall())[0] for t in LEDGER_TABLES}
+
+
+def _first(rows: list) -> Any:
+    """The first row of a fully fetched result, or None (a result fetched only in part would
+    block the next statement on the connection)."""
+    return rows[0] if rows else None
 
 
 def _sql_path(path: Path) -> str:
