@@ -1015,28 +1015,37 @@ class Ledger:
         """Recompute the hash chain over every ledger row; optionally check the head hash
         printed by an earlier ``verify`` (which detects removal of the newest rows)."""
         with self._connect() as con:
-            def rows():
-                streams = []
-                for table in LEDGER_TABLES:
-                    cur = con.cursor()
-                    cols = _COLUMNS[table] + ("prev_hash", "hash")
-                    cur.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY seq")
-                    streams.append((table, cols, cur))
-                def stream(table, cols, cur):
-                    while batch := cur.fetchmany(10_000):
-                        for values in batch:
-                            yield values[0], table, cols, values
-
-                for _, table, cols, values in heapq.merge(*(stream(*s) for s in streams), key=lambda x: x[0]):
-                    yield table, cols, values
-
-            result = integrity.verify_rows(rows())
+            result = integrity.verify_rows(self._chain_rows(con))
         if result.ok and head is not None:
             known = self._hash_seq(head)
             if known is None:
                 return integrity.Verification(False, result.rows, result.head,
                                               f"the expected head {head[:12]}... is not in the ledger: rows were removed or rewritten")
         return result
+
+    @staticmethod
+    def _chain_rows(con, *, in_transaction: bool = False) -> Iterator[tuple[str, tuple[str, ...], tuple]]:
+        """Every ledger row of every table as ``(table, columns, values)``, merged in seq order.
+
+        Streams each table through its own cursor; inside a transaction (whose rows other
+        cursors cannot see yet) each table is read whole on ``con`` instead.
+        """
+
+        def stream(table):
+            cols = _COLUMNS[table] + ("prev_hash", "hash")
+            sql = f"SELECT {', '.join(cols)} FROM {table} ORDER BY seq"
+            if in_transaction:
+                for values in con.execute(sql).fetchall():
+                    yield values[0], table, cols, values
+                return
+            cur = con.cursor()
+            cur.execute(sql)
+            while batch := cur.fetchmany(10_000):
+                for values in batch:
+                    yield values[0], table, cols, values
+
+        for _, table, cols, values in heapq.merge(*(stream(t) for t in LEDGER_TABLES), key=lambda x: x[0]):
+            yield table, cols, values
 
     def _hash_seq(self, h: str) -> int | None:
         union = " UNION ALL ".join(f"SELECT seq FROM {t} WHERE hash = $h" for t in LEDGER_TABLES)
@@ -1063,6 +1072,46 @@ class Ledger:
                 con.execute(f"COPY (SELECT * FROM {table} ORDER BY {order}) TO '{_sql_path(target)}' {opts}")
                 files[table] = target
         return files
+
+    def restore(self, folder: str | os.PathLike) -> dict[str, int]:
+        """Load an :meth:`export` (CSV or Parquet) into this empty ledger, row for row.
+
+        Rows keep their ``seq``, ``recorded_at`` and hashes, so the restored ledger has the same
+        chain and head as the exported one.  The chain is verified inside the transaction: a
+        tampered export is refused and nothing is written.  Returns rows per table.
+        """
+        from forecasts.errors import IntegrityError
+
+        src = Path(folder)
+        if not src.is_dir():
+            raise InvalidInput(f"{src} is not a folder written by 'forecasts export'")
+        if any(self.counts().values()):
+            raise InvalidInput(f"ledger {self.path} is not empty; restore into a new ledger file")
+        files = {}
+        for table in LEDGER_TABLES:
+            found = [src / f"{table}.{ext}" for ext in ("parquet", "csv") if (src / f"{table}.{ext}").exists()]
+            if not found:
+                raise InvalidInput(f"{src} holds no {table}.csv or {table}.parquet")
+            files[table] = found[0]
+        counts = {}
+        with self._transaction() as (con, _head):
+            for table, path in files.items():
+                described = con.execute(f"DESCRIBE {table}").fetchall()
+                cols = ", ".join(r[0] for r in described)
+                if path.suffix == ".csv":
+                    types = ", ".join(f"'{r[0]}': '{r[1]}'" for r in described)
+                    reader = f"read_csv('{_sql_path(path)}', header = true, columns = {{{types}}})"
+                else:
+                    reader = f"read_parquet('{_sql_path(path)}')"
+                try:
+                    con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {reader}")
+                except duckdb.Error as exc:
+                    raise InvalidInput(f"cannot read {path.name}: {str(exc).splitlines()[0]}") from None
+                counts[table] = _first(con.execute(f"SELECT count(*) FROM {table}").fetchall())[0]
+            result = integrity.verify_rows(self._chain_rows(con, in_transaction=True))
+            if not result.ok:
+                raise IntegrityError(f"the export does not verify, nothing restored: {result.problem}")
+        return counts
 
     def counts(self) -> dict[str, int]:
         """Rows per ledger table."""

@@ -287,3 +287,33 @@ def test_export_is_lossless(ledger, open_question, tmp_path):
         con.close()
     with pytest.raises(InvalidInput):
         ledger.export(tmp_path / "x", "xlsx")
+
+
+def test_export_restore_round_trip(ledger, open_question, tmp_path):
+    ledger.log("rain", 0.3, by="alice", why="a, \"quoted\" reason")
+    e = ledger.add_event("Storm", on="2020-06-01", cameo="036")
+    ledger.add_evidence("rain", e["seq"], strength="weak for yes", by="alice")
+    ledger.resolve("rain", "yes")
+    original = ledger.verify()
+    for fmt in ("csv", "parquet"):
+        ledger.export(tmp_path / fmt, fmt)
+        fresh = Ledger.open(tmp_path / f"restored-{fmt}.duckdb", create=True)
+        assert fresh.restore(tmp_path / fmt) == ledger.counts()
+        again = fresh.verify()
+        assert again.ok and again.head == original.head and again.rows == original.rows
+        assert fresh.forecasts().equals(ledger.forecasts())
+        with pytest.raises(InvalidInput, match="not empty"):
+            fresh.restore(tmp_path / fmt)
+
+
+def test_restore_refuses_a_tampered_export(ledger, open_question, tmp_path, snapshot):
+    ledger.log("rain", 0.3, by="alice")
+    ledger.export(tmp_path / "x", "csv")
+    text = (tmp_path / "x" / "forecasts.csv").read_text().replace(",0.3,", ",0.9,")
+    (tmp_path / "x" / "forecasts.csv").write_text(text)
+    fresh = Ledger.open(tmp_path / "r.duckdb", create=True)
+    from forecasts.errors import IntegrityError
+
+    with pytest.raises(IntegrityError, match="altered"):
+        fresh.restore(tmp_path / "x")
+    assert sum(fresh.counts().values()) == 0
