@@ -367,6 +367,98 @@ def export(
     _done(f"wrote {len(files)} files to {out}")
 
 
+SCORE_BY = ("forecaster", "tag", "question", "kind", "period")
+SCORE_RULES = ("brier", "log", "spherical", "baseline", "peer")
+
+
+def _frames(db: Path | None, as_of: str | None) -> tuple:
+    ledger = _ledger(db)
+    return ledger.forecasts(as_of), ledger.questions(as_of), ledger.resolutions(as_of)
+
+
+def _excluded_line(excluded: dict) -> str:
+    left = {k: v for k, v in excluded.items() if v}
+    return ("left out: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in left.items())) if left else "no question left out"
+
+
+@app.command()
+def score(
+    by: Annotated[str, typer.Option(help="Group by forecaster, tag, question, kind or period.")] = "forecaster",
+    rule: Annotated[str, typer.Option(help="brier (0-1), log (nats), spherical, baseline or peer (Metaculus).")] = "brier",
+    relative_to: Annotated[str | None, typer.Option(help="crowd:median (Good Judgment daily relative Brier) or a forecaster.")] = None,
+    bits: Annotated[bool, typer.Option(help="Log score in bits instead of nats.")] = False,
+    as_of: AsOf = None,
+    as_json: Json = False,
+    db: Db = None,
+) -> None:
+    """Time-averaged scores of resolved questions (ambiguous and annulled ones left out and counted)."""
+    if by not in SCORE_BY:
+        raise InvalidInput(f"--by must be one of {', '.join(SCORE_BY)}")
+    if rule not in SCORE_RULES:
+        raise InvalidInput(f"--rule must be one of {', '.join(SCORE_RULES)}")
+    if relative_to is not None and rule in ("baseline", "peer"):
+        raise InvalidInput("--relative-to applies to brier, log and spherical; baseline and peer are relative already")
+    from forecasts.scoring import score_table
+
+    table = score_table(*_frames(db, as_of), by=by, rule=rule, relative_to=relative_to, as_of=as_of,
+                        log_base=2 if bits else "e").rename_axis(by).reset_index()
+    if as_json:
+        sys.stdout.write(json.dumps({"rule": rule, "by": by, "higher_is_better": table.attrs.get("higher_is_better"),
+                                     "excluded": _plain(table.attrs.get("excluded", {})),
+                                     "rows": _records(table)}, indent=1) + "\n")
+        return
+    better = "higher" if table.attrs.get("higher_is_better") else "lower"
+    unit = {"brier": "Brier 0-1", "log": "log score in " + ("bits" if bits else "nats"), "spherical": "spherical",
+            "baseline": "Metaculus baseline", "peer": "Metaculus peer"}[rule]
+    cols = [by, "n_questions", "n_forecasts", "score", "coverage"] + (["relative", "n_relative"] if relative_to else [])
+    _print_table(table, cols, title=f"{unit}, time-averaged ({better} is better)", empty="no resolved questions to score")
+    _done(_excluded_line(table.attrs.get("excluded", {})))
+
+
+@app.command()
+def calibration(
+    forecaster: Annotated[list[str] | None, typer.Option(help="Only these forecasters (repeat the option).")] = None,
+    by: Annotated[str | None, typer.Option(help="Group by forecaster, tag, kind or period.")] = "forecaster",
+    bins: Annotated[int, typer.Option(help="Bins of the text chart and the ECE.")] = 10,
+    as_of: AsOf = None,
+    as_json: Json = False,
+    db: Db = None,
+) -> None:
+    """Calibration of binary forecasts on questions past their scheduled close: CORP decomposition,
+    Spiegelhalter's Z, Cox slope and intercept, ECE, and a text reliability chart."""
+    if by not in (None, "forecaster", "tag", "kind", "period", "all"):
+        raise InvalidInput("--by must be one of forecaster, tag, kind, period, all")
+    if not 2 <= bins <= 100:
+        raise InvalidInput("--bins must lie between 2 and 100")
+    from forecasts.scoring import calibration_cases, calibration_table, reliability, text_reliability_chart
+
+    frames = _frames(db, as_of)
+    group = None if by == "all" else by
+    table = calibration_table(*frames, forecaster=forecaster, by=group, as_of=as_of, bins=bins)
+    table = table.rename_axis(group or "group").reset_index()
+    if as_json:
+        sys.stdout.write(json.dumps({"by": group, "excluded": _plain(table.attrs.get("excluded", {})),
+                                     "ece_binning": table.attrs.get("ece_binning"), "rows": _records(table)},
+                                    indent=1) + "\n")
+        return
+    cols = [group or "group", "n_questions", "n_forecasts", "brier", "mcb", "dsc", "unc",
+            "spiegelhalter_z", "spiegelhalter_p", "cox_slope", "cox_intercept", "ece"]
+    _print_table(table, cols, title="Calibration (Brier decomposition: score = MCB - DSC + UNC; lower MCB is better)",
+                 empty="no resolved binary question is past its scheduled close yet")
+    _done(_excluded_line(table.attrs.get("excluded", {})))
+    if table.empty:
+        return
+    cases = calibration_cases(*frames, forecaster=forecaster, as_of=as_of)
+    keys = [("all", cases)] if group is None else [
+        (name, cases[cases[group] == name]) for name in table[group] if group in cases.columns]
+    for name, part in keys:
+        if part.empty:
+            continue
+        curve = reliability(part["p"], part["y"], part["weight"], n_boot=0)
+        _done(f"\n{name}: reliability (| = mean forecast, # = observed frequency)")
+        _done(text_reliability_chart(curve, bins=bins))
+
+
 @app.command()
 def demo(
     db: Annotated[Path | None, typer.Option("--db", help="Where to build the demo ledger [default: data/demo/new-start.duckdb].")] = None,

@@ -172,9 +172,9 @@ def demo_scores(ledger: Ledger) -> Any:
     frames = ledger.forecasts(), ledger.questions(), ledger.resolutions()
     brier = score_table(*frames, by="forecaster", rule="brier")
     log = score_table(*frames, by="forecaster", rule="log")
-    table = brier[["forecaster", "n_forecasts", "coverage", "score"]].rename(columns={"score": "brier"})
-    table["log"] = log.set_index("forecaster").loc[table["forecaster"], "score"].to_numpy()
-    return table.sort_values("brier").reset_index(drop=True)
+    table = brier[["n_forecasts", "coverage", "score"]].rename(columns={"score": "brier"})
+    table["log"] = log.loc[table.index, "score"]
+    return table.sort_values("brier").rename_axis("forecaster").reset_index()
 
 
 def run_demo(path: str | os.PathLike | None = None) -> dict[str, Any]:

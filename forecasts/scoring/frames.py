@@ -1,0 +1,142 @@
+"""The ledger frames that scoring reads, and how they are turned into arrays.
+
+The scoring functions take three plain pandas frames, as the ledger returns them
+(all times timezone-naive UTC, ``datetime64[us]``):
+
+``forecasts``
+    ``seq`` (int, ledger row number), ``question``, ``forecaster``, ``made_at``,
+    ``recorded_at``, ``probability`` (P(yes) for binary questions, NaN for
+    multiple choice), ``probabilities`` (dict option -> probability for multiple
+    choice, None for binary). Every row is a live forecast.
+``questions``
+    ``id``, ``kind`` ("binary" or "multiple_choice"), ``options`` (list or
+    None), ``ordered`` (bool), ``opens_at``, ``closes_at`` (scheduled close),
+    ``tags`` (list of str), ``base_rate`` (float or NaN), ...
+``resolutions``
+    the latest resolution per question: ``question``, ``outcome`` ("yes",
+    "no", an option name, "ambiguous" or "annulled"), ``resolved_at``,
+    ``recorded_at``. Unresolved questions have no row.
+
+``as_of`` filtering (the same everywhere): forecasts with ``made_at`` or
+``recorded_at`` after ``as_of`` are ignored, and so are resolutions recorded
+after it. Only ``seq``, ``question``, ``forecaster``, ``made_at`` and
+``probability``/``probabilities`` are required of ``forecasts``;
+``recorded_at`` is used when present.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["example_frames", "to_timestamp"]
+
+EXCLUSION_REASONS = ("ambiguous", "annulled", "unresolved", "unknown_question")
+
+
+def to_timestamp(value) -> np.datetime64 | None:
+    """``as_of``-style input (str, datetime, Timestamp or None) as naive UTC datetime64[us].
+
+    Examples
+    --------
+    >>> to_timestamp("2024-03-01")
+    np.datetime64('2024-03-01T00:00:00.000000')
+    >>> to_timestamp(None) is None
+    True
+    """
+    if value is None:
+        return None
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return np.datetime64(ts.to_datetime64(), "us")
+
+
+def now_utc() -> np.datetime64:
+    return np.datetime64(pd.Timestamp.now(tz="UTC").tz_localize(None).to_datetime64(), "us")
+
+
+def as_us(values) -> np.ndarray:
+    """Datetime-like column as int64 microseconds (NaT -> int64 min)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind != "M":
+        arr = pd.to_datetime(pd.Series(values)).to_numpy()
+    return arr.astype("datetime64[us]", copy=False).view(np.int64)
+
+
+NAT = np.iinfo(np.int64).min
+
+
+def filter_as_of(forecasts: pd.DataFrame, resolutions: pd.DataFrame, as_of):
+    """Drop forecasts made or recorded after ``as_of`` and resolutions recorded after it."""
+    cutoff = to_timestamp(as_of)
+    if cutoff is None:
+        return forecasts, resolutions
+    keep = forecasts["made_at"].to_numpy().astype("datetime64[us]") <= cutoff
+    if "recorded_at" in forecasts.columns:
+        keep &= forecasts["recorded_at"].to_numpy().astype("datetime64[us]") <= cutoff
+    if not keep.all():
+        forecasts = forecasts[keep]
+    if len(resolutions) and "recorded_at" in resolutions.columns:
+        rk = resolutions["recorded_at"].to_numpy().astype("datetime64[us]") <= cutoff
+        if not rk.all():
+            resolutions = resolutions[rk]
+    return forecasts, resolutions
+
+
+def example_frames():
+    """Three small ledger frames (forecasts, questions, resolutions) for examples.
+
+    Questions ``q1`` (binary, resolved yes), ``q2`` (binary, resolved no),
+    ``q3`` (binary, resolved yes early), ``q4`` (ambiguous) and ``q5``
+    (multiple choice, ordered, resolved "medium"); forecasters ``alice`` and
+    ``bob``.
+
+    Examples
+    --------
+    >>> f, q, r = example_frames()
+    >>> len(f), len(q), len(r)
+    (10, 5, 5)
+    """
+    t = pd.Timestamp
+    questions = pd.DataFrame({
+        "id": ["q1", "q2", "q3", "q4", "q5"],
+        "title": ["Q1", "Q2", "Q3", "Q4", "Q5"],
+        "kind": ["binary"] * 4 + ["multiple_choice"],
+        "options": [None, None, None, None, ["low", "medium", "high"]],
+        "ordered": [False, False, False, False, True],
+        "opens_at": [t("2024-01-01")] * 5,
+        "closes_at": [t("2024-01-11"), t("2024-01-11"), t("2024-01-11"),
+                      t("2024-01-11"), t("2024-01-11")],
+        "tags": [["arms"], ["arms", "russia"], [], ["russia"], ["economy"]],
+        "base_rate": [0.3, np.nan, np.nan, np.nan, np.nan],
+    })
+    questions["opens_at"] = questions["opens_at"].astype("datetime64[us]")
+    questions["closes_at"] = questions["closes_at"].astype("datetime64[us]")
+    rows = [
+        ("q1", "alice", "2024-01-01", 0.7, None),
+        ("q1", "bob", "2024-01-06", 0.4, None),
+        ("q1", "alice", "2024-01-06", 0.9, None),
+        ("q2", "alice", "2024-01-01", 0.2, None),
+        ("q2", "bob", "2024-01-01", 0.6, None),
+        ("q3", "alice", "2024-01-01", 0.5, None),
+        ("q3", "bob", "2024-01-03", 0.8, None),
+        ("q4", "alice", "2024-01-02", 0.5, None),
+        ("q5", "alice", "2024-01-01", np.nan, {"low": 0.2, "medium": 0.5, "high": 0.3}),
+        ("q5", "bob", "2024-01-01", np.nan, {"low": 0.6, "medium": 0.3, "high": 0.1}),
+    ]
+    forecasts = pd.DataFrame(rows, columns=["question", "forecaster", "made_at",
+                                            "probability", "probabilities"])
+    forecasts.insert(0, "seq", np.arange(1, len(rows) + 1, dtype=np.int64))
+    forecasts["made_at"] = pd.to_datetime(forecasts["made_at"]).astype("datetime64[us]")
+    forecasts["recorded_at"] = forecasts["made_at"]
+    forecasts["source"] = "example"
+    resolutions = pd.DataFrame({
+        "question": ["q1", "q2", "q3", "q4", "q5"],
+        "outcome": ["yes", "no", "yes", "ambiguous", "medium"],
+        "resolved_at": [t("2024-01-11"), t("2024-01-11"), t("2024-01-06"),
+                        t("2024-01-11"), t("2024-01-11")],
+    })
+    resolutions["resolved_at"] = resolutions["resolved_at"].astype("datetime64[us]")
+    resolutions["recorded_at"] = resolutions["resolved_at"]
+    return forecasts, questions, resolutions

@@ -1,0 +1,421 @@
+"""Tests of forecasts/scoring/timeavg.py: holding rule, time averages, Metaculus, GJ, tables."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import gmean
+
+from forecasts.scoring import (
+    baseline_scores,
+    holding_table,
+    metaculus_baseline,
+    metaculus_peer,
+    peer_scores,
+    relative_scores,
+    score_table,
+    spot_scores,
+    time_averaged,
+)
+from tests.scoring.conftest import (
+    make_forecasts,
+    make_questions,
+    make_resolutions,
+    random_frames,
+)
+
+
+def _row(df, q, f):
+    r = df[(df["question"] == q) & (df["forecaster"] == f)]
+    assert len(r) == 1, (q, f)
+    return r.iloc[0]
+
+
+# ------------------------------------------------------------------ bad inputs
+def test_bad_inputs(small_ledger):
+    f, q, r = small_ledger
+    with pytest.raises(ValueError, match="rule"):
+        time_averaged(f, q, r, rule="crps")
+    with pytest.raises(ValueError, match="lacks column 'made_at'"):
+        time_averaged(f.drop(columns="made_at"), q, r)
+    with pytest.raises(ValueError, match="lacks column 'closes_at'"):
+        time_averaged(f, q.drop(columns="closes_at"), r)
+    with pytest.raises(ValueError, match="engine"):
+        time_averaged(f, q, r, engine="gpu")
+    bad = f.copy()
+    bad.loc[0, "probability"] = 1.3
+    with pytest.raises(ValueError, match="question 'q1' has probability 1.3"):
+        time_averaged(bad, q, r)
+    r2 = r.copy()
+    r2.loc[r2["question"] == "q6", "outcome"] = "z"
+    with pytest.raises(ValueError, match="not one of its options"):
+        time_averaged(f, q, r2)
+    r3 = r.copy()
+    r3.loc[r3["question"] == "q1", "outcome"] = "maybe"
+    with pytest.raises(ValueError, match="resolved 'maybe'"):
+        time_averaged(f, q, r3)
+    with pytest.raises(ValueError, match="by must be"):
+        score_table(f, q, r, by="colour")
+    with pytest.raises(ValueError, match="rule must be"):
+        score_table(f, q, r, rule="crps")
+    with pytest.raises(ValueError, match="relative already"):
+        score_table(f, q, r, rule="peer", relative_to="bob")
+    with pytest.raises(ValueError, match="no scored"):
+        score_table(f, q, r, relative_to="nobody")
+
+
+# ------------------------------------------------------------------ hand values
+def test_time_averaged_hand_values(small_ledger):
+    t = time_averaged(*small_ledger)
+    a1 = _row(t, "q1", "alice")  # 0.6 for 5 days, 0.9 for 5 days, outcome yes
+    assert a1["score"] == pytest.approx((0.16 * 5 + 0.01 * 5) / 10)
+    assert a1["coverage"] == 1.0 and a1["n_forecasts"] == 2
+    b1 = _row(t, "q1", "bob")  # 0.8 from day 2: covered 8 of 10 days
+    assert b1["score"] == pytest.approx(0.04) and b1["coverage"] == pytest.approx(0.8)
+    a3 = _row(t, "q3", "alice")  # early YES on day 5: period is days 0-5
+    assert a3["score"] == pytest.approx(0.36) and a3["coverage"] == 1.0
+    # ordered multiple choice -> normalised RPS; unordered -> multi-category Brier
+    assert _row(t, "q6", "alice")["score"] == pytest.approx((0.04 + 0.09) / 2)
+    assert _row(t, "q7", "alice")["score"] == pytest.approx(0.04 + 0.25 + 0.09)
+    assert t.attrs["excluded"] == {"ambiguous": 1, "annulled": 0, "unresolved": 1,
+                                   "unknown_question": 0}
+    assert set(t["question"]) == {"q1", "q2", "q3", "q6", "q7"}
+
+
+def test_log_and_spherical_rules(small_ledger):
+    t = time_averaged(*small_ledger, rule="log")
+    assert _row(t, "q1", "alice")["score"] == pytest.approx(
+        -(np.log(0.6) + np.log(0.9)) / 2)
+    tb = time_averaged(*small_ledger, rule="log", log_base=2)
+    assert _row(tb, "q2", "bob")["score"] == pytest.approx(1.0)
+    ts = time_averaged(*small_ledger, rule="spherical")
+    assert _row(ts, "q2", "alice")["score"] == pytest.approx(1 - 0.7 / math.sqrt(0.58))
+
+
+def test_certain_and_wrong_is_infinite_not_clipped():
+    q = make_questions([{"id": "q"}])
+    f = make_forecasts([("q", "a", 0, 0.0), ("q", "b", 0, 0.5),
+                        ("q", "c", 0, 0.0), ("q", "c", 0, 0.6)])  # c's 0 held for no time
+    r = make_resolutions([("q", "yes", 10)])
+    t = time_averaged(f, q, r, rule="log")
+    assert math.isinf(_row(t, "q", "a")["score"])
+    assert _row(t, "q", "c")["score"] == pytest.approx(-math.log(0.6))
+    table = score_table(f, q, r, rule="log")
+    assert table.loc["a", "n_infinite"] == 1 and math.isinf(table.loc["a", "score"])
+
+
+def test_forecasts_before_open_and_after_close():
+    q = make_questions([{"id": "q", "opens": 2, "closes": 12}])
+    f = make_forecasts([("q", "a", 0, 0.2), ("q", "a", 1, 0.4), ("q", "a", 7, 0.8),
+                        ("q", "a", 15, 0.1), ("q", "b", 13, 0.9)])
+    r = make_resolutions([("q", "yes", 12)])
+    t = time_averaged(f, q, r)
+    a = _row(t, "q", "a")  # 0.4 holds from the opening (day 2) to day 7, then 0.8
+    assert a["score"] == pytest.approx((0.36 * 5 + 0.04 * 5) / 10)
+    assert a["n_forecasts"] == 3  # the forecast after the close does not count
+    b = _row(t, "q", "b")
+    assert math.isnan(b["score"]) and b["coverage"] == 0 and b["n_forecasts"] == 0
+
+
+def test_same_instant_forecasts_later_seq_wins():
+    q = make_questions([{"id": "q"}])
+    f = make_forecasts([("q", "a", 0, 0.9), ("q", "a", 0, 0.3)])
+    t = time_averaged(f, q, make_resolutions([("q", "no", 10)]))
+    assert _row(t, "q", "a")["score"] == pytest.approx(0.09)
+
+
+# ---------------------------------------------------------- as_of, resolutions
+def test_as_of_filters_forecasts_and_resolutions():
+    q = make_questions([{"id": "q"}])
+    f = make_forecasts([("q", "a", 0, 0.6), ("q", "a", 2, 0.9, 8)])  # recorded on day 8
+    r = make_resolutions([("q", "yes", 10, 10)])
+    full = time_averaged(f, q, r)
+    assert _row(full, "q", "a")["score"] == pytest.approx((0.16 * 2 + 0.01 * 8) / 10)
+    # as of day 9: the resolution is not yet recorded
+    t9 = time_averaged(f, q, r, as_of="2020-01-10")
+    assert t9.empty and t9.attrs["excluded"]["unresolved"] == 1
+    # a resolution recorded by day 5 and the late-recorded forecast ignored
+    r5 = make_resolutions([("q", "yes", 10, 5)])
+    t5 = time_averaged(f, q, r5, as_of="2020-01-06")
+    assert _row(t5, "q", "a")["score"] == pytest.approx(0.16)
+
+
+def test_re_resolution_recomputes_scores():
+    q = make_questions([{"id": "q"}, {"id": "p"}])
+    f = make_forecasts([("q", "a", 0, 0.8), ("p", "a", 0, 0.3)])
+    yes = time_averaged(f, q, make_resolutions([("q", "yes", 10), ("p", "no", 10)]))
+    no = time_averaged(f, q, make_resolutions([("q", "no", 10), ("p", "no", 10)]))
+    assert _row(yes, "q", "a")["score"] == pytest.approx(0.04)
+    assert _row(no, "q", "a")["score"] == pytest.approx(0.64)
+    # latest resolution wins when a frame carries several rows for a question
+    both = make_resolutions([("q", "yes", 10), ("p", "no", 10), ("q", "annulled", 10)])
+    t = time_averaged(f, q, both)
+    assert set(t["question"]) == {"p"} and t.attrs["excluded"]["annulled"] == 1
+
+
+def test_unknown_question_is_counted():
+    q = make_questions([{"id": "q"}])
+    f = make_forecasts([("q", "a", 0, 0.8), ("zzz", "a", 0, 0.3)])
+    t = time_averaged(f, q, make_resolutions([("q", "yes", 10)]))
+    assert t.attrs["excluded"]["unknown_question"] == 1 and len(t) == 1
+
+
+# ---------------------------------------------------------- engines and oracle
+def _reference_time_averaged(f, q, r):
+    """Slow, obvious implementation of the holding rule (the oracle)."""
+    res = r.drop_duplicates("question", keep="last").set_index("question")
+    qi = q.set_index("id")
+    out = {}
+    for (qq, ff), g in f.groupby(["question", "forecaster"]):
+        if qq not in res.index or res.loc[qq, "outcome"] not in ("yes", "no"):
+            continue
+        y = 1.0 if res.loc[qq, "outcome"] == "yes" else 0.0
+        ps = qi.loc[qq, "opens_at"]
+        pe = min(qi.loc[qq, "closes_at"], res.loc[qq, "resolved_at"])
+        g = g.sort_values(["made_at", "seq"])
+        made = list(g["made_at"]) + [pd.Timestamp.max]
+        num = den = 0.0
+        for i, p in enumerate(g["probability"]):
+            s, e = max(made[i], ps), min(made[i + 1], pe)
+            d = max((e - s).total_seconds(), 0.0)
+            num += d * (p - y) ** 2
+            den += d
+        out[(qq, ff)] = (num / den if den > 0 else np.nan,
+                         den / (pe - ps).total_seconds())
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_engines_agree_with_reference(seed, shuffle):
+    f, q, r = random_frames(seed, shuffle=shuffle)
+    ref = _reference_time_averaged(f, q, r)
+    for engine in ("numpy", "numba"):
+        t = time_averaged(f, q, r, engine=engine)
+        assert len(t) == len(ref)
+        for row in t.itertuples():
+            s, c = ref[(row.question, row.forecaster)]
+            assert row.coverage == pytest.approx(c, abs=1e-12)
+            if np.isnan(s):
+                assert np.isnan(row.score)
+            else:
+                assert row.score == pytest.approx(s, abs=1e-12)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_holding_engines_agree(shuffle):
+    from forecasts.scoring.timeavg import _prepare
+
+    f, q, r = random_frames(7, shuffle=shuffle)
+    a = _prepare(f, q, r, engine="numpy")
+    b = _prepare(f, q, r, engine="numba")
+    for name in ("start", "end", "dur", "order"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    # group ids may be numbered differently but must partition rows the same way
+    pairs = set(zip(a.group.tolist(), b.group.tolist()))
+    assert len(pairs) == a.n_groups == b.n_groups
+
+
+def test_holding_table_matches_time_averaged(small_ledger):
+    h, excluded = holding_table(*small_ledger)
+    assert excluded["ambiguous"] == 1
+    a = h[(h.question == "q1") & (h.forecaster == "alice")]
+    assert list(a["duration"]) == [5 * 86400.0, 5 * 86400.0]
+    assert list(a["order"]) == [0, 1]
+
+
+# ---------------------------------------------------------------- spot scores
+def test_spot_scores(small_ledger):
+    s = spot_scores(*small_ledger, at="2020-01-04")
+    assert _row(s, "q1", "alice")["score"] == pytest.approx(0.16)
+    assert _row(s, "q1", "bob")["score"] == pytest.approx(0.04)
+    assert _row(s, "q3", "alice")["score"] == pytest.approx(0.36)
+    close = spot_scores(*small_ledger, at="close")
+    assert _row(close, "q1", "alice")["probability"] == 0.9
+    assert _row(close, "q3", "alice")["probability"] == 0.4
+    before = spot_scores(*small_ledger, at="2020-01-02")
+    assert ((before.question == "q1") & (before.forecaster == "bob")).sum() == 0
+    base = spot_scores(*small_ledger, at="close", rule="baseline")
+    assert _row(base, "q1", "alice")["score"] == pytest.approx(100 * math.log2(1.8))
+
+
+# ------------------------------------------------------------------- Metaculus
+# Expected values from Metaculus' own unit tests, tests/unit/test_scoring/
+# test_score_math.py in the public repository github.com/Metaculus/metaculus
+# (test_evaluate_forecasts_baseline_accuracy / _peer_accuracy): horizon days
+# 0-10, F(v, s, e) = forecast of probability v from day s to day e.
+def F(v=0.5, s=0.0, e=None):
+    return (v, s, np.nan if e is None else e)
+
+
+def _mc_args(forecasts, bucket=1):
+    v = np.array([x[0] for x in forecasts], dtype=float)
+    po = v if bucket == 1 else 1 - v
+    return po, np.array([x[1] for x in forecasts]), np.array([x[2] for x in forecasts])
+
+
+BASELINE_CASES = [
+    ([F()], {}, [(0, 1)]),
+    ([F()] * 100, {}, [(0, 1)] * 100),
+    ([F(s=3)], {}, [(0, 0.7)]),
+    ([F(s=5)], {}, [(0, 0.5)]),
+    ([F(s=7)], {}, [(0, 0.3)]),
+    ([F(s=1), F(s=7)], {}, [(0, 0.9), (0, 0.3)]),
+    ([F(e=3)], {}, [(0, 0.3)]),
+    ([F(s=5, e=8)], {}, [(0, 0.3)]),
+    ([F()], {"ac": 5}, [(0, 0.5)]),
+    ([F(s=5)], {"ac": 5}, [(0, 0)]),
+    ([F(v=0.9)], {}, [(84.79969066, 1)]),
+    ([F(v=0.1)], {}, [(-232.19280949, 1)]),
+    ([F(v=0.9)], {"bucket": 0}, [(-232.19280949, 1)]),
+    ([F(v=0.9, s=5)], {}, [(84.79969066 / 2, 0.5)]),
+    ([F(v=2 ** (-1 / 2))], {}, [(50, 1)]),
+    ([F(v=2 ** (-3 / 2))], {}, [(-50, 1)]),
+]
+
+
+@pytest.mark.parametrize("forecasts, args, expected", BASELINE_CASES)
+def test_metaculus_baseline_expected_values(forecasts, args, expected):
+    po, s, e = _mc_args(forecasts, args.get("bucket", 1))
+    score, cov = metaculus_baseline(po, s, e, 0.0, 10.0, args.get("ac", 10.0))
+    assert np.round(score, 8).tolist() == pytest.approx([round(x, 8) for x, _ in expected])
+    assert np.round(cov, 8).tolist() == pytest.approx([c for _, c in expected])
+
+
+def test_metaculus_baseline_multiple_choice():
+    # their case with a placeholder option: 3 real options, p = 3**-0.5 -> 50
+    s, _ = metaculus_baseline([3 ** -0.5, 1 / 3], [0, 0], [np.nan, np.nan], 0, 10, 10,
+                              n_options=3)
+    np.testing.assert_allclose(s, [50.0, 0.0], atol=1e-8)
+
+
+def ln(x):
+    return 100 * np.log(x)
+
+
+PEER_CASES = [
+    ([F()], {}, [(0, 1)]),
+    ([F()] * 100, {}, [(0, 1)] * 100),
+    ([F(s=3)], {}, [(0, 0.7)]),
+    ([F(s=1), F(s=7)], {}, [(0, 0.9), (0, 0.3)]),
+    ([F(), F(s=4, e=6)], {}, [(0, 1), (0, 0.2)]),
+    ([F(e=5), F(s=5), F(s=2)], {}, [(0, 0.5), (0, 0.5), (0, 0.8)]),
+    ([F()], {"ac": 5}, [(0, 0.5)]),
+    ([F(s=5)], {"ac": 5}, [(0, 0)]),
+    ([F(v=0.9)], {}, [(0, 1)]),
+    ([F(v=0.9), F(v=0.9)], {}, [(0, 1), (0, 1)]),
+    ([F(v=0.1), F(v=0.9)], {}, [(ln(0.1 / 0.9), 1), (ln(0.9 / 0.1), 1)]),
+    ([F(v=0.4), F(v=0.6)], {}, [(ln(0.4 / 0.6), 1), (ln(0.6 / 0.4), 1)]),
+    ([F(v=0.1), F(v=0.5), F(v=0.9)], {},
+     [(ln(0.1 / gmean([0.5, 0.9])), 1), (ln(0.5 / gmean([0.1, 0.9])), 1),
+      (ln(0.9 / gmean([0.1, 0.5])), 1)]),
+    ([F(v=0.1), F(v=0.3), F(v=0.6), F(v=0.9)], {},
+     [(ln(0.1 / gmean([0.3, 0.6, 0.9])), 1), (ln(0.3 / gmean([0.1, 0.6, 0.9])), 1),
+      (ln(0.6 / gmean([0.1, 0.3, 0.9])), 1), (ln(0.9 / gmean([0.1, 0.3, 0.6])), 1)]),
+    ([F(v=0.1), F(v=0.5), F(s=5, v=0.9)], {},
+     [(0.5 * ln(0.1 / 0.5) + 0.5 * ln(0.1 / gmean([0.5, 0.9])), 1),
+      (0.5 * ln(0.5 / 0.1) + 0.5 * ln(0.5 / gmean([0.1, 0.9])), 1),
+      (0.5 * 0 + 0.5 * ln(0.9 / gmean([0.1, 0.5])), 0.5)]),
+]
+
+
+@pytest.mark.parametrize("forecasts, args, expected", PEER_CASES)
+def test_metaculus_peer_expected_values(forecasts, args, expected):
+    po, s, e = _mc_args(forecasts, args.get("bucket", 1))
+    score, cov = metaculus_peer(po, s, e, 0.0, 10.0, args.get("ac", 10.0))
+    np.testing.assert_allclose(score, [x for x, _ in expected], atol=1e-8)
+    np.testing.assert_allclose(cov, [c for _, c in expected], atol=1e-8)
+
+
+def test_metaculus_peer_multiple_choice_and_zero_probability():
+    # their multiple-choice case: outcome probabilities e**0.25 / 3 and 1/3 -> +25 / -25
+    s, _ = metaculus_peer([np.e ** 0.25 / 3, 1 / 3], [0, 0], [np.nan, np.nan], 0, 10, 10)
+    np.testing.assert_allclose(s, [25, -25], atol=1e-8)
+    s, _ = metaculus_peer([0.0, 0.5, 0.5], [0, 0, 6], [3, np.nan, np.nan], 0, 10, 10)
+    assert s[0] == -np.inf and s[1] == np.inf and np.isfinite(s[2])
+    assert metaculus_peer([], [], [], 0, 10, 10)[0].shape == (0,)
+
+
+def test_baseline_and_peer_over_frames(small_ledger):
+    b = baseline_scores(*small_ledger)
+    assert _row(b, "q1", "alice")["score"] == pytest.approx(
+        (100 * math.log2(1.2) * 5 + 100 * math.log2(1.8) * 5) / 10)
+    assert _row(b, "q1", "bob")["coverage"] == pytest.approx(0.8)
+    # early YES on day 5, scheduled close day 20: Metaculus divides by 20 days
+    assert _row(b, "q3", "alice")["score"] == pytest.approx(100 * math.log2(0.8) * 5 / 20)
+    assert _row(b, "q3", "alice")["coverage"] == pytest.approx(0.25)
+    # multiple choice, 3 options: 100 ln(3 * 0.5) / ln 3
+    assert _row(b, "q7", "alice")["score"] == pytest.approx(100 * math.log(1.5) / math.log(3))
+    p = peer_scores(*small_ledger)
+    expected = (3 * ln(0.6 / 0.8) + 5 * ln(0.9 / 0.8)) / 10
+    assert _row(p, "q1", "alice")["score"] == pytest.approx(expected)
+    assert _row(p, "q1", "bob")["score"] == pytest.approx(-expected)
+    # crowd aggregates are not peers by default
+    f, q, r = small_ledger
+    f2 = pd.concat([f, make_forecasts([("q1", "crowd:median", 0, 0.1)])], ignore_index=True)
+    f2["seq"] = np.arange(1, len(f2) + 1)
+    p2 = peer_scores(f2, q, r)
+    assert "crowd:median" not in set(p2["forecaster"])
+    p3 = peer_scores(f2, q, r, pool=["alice", "crowd:median"])
+    assert set(p3["forecaster"]) == {"alice", "crowd:median"}
+
+
+# --------------------------------------------------------- Good Judgment style
+def test_relative_scores_daily_median():
+    q = make_questions([{"id": "q", "closes": 4}])
+    f = make_forecasts([("q", "a", 0, 0.9), ("q", "b", 0, 0.5), ("q", "c", 2, 0.2),
+                        ("q", "crowd:median", 0, 0.5)])
+    r = make_resolutions([("q", "yes", 4)])
+    rel = relative_scores(f, q, r)
+    # day ends 1, 2, 3, 4. Days 1-2: a 0.01, b 0.25 (median 0.13); days 3-4: c 0.64 too
+    # (median 0.25). c made its forecast at the start of day 3.
+    assert _row(rel, "q", "a")["relative"] == pytest.approx((-0.12 * 2 - 0.24 * 2) / 4)
+    assert _row(rel, "q", "b")["relative"] == pytest.approx((0.12 * 2 + 0) / 4)
+    c = _row(rel, "q", "c")
+    assert c["relative"] == pytest.approx(0.39 * 2 / 4)
+    assert c["days_covered"] == 2 and c["days"] == 4
+    t = score_table(f, q, r, relative_to="crowd:median")
+    assert t.loc["a", "relative"] == pytest.approx(-0.18)
+
+
+# ---------------------------------------------------------------- score tables
+def test_score_table_groupings(small_ledger):
+    f, q, r = small_ledger
+    t = score_table(f, q, r, by="forecaster")
+    assert list(t.index) == ["alice", "bob"]
+    ta = time_averaged(f, q, r)
+    assert t.loc["alice", "score"] == pytest.approx(
+        ta[ta.forecaster == "alice"]["score"].mean())
+    assert t.loc["alice", "n_questions"] == 5 and t.loc["bob", "n_questions"] == 2
+    assert t.loc["alice", "excluded_ambiguous"] == 1
+    assert t.loc["bob", "excluded_unresolved"] == 1
+    assert t.attrs["excluded"] == {"ambiguous": 1, "annulled": 0, "unresolved": 1,
+                                   "unknown_question": 0}
+    assert t.attrs["higher_is_better"] is False
+    tags = score_table(f, q, r, by="tag")
+    assert set(tags.index) == {"arms", "russia", "(untagged)"}
+    assert tags.loc["arms", "n_questions"] == 2
+    assert tags.loc["(untagged)", "excluded_ambiguous"] == 1
+    kinds = score_table(f, q, r, by="kind")
+    assert list(kinds.index) == ["binary", "multiple_choice"]
+    per = score_table(f, q, r, by="period")
+    assert list(per.index) == ["2020Q1"]
+    byq = score_table(f, q, r, by="question")
+    assert byq.loc["q1", "n_forecasts"] == 3
+    assert byq.loc["q4", "excluded_ambiguous"] == 1 and byq.loc["q4", "n_questions"] == 0
+
+
+def test_score_table_relative_to_forecaster_and_metaculus_rules(small_ledger):
+    f, q, r = small_ledger
+    t = score_table(f, q, r, relative_to="bob")
+    # alice vs bob on q1 and q2 only
+    ta = time_averaged(f, q, r).set_index(["question", "forecaster"])["score"]
+    expected = np.mean([ta["q1", "alice"] - ta["q1", "bob"], ta["q2", "alice"] - ta["q2", "bob"]])
+    assert t.loc["alice", "relative"] == pytest.approx(expected)
+    assert t.loc["alice", "n_relative"] == 2
+    assert t.loc["bob", "relative"] == 0
+    b = score_table(f, q, r, rule="baseline")
+    assert b.attrs["higher_is_better"] is True
+    p = score_table(f, q, r, rule="peer", by="question")
+    assert p.loc["q2", "score"] == pytest.approx(0.0)  # peer scores sum to zero

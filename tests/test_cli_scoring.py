@@ -1,0 +1,64 @@
+"""`forecasts score` and `forecasts calibration` print what the scoring library returns."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from forecasts.demo import build_demo_ledger
+from forecasts.ledger import Ledger
+from forecasts.scoring import calibration_table, score_table
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("scoring") / "demo.duckdb"
+    build_demo_ledger(path)
+    return path
+
+
+def test_score_json_equals_library(cli, demo_db):
+    ledger = Ledger.open(demo_db)
+    frames = ledger.forecasts(), ledger.questions(), ledger.resolutions()
+    for rule in ("brier", "log", "peer"):
+        out = cli("score", "--rule", rule, "--json", "--db", str(demo_db))
+        assert out.returncode == 0, out.stderr
+        got = {r["forecaster"]: r["score"] for r in json.loads(out.stdout)["rows"]}
+        expected = score_table(*frames, by="forecaster", rule=rule)["score"].to_dict()
+        assert got == pytest.approx(expected, rel=1e-12)
+    rel = json.loads(cli("score", "--relative-to", "crowd:median", "--json", "--db", str(demo_db)).stdout)
+    assert all("relative" in r for r in rel["rows"])
+
+
+def test_score_table_text(cli, demo_db):
+    out = cli("score", "--db", str(demo_db), env={"COLUMNS": "200"})
+    assert "Brier 0-1, time-averaged (lower is better)" in out.stdout
+    assert "import:metaculus" in out.stdout and "no question left out" in out.stdout
+    bits = cli("score", "--rule", "log", "--bits", "--db", str(demo_db), env={"COLUMNS": "200"})
+    assert "log score in bits" in bits.stdout
+
+
+def test_calibration(cli, demo_db):
+    ledger = Ledger.open(demo_db)
+    out = cli("calibration", "--json", "--forecaster", "import:metaculus", "--db", str(demo_db))
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)["rows"]
+    expected = calibration_table(ledger.forecasts(), ledger.questions(), ledger.resolutions(),
+                                 forecaster=["import:metaculus"], by="forecaster")
+    assert rows[0]["brier"] == pytest.approx(expected["brier"].iloc[0], rel=1e-12)
+    text = cli("calibration", "--db", str(demo_db), env={"COLUMNS": "200"}).stdout
+    assert "reliability" in text and "0.7-0.8" in text
+
+
+@pytest.mark.parametrize("args", [("score", "--rule", "accuracy"), ("score", "--by", "colour"),
+                                  ("score", "--rule", "peer", "--relative-to", "crowd:median"),
+                                  ("calibration", "--bins", "1"), ("score", "--as-of", "someday")])
+def test_bad_scoring_options(cli, demo_db, args):
+    out = cli(*args, "--db", str(demo_db))
+    assert out.returncode == 2 and out.stderr.startswith("error: ") and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_empty_ledger(cli, ledger):
+    assert "no resolved questions to score" in cli("score").stdout
+    assert "past its scheduled close" in cli("calibration").stdout
