@@ -472,6 +472,15 @@ def demo(
     _done(f"hash chain: {'ok' if result['verify'].ok else result['verify'].problem}")
     _print_table(result["scores"], list(result["scores"].columns),
                  title="New START: time-averaged scores (lower is better; Brier 0-1, log in nats)")
+    _done(f"report: {result['report']}")
+
+
+from forecasts.commands import models as _models
+_models.register(app)
+
+
+from forecasts.commands import report as _report
+_report.register(app)
 
 
 def main() -> None:

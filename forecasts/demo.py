@@ -14,7 +14,9 @@ world time and names its source, and the no-backdating rule for live forecasts s
 * the resolution: YES on 2021-01-26, the day the diplomatic notes agreeing a five-year
   extension were exchanged (Metaculus resolved its question YES on 2021-01-27);
 
-and then scores everyone with the time-averaged Brier and log scores.  The demo never touches
+then replays the events through the evidence and deadline-hazard models as backtests (what each
+model would have said at each event and each week), scores everyone with the time-averaged
+Brier and log scores, and writes the report ``reports/new-start.html``.  The demo never touches
 the user's own ledger: it writes ``data/demo/new-start.duckdb`` (or ``--db``), and refuses a
 path that holds anything but an earlier demo.
 """
@@ -177,11 +179,24 @@ def demo_scores(ledger: Ledger) -> Any:
     return table.sort_values("brier").rename_axis("forecaster").reset_index()
 
 
-def run_demo(path: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Build the demo ledger, score it, and return what the CLI shows.
+def run_demo(path: str | os.PathLike | None = None,
+             report: str | os.PathLike | None = Path("reports") / "new-start.html") -> dict[str, Any]:
+    """Build the demo ledger, replay the events through the evidence and deadline-hazard
+    models (written as backtest rows, forecasters ``model:evidence`` and ``model:hazard``),
+    score everyone, and write the report (``report=None`` skips it).
 
-    Returns ``{"path": Path, "counts": {table: rows}, "scores": DataFrame}``.
+    Returns ``{"path", "counts", "scores", "verify", "models", "report"}``: the ledger file,
+    rows per table, the score table (models included), the chain check, the models'
+    final explanations, and the report's path.
     """
+    from forecasts.models.run import replay_demo
+
     ledger = build_demo_ledger(path)
-    return {"path": ledger.path, "counts": ledger.counts(), "scores": demo_scores(ledger),
-            "verify": ledger.verify()}
+    replay = replay_demo(ledger)
+    out = {"path": ledger.path, "counts": ledger.counts(), "scores": demo_scores(ledger),
+           "verify": ledger.verify(), "models": replay["explanations"], "report": None}
+    if report is not None:
+        from forecasts.report import build_report
+
+        out["report"] = build_report(ledger, Path(report))
+    return out

@@ -14,12 +14,15 @@ from forecasts.ledger import Ledger
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    return run_demo(tmp_path_factory.mktemp("demo") / "new-start.duckdb")
+    folder = tmp_path_factory.mktemp("demo")
+    return run_demo(folder / "new-start.duckdb", report=folder / "new-start.html")
 
 
 def test_demo_contents(demo):
     ledger = Ledger.open(demo["path"])
-    assert demo["counts"] == {"questions": 1, "forecasts": 115, "events": 31, "evidence": 25, "resolutions": 1}
+    models = demo["counts"]["forecasts"] - 115
+    assert demo["counts"] == {"questions": 1, "forecasts": 115 + models, "events": 31, "evidence": 25, "resolutions": 1}
+    assert models > 60  # weekly and at each event, two models
     assert demo["verify"].ok
     f = ledger.forecasts()
     crowd = f[f["forecaster"] == "import:metaculus"]
@@ -37,13 +40,14 @@ def test_demo_contents(demo):
     assert putin["occurred_at"].iloc[0].strftime("%Y-%m-%d") == "2020-12-17"
     res = ledger.resolutions()
     assert res["outcome"].tolist() == ["yes"] and res["resolved_at"].iloc[0].strftime("%Y-%m-%d") == "2021-01-26"
-    # history entered through the import path: no live row claims a past made_at
-    assert set(f["source"]) <= {"import:metaculus", "import:illustrative"}
+    # history entered through the import path and the models as backtests: no live row
+    assert set(f["source"]) == {"import:metaculus", "import:illustrative", "backtest:evidence", "backtest:hazard"}
+    assert f.loc[f["source"].str.startswith("backtest:"), "backtest"].all()
 
 
 def test_demo_scores(demo):
     scores = demo["scores"].set_index("forecaster")
-    assert set(scores.index) == {"import:metaculus", ANALYST_A, ANALYST_B}
+    assert set(scores.index) == {"import:metaculus", ANALYST_A, ANALYST_B, "model:evidence", "model:hazard"}
     assert ((scores["brier"] > 0) & (scores["brier"] < 1)).all()
     assert (scores["log"] > 0).all() and (scores["coverage"] <= 1).all()
     assert scores.loc["import:metaculus", "n_forecasts"] == 100
@@ -65,11 +69,18 @@ def test_demo_rebuilds_fresh(tmp_path):
     assert ledger.counts()["forecasts"] == 115 and ledger.verify().ok
 
 
-def test_demo_cli(cli, tmp_path):
-    out = cli("demo", "--db", str(tmp_path / "d.duckdb"), env={"COLUMNS": "200"})
+def test_demo_report(demo):
+    html = demo["report"].read_text()
+    assert demo["report"].name == "new-start.html" and "model:evidence" in html and "import:metaculus" in html
+
+
+def test_demo_cli_ends_with_the_report(cli, tmp_path):
+    out = cli("demo", "--db", str(tmp_path / "d.duckdb"), env={"COLUMNS": "200"}, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert "import:metaculus" in out.stdout and "hash chain: ok" in out.stdout
+    assert "import:metaculus" in out.stdout and "model:hazard" in out.stdout and "hash chain: ok" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "report: reports/new-start.html"
+    assert (tmp_path / "reports" / "new-start.html").exists()
     con = duckdb.connect(str(tmp_path / "d.duckdb"), read_only=True)
-    assert con.execute("SELECT count(*) FROM forecasts WHERE question = ?", [QUESTION]).fetchone()[0] == 115
+    assert con.execute("SELECT count(*) FROM forecasts WHERE question = ? AND NOT backtest", [QUESTION]).fetchone()[0] == 115
     con.close()
     assert json.loads(cli("questions", "--json", "--db", str(tmp_path / "d.duckdb")).stdout)[0]["id"] == QUESTION

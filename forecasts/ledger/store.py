@@ -770,8 +770,28 @@ class Ledger:
         event's ``occurred_at``, ``event_title``, ``cameo`` and ``goldstein``.  JSON columns are
         decoded; times are naive UTC datetimes.  Ordered by ``seq``.
         """
+        return self.records_many((table,), as_of, clock=clock, question=question)[table]
+
+    def records_many(self, tables: Sequence[str], as_of: object = None, *, clock: str = "both",
+                     question: str | None = None) -> dict[str, list[dict]]:
+        """:meth:`records` of several tables read through one connection (one file open)."""
         t = self._as_of(as_of)
-        params: dict[str, Any] = {"as_of": t}
+        qid = None if question is None else domain.parse_question_id(question)
+        queries = [(table, *self._records_sql(table, clock, qid)) for table in tables]
+        out: dict[str, list[dict]] = {}
+        with self._connect() as con:
+            for table, sql, extra in queries:
+                cur = con.execute(sql + " ORDER BY seq", {"as_of": t, **extra})
+                names = [d[0] for d in cur.description]
+                out[table] = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        for rows in out.values():
+            for row in rows:
+                for col in ("options", "tags", "probabilities", "params"):
+                    if isinstance(row.get(col), str):
+                        row[col] = json.loads(row[col])
+        return out
+
+    def _records_sql(self, table: str, clock: str, qid: str | None) -> tuple[str, dict]:
         if table == "forecasts":
             sql = f"SELECT * FROM ({self._forecasts_sql(clock)}) WHERE true"
         elif table == "resolutions":
@@ -785,21 +805,11 @@ class Ledger:
             sql = self._evidence_sql(clock)
         else:
             raise InvalidInput(f"unknown table {table!r}; one of {', '.join(LEDGER_TABLES)}")
-        if question is not None:
-            column = "id" if table == "questions" else "question"
-            if table == "events":
-                raise InvalidInput("events belong to no question; read evidence for a question's events")
-            sql += f" AND {column} = $q"
-            params["q"] = domain.parse_question_id(question)
-        with self._connect() as con:
-            cur = con.execute(sql + " ORDER BY seq", params)
-            names = [d[0] for d in cur.description]
-            rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-        for row in rows:
-            for col in ("options", "tags", "probabilities", "params"):
-                if isinstance(row.get(col), str):
-                    row[col] = json.loads(row[col])
-        return rows
+        if qid is None:
+            return sql, {}
+        if table == "events":
+            raise InvalidInput("events belong to no question; read evidence for a question's events")
+        return sql + f" AND {'id' if table == 'questions' else 'question'} = $q", {"q": qid}
 
     @staticmethod
     def _clock_filter(world: str | None, clock: str, alias: str = "") -> str:

@@ -484,15 +484,23 @@ def ece(p, y, bins=10, weights=None) -> dict:
 
 
 # ---------------------------------------------------------------------- tests
-def spiegelhalter(p, y) -> dict:
+def spiegelhalter(p, y, weights=None, groups=None) -> dict:
     r"""Spiegelhalter's Z test of calibration.
 
     .. math::
-        Z = \frac{\sum_i (y_i - p_i)(1 - 2p_i)}
-                 {\sqrt{\sum_i (1 - 2p_i)^2\, p_i (1 - p_i)}}
+        Z = \frac{\sum_i w_i (y_i - p_i)(1 - 2p_i)}{\sqrt{V}}, \qquad
+        V = \sum_i w_i^2 (1 - 2p_i)^2\, p_i (1 - p_i)
 
-    Under the null hypothesis that the forecasts are calibrated, Z is
-    approximately standard normal; the p-value is two-sided.
+    Under the null hypothesis that the forecasts are calibrated and the cases
+    independent, Z is approximately standard normal; the p-value is two-sided.
+    Without weights, :math:`w_i = 1` (Spiegelhalter 1986).
+
+    Successive forecasts of one forecaster on one question share one outcome,
+    so they are not independent. Pass ``groups`` (e.g. a question-forecaster
+    label per case) and the variance becomes the bound that holds whatever
+    the dependence within a group,
+    :math:`V = \sum_g \bigl(\sum_{i \in g} w_i |1 - 2p_i| \sqrt{p_i(1 - p_i)}\bigr)^2`,
+    which makes the test conservative rather than overconfident.
 
     Parameters
     ----------
@@ -500,11 +508,15 @@ def spiegelhalter(p, y) -> dict:
         Forecast probabilities in [0, 1].
     y : array_like
         Outcomes in {0, 1}.
+    weights : array_like, optional
+        Non-negative case weights (cases of weight 0 are left out).
+    groups : array_like, optional
+        A cluster label per case.
 
     Returns
     -------
     dict
-        ``z``, ``p_value`` and ``n``. Both are NaN if the denominator is 0
+        ``z``, ``p_value`` and ``n``. Both are NaN if the variance is 0
         (every forecast is 0, 0.5 or 1).
 
     References
@@ -516,10 +528,28 @@ def spiegelhalter(p, y) -> dict:
     >>> r = spiegelhalter([0.1, 0.3, 0.7, 0.9], [0, 0, 1, 1])
     >>> round(r["z"], 4), round(r["p_value"], 4)
     (-0.9366, 0.349)
+    >>> r = spiegelhalter([0.1, 0.3, 0.7, 0.9], [0, 0, 1, 1], groups=["a", "a", "b", "b"])
+    >>> round(r["z"], 4)
+    -0.6682
     """
-    p, y, _ = _check_cases(p, y)
-    num = float(np.sum((y - p) * (1.0 - 2.0 * p)))
-    den = float(np.sum((1.0 - 2.0 * p) ** 2 * p * (1.0 - p)))
+    if groups is not None:
+        groups = np.asarray(groups).ravel()
+        if groups.shape != np.shape(np.ravel(p)):
+            raise ValueError(f"{np.size(p)} forecasts but {groups.shape[0]} group labels")
+        if weights is not None:  # _check_cases drops cases of weight 0: keep the labels aligned
+            groups = groups[np.asarray(weights, dtype=np.float64).ravel() != 0]
+    p, y, w = _check_cases(p, y, weights)
+    if w is None:
+        w = np.ones_like(p)
+    num = float(np.sum(w * (y - p) * (1.0 - 2.0 * p)))
+    if groups is None:
+        den = float(np.sum(w**2 * (1.0 - 2.0 * p) ** 2 * p * (1.0 - p)))
+    else:
+        import pandas as pd
+
+        sd = w * np.abs(1.0 - 2.0 * p) * np.sqrt(p * (1.0 - p))
+        codes = pd.factorize(groups)[0]
+        den = float(np.sum(np.bincount(codes, weights=sd) ** 2))
     if den <= 0:
         return {"z": math.nan, "p_value": math.nan, "n": int(p.shape[0])}
     z = num / math.sqrt(den)
@@ -797,7 +827,9 @@ def _summary_row(cases: pd.DataFrame, bins) -> dict:
     row.update({"brier": db["score"], "mcb": db["mcb"], "dsc": db["dsc"], "unc": db["unc"],
                 "log": dl["score"], "log_mcb": dl["mcb"], "log_dsc": dl["dsc"],
                 "log_unc": dl["unc"]})
-    sp = spiegelhalter(p, y)
+    # one outcome per question: successive forecasts are clustered by (question, forecaster)
+    pairs = cases["question"].astype(str) + "\x1f" + cases["forecaster"].astype(str)
+    sp = spiegelhalter(p, y, weights=w, groups=pairs.to_numpy())
     row.update({"spiegelhalter_z": sp["z"], "spiegelhalter_p": sp["p_value"]})
     citl = calibration_in_the_large(p, y, weights=w)
     row["citl"] = citl["difference"]

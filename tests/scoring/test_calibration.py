@@ -408,3 +408,25 @@ def test_calibration_table_empty():
     t = calibration_table(f, q, r, as_of="2020-01-05")
     # nothing resolved yet as of day 4 (resolutions are recorded on days 5 and 10)
     assert t.empty and t.attrs["excluded"]["unresolved"] == 7
+
+
+def test_spiegelhalter_weights_and_clusters():
+    from forecasts.scoring import spiegelhalter
+
+    p, y = np.array([0.1, 0.3, 0.7, 0.9]), np.array([0, 0, 1, 1])
+    plain = spiegelhalter(p, y)
+    assert spiegelhalter(p, y, weights=np.ones(4))["z"] == pytest.approx(plain["z"], abs=1e-15)
+    assert spiegelhalter(p, y, groups=["a", "b", "c", "d"])["z"] == pytest.approx(plain["z"], abs=1e-15)
+    # hand computation: num = -0.4; group sd = 0.8*0.3 + 0.4*sqrt(0.21) for both groups
+    sd = 0.8 * 0.3 + 0.4 * np.sqrt(0.21)
+    assert spiegelhalter(p, y, groups=["a", "a", "b", "b"])["z"] == pytest.approx(-0.4 / np.sqrt(2 * sd**2), rel=1e-12)
+    # a zero-weight case drops out together with its label
+    z = spiegelhalter(np.r_[p, 0.5], np.r_[y, 1], weights=[1, 1, 1, 1, 0], groups=["a", "a", "b", "b", "c"])
+    assert z["z"] == pytest.approx(-0.4 / np.sqrt(2 * sd**2), rel=1e-12) and z["n"] == 4
+    # 100 copies of one forecast on one question: clustered Z stays that of one case
+    one = spiegelhalter([0.7], [0])
+    many = spiegelhalter(np.full(100, 0.7), np.zeros(100), weights=np.full(100, 0.01), groups=np.zeros(100))
+    assert many["z"] == pytest.approx(one["z"], rel=1e-12)
+    assert abs(spiegelhalter(np.full(100, 0.7), np.zeros(100))["z"]) > 9 * abs(one["z"])
+    with pytest.raises(ValueError, match="group labels"):
+        spiegelhalter(p, y, groups=["a"])

@@ -1,0 +1,504 @@
+"""Result objects that notebooks show and the report is made of.
+
+:class:`ScoreTable`, :class:`CalibrationResult` and :class:`QuestionTimeline` wrap what
+:mod:`forecasts.scoring` and the ledger return, add the figure from :mod:`forecasts.plots`, and
+display themselves in Jupyter through ``_repr_html_`` (tables as HTML, figures as inline SVG),
+in the manner of arviz-plots' ``PlotCollection``.  ``forecasts report`` renders the very same
+HTML fragments, so a notebook and a report never disagree.
+
+Each object is built ``from_ledger`` (reading the ledger as of a time) or ``from_frames``
+(from ledger-shaped DataFrames, e.g. an imported track record that never went into a ledger).
+The numbers are kept in plain attributes (``frame``, ``summary``, ``curve``...) for code; the
+HTML is only a view of them.  Every number cell carries ``data-metric`` and the exact value in
+``data-value``, so tests and scripts can read the HTML without parsing formatted text.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecasts import plots
+from forecasts.errors import InvalidInput
+
+__all__ = ["CalibrationResult", "QuestionTimeline", "ScoreTable", "forecaster_kind", "scoped_frames"]
+
+_CROWD = ("crowd:", "import:")
+_MODEL = ("model:", "backtest:")
+
+
+def forecaster_kind(name: str) -> str:
+    """``crowd`` (``crowd:*``, ``import:*``), ``model`` (``model:*``, ``backtest:*``) or ``person``.
+
+    >>> forecaster_kind("import:metaculus"), forecaster_kind("model:hazard"), forecaster_kind("ana")
+    ('crowd', 'model', 'person')
+    """
+    if name.startswith(_CROWD):
+        return "crowd"
+    if name.startswith(_MODEL):
+        return "model"
+    return "person"
+
+
+# --------------------------------------------------------------------------- formatting
+def _number(value: Any, fmt: str = "{:.3f}", *, percent: bool = False, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    v = float(value)
+    if math.isnan(v):
+        return "–"
+    if math.isinf(v):
+        return "∞" if v > 0 else "−∞"
+    if percent:
+        return f"{100 * v:.0f}%"
+    text = ("{:+" + fmt[2:]).format(v) if signed else fmt.format(v)
+    return text.replace("-", "−")
+
+
+def _exact(value: Any) -> str:
+    if value is None:
+        return "nan"
+    v = float(value)
+    return "nan" if math.isnan(v) else repr(v)
+
+
+def _cell(metric: str, value: Any, text: str, *, who: str | None = None, title: str | None = None) -> str:
+    attrs = f' data-metric="{metric}" data-value="{_exact(value)}"'
+    if who is not None:
+        attrs += f' data-forecaster="{html.escape(who)}"'
+    if title:
+        attrs += f' title="{html.escape(title)}"'
+    return f'<td class="num"{attrs}>{text}</td>'
+
+
+def _date(value: Any) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    t = pd.Timestamp(value)
+    return t.strftime("%Y-%m-%d") if (t.hour, t.minute) == (0, 0) else t.strftime("%Y-%m-%d %H:%M")
+
+
+def _figure_html(fig, css: str) -> str:
+    return f'<figure class="{css}">{plots.to_svg(fig)}</figure>'
+
+
+# --------------------------------------------------------------------------- scoping
+def scoped_frames(ledger, *, as_of=None, tag: str | None = None, since=None) -> dict[str, pd.DataFrame]:
+    """The ledger's frames as of a time, limited to the questions in scope.
+
+    ``tag`` keeps questions carrying that tag; ``since`` keeps questions whose scheduled close
+    is on or after that date (a track record "since 2024" is the questions that ran into
+    2024 or later).  Returns ``forecasts``, ``questions``, ``resolutions``, ``events`` and
+    ``evidence`` frames; forecasts, resolutions and evidence are those of the kept questions.
+    """
+    from forecasts import domain
+
+    t = domain.now() if as_of is None else domain.parse_time(as_of, "as-of date")
+    questions = ledger.questions(t)
+    if tag is not None:
+        wanted = tag.strip().lower()
+        questions = questions[[wanted in (tags or []) for tags in questions["tags"]]]
+    if since is not None:
+        start = domain.parse_time(since, "since date")
+        questions = questions[questions["closes_at"] >= start]
+    keep = set(questions["id"])
+    forecasts = ledger.forecasts(t)
+    resolutions = ledger.resolutions(t)
+    evidence = ledger.evidence(t)
+    return {
+        "forecasts": forecasts[forecasts["question"].isin(keep)].reset_index(drop=True),
+        "questions": questions.reset_index(drop=True),
+        "resolutions": resolutions[resolutions["question"].isin(keep)].reset_index(drop=True),
+        "events": ledger.events(t),
+        "evidence": evidence[evidence["question"].isin(keep)].reset_index(drop=True),
+        "as_of": t,
+    }
+
+
+# --------------------------------------------------------------------------- scores
+_SCORE_COLUMNS = (
+    # column, header, help, format
+    ("n_questions", "Questions", "Resolved questions scored", "{:.0f}"),
+    ("n_forecasts", "Forecasts", "Forecasts that held for some time in a scoring period", "{:.0f}"),
+    ("coverage", "Coverage", "Mean share of each question's open period covered by a standing forecast", None),
+    ("brier", "Brier", "Time-averaged Brier score, 0-1, lower is better", "{:.3f}"),
+    ("log", "Log", "Time-averaged log score in nats, lower is better", "{:.3f}"),
+    ("baseline", "Baseline", "Metaculus baseline score 100·log2(2p), higher is better", "{:.1f}"),
+    ("peer", "Peer", "Metaculus peer score against the other forecasters, higher is better", "{:.1f}"),
+    ("vs_median", "Δ median", "Good Judgment relative Brier: yours minus the median forecaster's, daily; negative is better", "rel"),
+    ("vs_crowd", "Δ crowd", "Brier minus the crowd's Brier on the questions both forecast; negative is better", "rel"),
+)
+
+
+def _pick_crowd(forecasts: pd.DataFrame) -> str | None:
+    names = forecasts["forecaster"].astype(str)
+    for prefix in ("crowd:", "import:"):
+        sub = names[names.str.startswith(prefix)]
+        if len(sub):
+            counts = forecasts.loc[sub.index].groupby("forecaster")["question"].nunique()
+            return str(min(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[0])
+    return None
+
+
+@dataclass
+class ScoreTable:
+    """Scores of every forecaster (people, models, crowds) under one set of rules.
+
+    ``frame`` is indexed by forecaster with the columns ``kind``, ``n_questions``,
+    ``n_forecasts``, ``coverage``, ``brier``, ``log`` (time-averaged, lower is better),
+    ``baseline``, ``peer`` (Metaculus, higher is better), ``vs_median`` (Good Judgment style
+    daily relative Brier) and ``vs_crowd`` (Brier minus the reference crowd's on shared
+    questions), ``n_vs_crowd``.  Every number is :func:`forecasts.scoring.score_table`'s.
+    """
+
+    frame: pd.DataFrame
+    crowd: str | None = None
+    excluded: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_frames(cls, forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
+                    *, as_of=None, forecasters: Sequence[str] | None = None,
+                    crowd: str | None = None) -> ScoreTable:
+        """Score everyone in the frames; show ``forecasters`` only (default all).
+
+        Everyone is scored, so peer scores and medians keep their full reference set.
+        ``crowd`` names the reference for ``vs_crowd`` (default: a ``crowd:*`` forecaster,
+        else the ``import:*`` forecaster with the most questions, else none).
+        """
+        from forecasts.scoring import score_table
+
+        args = (forecasts, questions, resolutions)
+        brier = score_table(*args, rule="brier", relative_to="crowd:median", as_of=as_of)
+        if brier.empty:
+            frame = pd.DataFrame(columns=["kind"] + [c for c, *_ in _SCORE_COLUMNS] + ["n_vs_crowd"])
+            return cls(frame.rename_axis("forecaster"), crowd, dict(brier.attrs.get("excluded", {})))
+        log = score_table(*args, rule="log", as_of=as_of)
+        baseline = score_table(*args, rule="baseline", as_of=as_of)
+        peer = score_table(*args, rule="peer", as_of=as_of)
+        frame = pd.DataFrame({
+            "kind": [forecaster_kind(str(n)) for n in brier.index],
+            "n_questions": brier["n_questions"], "n_forecasts": brier["n_forecasts"],
+            "coverage": brier["coverage"], "brier": brier["score"],
+            "log": log["score"].reindex(brier.index),
+            "baseline": baseline["score"].reindex(brier.index),
+            "peer": peer["score"].reindex(brier.index),
+            "vs_median": brier["relative"],
+        }, index=brier.index)
+        crowd = crowd if crowd is not None else _pick_crowd(forecasts)
+        frame["vs_crowd"] = np.nan
+        frame["n_vs_crowd"] = 0
+        if crowd is not None and crowd in brier.index and brier.loc[crowd, "n_questions"] > 0:
+            rel = score_table(*args, rule="brier", relative_to=crowd, as_of=as_of)
+            frame["vs_crowd"] = rel["relative"].reindex(frame.index)
+            frame["n_vs_crowd"] = rel["n_relative"].reindex(frame.index).fillna(0).astype(np.int64)
+        else:
+            crowd = None
+        frame = frame[frame["n_questions"] > 0]
+        if forecasters is not None:
+            frame = frame[frame.index.isin(list(forecasters))]
+        frame = frame.sort_values(["brier"], kind="stable", na_position="last")
+        frame.index.name = "forecaster"
+        return cls(frame, crowd, dict(brier.attrs.get("excluded", {})))
+
+    @classmethod
+    def from_ledger(cls, ledger, *, as_of=None, forecasters: Sequence[str] | None = None,
+                    tag: str | None = None, since=None, crowd: str | None = None) -> ScoreTable:
+        """Read the ledger as of ``as_of`` (questions limited by ``tag``/``since``) and score it."""
+        fr = scoped_frames(ledger, as_of=as_of, tag=tag, since=since)
+        return cls.from_frames(fr["forecasts"], fr["questions"], fr["resolutions"], as_of=fr["as_of"],
+                               forecasters=forecasters, crowd=crowd)
+
+    def to_html(self) -> str:
+        """The table as an HTML fragment (``<table class="scores">``)."""
+        if self.frame.empty:
+            return '<p class="empty" data-empty="scores">No resolved questions with forecasts yet: nothing to score.</p>'
+        head = "".join(
+            f'<th class="num" title="{html.escape(help_)}">{html.escape(label if col != "vs_crowd" or not self.crowd else f"Δ {self.crowd}")}</th>'
+            for col, label, help_, _ in _SCORE_COLUMNS)
+        rows = []
+        for name, r in self.frame.iterrows():
+            cells = [f'<th scope="row"><span class="who">{html.escape(str(name))}</span>'
+                     f'<span class="kind kind-{r["kind"]}">{r["kind"]}</span></th>']
+            for col, _, _, fmt in _SCORE_COLUMNS:
+                v = r[col]
+                if fmt is None:
+                    text = _number(v, percent=True)
+                elif fmt == "rel":
+                    text = _number(v, "{:.3f}", signed=True)
+                else:
+                    text = _number(v, fmt)
+                tip = f"on {int(r['n_vs_crowd'])} shared questions" if col == "vs_crowd" else None
+                cells.append(_cell(col, v, text, who=str(name), title=tip))
+            rows.append(f'<tr data-forecaster="{html.escape(str(name))}">{"".join(cells)}</tr>')
+        note = []
+        ex = {k: v for k, v in self.excluded.items() if v}
+        if ex:
+            note.append("Left out: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in ex.items())
+                        + " question(s).")
+        if self.crowd:
+            note.append(f"Δ {html.escape(self.crowd)}: Brier minus {html.escape(self.crowd)}'s on the questions both forecast.")
+        foot = f'<p class="note">{" ".join(note)}</p>' if note else ""
+        return (f'<div class="table-wrap"><table class="scores"><thead><tr><th>Forecaster</th>{head}</tr></thead>'
+                f'<tbody>{"".join(rows)}</tbody></table></div>{foot}')
+
+    def _repr_html_(self) -> str:
+        return f'<div class="forecasts-result">{_INLINE_CSS}{self.to_html()}</div>'
+
+    def __repr__(self) -> str:
+        crowd = f", crowd {self.crowd}" if self.crowd else ""
+        return f"ScoreTable({len(self.frame)} forecasters{crowd})\n{self.frame.to_string()}"
+
+
+# --------------------------------------------------------------------------- calibration
+class CalibrationResult:
+    """A forecaster's calibration: CORP reliability curve with bands, decomposition, Z test.
+
+    Built from calibration cases (``p``, ``y``, ``weight``, ``question``: see
+    :func:`forecasts.scoring.calibration_cases`; only questions past their scheduled close
+    count).  ``summary`` holds ``n_questions``, ``n_forecasts``, ``brier``, ``mcb``, ``dsc``,
+    ``unc``, ``log``, ``log_mcb``, ``log_dsc``, ``log_unc`` (weighted CORP decompositions,
+    :func:`~forecasts.scoring.decompose`), ``spiegelhalter_z`` and ``spiegelhalter_p``
+    (:func:`~forecasts.scoring.spiegelhalter`, unweighted); ``curve`` is
+    :func:`~forecasts.scoring.reliability`'s frame with consistency bands.
+    """
+
+    def __init__(self, cases: pd.DataFrame, label: str = "forecasts", *, n_boot: int = 200,
+                 random_state: int | None = 0, excluded: dict | None = None):
+        from forecasts.scoring import decompose, reliability, spiegelhalter
+
+        self.label = label
+        self.cases = cases.reset_index(drop=True)
+        self.excluded = dict(excluded or cases.attrs.get("excluded", {}))
+        self.curve: pd.DataFrame | None = None
+        self.summary: dict[str, float] = {"n_questions": 0, "n_forecasts": 0}
+        if self.cases.empty:
+            return
+        p = self.cases["p"].to_numpy(dtype=float)
+        y = self.cases["y"].to_numpy(dtype=float)
+        w = self.cases["weight"].to_numpy(dtype=float) if "weight" in self.cases else None
+        n_q = self.cases["question"].nunique() if "question" in self.cases else len(self.cases)
+        groups = None
+        if {"question", "forecaster"} <= set(self.cases.columns):  # one outcome per question: cluster
+            groups = (self.cases["question"].astype(str) + "\x1f" + self.cases["forecaster"].astype(str)).to_numpy()
+        db, dl = decompose(p, y, "brier", weights=w), decompose(p, y, "log", weights=w)
+        sp = spiegelhalter(p, y, weights=w, groups=groups)
+        self.summary = {
+            "n_questions": int(n_q), "n_forecasts": int(len(self.cases)),
+            "brier": db["score"], "mcb": db["mcb"], "dsc": db["dsc"], "unc": db["unc"],
+            "log": dl["score"], "log_mcb": dl["mcb"], "log_dsc": dl["dsc"], "log_unc": dl["unc"],
+            "spiegelhalter_z": sp["z"], "spiegelhalter_p": sp["p_value"],
+        }
+        self.curve = reliability(p, y, w, n_boot=n_boot, random_state=random_state, bands=("consistency",))
+
+    @classmethod
+    def from_frames(cls, forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
+                    forecaster: str | Sequence[str] | None = None, *, as_of=None, weighting: str = "time",
+                    label: str | None = None, **options) -> CalibrationResult:
+        """Calibration of ``forecaster`` (a name, several, or ``None`` for everyone pooled)."""
+        from forecasts.scoring import calibration_cases
+
+        cases = calibration_cases(forecasts, questions, resolutions, forecaster, as_of=as_of, weighting=weighting)
+        if label is None:
+            label = forecaster if isinstance(forecaster, str) else "all forecasters" if forecaster is None else ", ".join(forecaster)
+        return cls(cases, label, **options)
+
+    @classmethod
+    def from_ledger(cls, ledger, forecaster: str | Sequence[str] | None = None, *, as_of=None,
+                    tag: str | None = None, since=None, **options) -> CalibrationResult:
+        """Read the ledger as of ``as_of`` and compute the calibration of ``forecaster``."""
+        fr = scoped_frames(ledger, as_of=as_of, tag=tag, since=since)
+        return cls.from_frames(fr["forecasts"], fr["questions"], fr["resolutions"], forecaster,
+                               as_of=fr["as_of"], **options)
+
+    @classmethod
+    def from_arrays(cls, p, y, weights=None, *, questions=None, label: str = "forecasts", **options) -> CalibrationResult:
+        """From plain forecasts ``p`` and outcomes ``y`` (e.g. a platform's last forecasts)."""
+        p = np.asarray(p, dtype=float)
+        cases = pd.DataFrame({"p": p, "y": np.asarray(y, dtype=float),
+                              "weight": np.ones_like(p) if weights is None else np.asarray(weights, dtype=float),
+                              "question": np.arange(len(p)) if questions is None else np.asarray(questions)})
+        return cls(cases, label, **options)
+
+    @property
+    def empty(self) -> bool:
+        """True when no case counts (no resolved binary question past its close)."""
+        return self.curve is None
+
+    def figure(self, ax=None, *, colour: str = plots.PALETTE[0], title: str | None = None):
+        """The reliability diagram (:func:`forecasts.plots.reliability_diagram`)."""
+        curve = self.curve if self.curve is not None else pd.DataFrame({"x": [], "cep": [], "n": []})
+        return plots.reliability_diagram(curve, ax=ax, colour=colour, title=title)
+
+    def summary_html(self) -> str:
+        """The decomposition and the Z test as a small HTML table."""
+        s, who = self.summary, self.label
+        rows = [
+            ("Questions", "n_questions", "{:.0f}", "resolved binary questions past their scheduled close"),
+            ("Forecasts", "n_forecasts", "{:.0f}", "cases, each weighted by the share of the question it held"),
+            ("Brier", "brier", "{:.3f}", "mean Brier score = MCB − DSC + UNC"),
+            ("MCB", "mcb", "{:.3f}", "miscalibration (0 is perfectly calibrated)"),
+            ("DSC", "dsc", "{:.3f}", "discrimination (higher is better)"),
+            ("UNC", "unc", "{:.3f}", "uncertainty of the outcomes"),
+            ("Log", "log", "{:.3f}", "mean log score, nats"),
+            ("Spiegelhalter Z", "spiegelhalter_z", "{:.2f}", "≈ N(0, 1) if calibrated; |Z| > 2 is suspect"),
+            ("p-value", "spiegelhalter_p", "{:.3f}", "two-sided"),
+        ]
+        body = "".join(
+            f'<tr><th scope="row" title="{html.escape(help_)}">{label}</th>'
+            f'{_cell(key, s.get(key), _number(s.get(key), fmt), who=who)}</tr>'
+            for label, key, fmt, help_ in rows)
+        return f'<table class="decomposition" data-forecaster="{html.escape(who)}">{body}</table>'
+
+    def to_html(self, *, colour: str = plots.PALETTE[0]) -> str:
+        """Diagram and summary side by side, as an HTML fragment."""
+        if self.empty:
+            return (f'<div class="calibration" data-forecaster="{html.escape(self.label)}"><h3>{html.escape(self.label)}</h3>'
+                    '<p class="empty">No resolved binary questions past their scheduled close yet.</p></div>')
+        return (f'<div class="calibration" data-forecaster="{html.escape(self.label)}">'
+                f'<h3>{html.escape(self.label)}</h3><div class="calibration-body">'
+                f'{_figure_html(self.figure(colour=colour), "reliability")}{self.summary_html()}</div></div>')
+
+    def _repr_html_(self) -> str:
+        return f'<div class="forecasts-result">{_INLINE_CSS}{self.to_html()}</div>'
+
+    def savefig(self, path, **kwargs) -> None:
+        """Save the reliability diagram (format from the file name)."""
+        self.figure().savefig(path, **kwargs)
+
+    def __repr__(self) -> str:
+        s = self.summary
+        if self.empty:
+            return f"CalibrationResult({self.label!r}: no cases)"
+        return (f"CalibrationResult({self.label!r}: {s['n_forecasts']} forecasts on {s['n_questions']} questions, "
+                f"Brier {s['brier']:.3f} = MCB {s['mcb']:.3f} - DSC {s['dsc']:.3f} + UNC {s['unc']:.3f}, "
+                f"Z {s['spiegelhalter_z']:.2f})")
+
+
+# --------------------------------------------------------------------------- timelines
+class QuestionTimeline:
+    """One question over time: everyone's probability path, the events, close and resolution.
+
+    ``question`` is the question's row (a dict), ``forecasts`` its forecasts, ``events`` the
+    events shown, numbered from 1 in date order (column ``number``): those assessed as
+    evidence on the question, and those sharing one of its tags, within the shown period
+    (:func:`forecasts.plots.timeline_span`).
+    """
+
+    def __init__(self, question: dict, forecasts: pd.DataFrame, events: pd.DataFrame | None = None,
+                 *, forecasters: Sequence[str] | None = None):
+        self.question = dict(question)
+        f = forecasts[forecasts["question"] == self.question["id"]] if "question" in forecasts else forecasts
+        if forecasters is not None:
+            f = f[f["forecaster"].isin(list(forecasters))]
+        self.forecasts = f.sort_values(["made_at", "seq"] if "seq" in f else ["made_at"], kind="stable").reset_index(drop=True)
+        q = self.question
+        span = plots.timeline_span(self.forecasts["made_at"], q.get("opens_at"), q.get("closes_at"), q.get("resolved_at"))
+        ev = events if events is not None else pd.DataFrame({"occurred_at": [], "title": []})
+        if len(ev) and span is not None:
+            ev = ev[(ev["occurred_at"] >= span[0]) & (ev["occurred_at"] <= span[1])]
+        ev = ev.sort_values("occurred_at", kind="stable").reset_index(drop=True)
+        ev.insert(0, "number", np.arange(1, len(ev) + 1))
+        self.events = ev
+
+    @classmethod
+    def from_frames(cls, question: dict | pd.Series, forecasts: pd.DataFrame, events: pd.DataFrame | None = None,
+                    evidence: pd.DataFrame | None = None, **options) -> QuestionTimeline:
+        """Pick the question's events from ``events``: assessed in ``evidence``, or sharing a tag."""
+        q = dict(question)
+        chosen = events
+        if events is not None and len(events):
+            assessed = set()
+            if evidence is not None and len(evidence):
+                assessed = set(evidence.loc[evidence["question"] == q["id"], "event"])
+            tags = set(q.get("tags") or [])
+            shares = [bool(tags & set(t or [])) for t in events["tags"]] if "tags" in events else [False] * len(events)
+            chosen = events[events["seq"].isin(assessed).to_numpy() | np.array(shares, dtype=bool)]
+        return cls(q, forecasts, chosen, **options)
+
+    @classmethod
+    def from_ledger(cls, ledger, question: str, *, as_of=None, forecasters: Sequence[str] | None = None) -> QuestionTimeline:
+        """Read one question as of ``as_of``."""
+        fr = scoped_frames(ledger, as_of=as_of)
+        qs = fr["questions"]
+        row = qs[qs["id"] == question]
+        if row.empty:
+            raise InvalidInput(f"no question {question!r}; see 'forecasts questions'")
+        return cls.from_frames(row.iloc[0], fr["forecasts"], fr["events"], fr["evidence"], forecasters=forecasters)
+
+    @property
+    def forecasters(self) -> list[str]:
+        """Who forecast the question (sorted)."""
+        return sorted(self.forecasts["forecaster"].unique())
+
+    def figure(self, ax=None, *, title: str | None = None):
+        """The timeline figure (:func:`forecasts.plots.question_timeline`)."""
+        q = self.question
+        binary = self.forecasts[self.forecasts["probability"].notna()] if len(self.forecasts) else self.forecasts
+        return plots.question_timeline(binary, opens_at=q.get("opens_at"), closes_at=q.get("closes_at"),
+                                       resolved_at=q.get("resolved_at"), outcome=q.get("outcome"),
+                                       events=self.events, title=title, ax=ax)
+
+    def events_html(self) -> str:
+        """The numbered list of events drawn on the timeline."""
+        if self.events.empty:
+            return ""
+        items = []
+        for r in self.events.itertuples():
+            url = getattr(r, "source_url", None)
+            link = (f' <a href="{html.escape(url)}" rel="noreferrer">source</a>'
+                    if isinstance(url, str) and url.startswith(("http://", "https://")) else "")
+            items.append(f'<li value="{r.number}"><time>{_date(r.occurred_at)}</time> {html.escape(str(r.title))}{link}</li>')
+        return f'<ol class="events">{"".join(items)}</ol>'
+
+    def to_html(self, *, heading: str = "h3") -> str:
+        """Title, status line, figure and events, as an HTML fragment."""
+        q = self.question
+        outcome = q.get("outcome")
+        status = (f"resolved <b>{html.escape(str(outcome).upper())}</b> on {_date(q.get('resolved_at'))}"
+                  if isinstance(outcome, str) else "unresolved")
+        meta = (f'<p class="meta"><code>{html.escape(q["id"])}</code> · opened {_date(q.get("opens_at"))} · '
+                f'closes {_date(q.get("closes_at"))} · {status} · {len(self.forecasts)} forecasts by '
+                f'{len(self.forecasters)} forecaster{"s" if len(self.forecasters) != 1 else ""}</p>')
+        criteria = q.get("criteria")
+        crit = f'<p class="criteria">{html.escape(criteria)}</p>' if isinstance(criteria, str) and criteria else ""
+        if self.forecasts.empty:
+            body = '<p class="empty">No forecasts on this question yet.</p>'
+        else:
+            body = _figure_html(self.figure(), "timeline-figure")
+            if q.get("kind", "binary") != "binary":
+                body = ('<p class="note">A multiple-choice question: the report scores it, but draws '
+                        'probability paths for binary questions only.</p>')
+        return (f'<section class="timeline" data-question="{html.escape(q["id"])}">'
+                f'<{heading}>{html.escape(str(q.get("title", q["id"])))}</{heading}>{meta}{crit}{body}'
+                f'{self.events_html()}</section>')
+
+    def _repr_html_(self) -> str:
+        return f'<div class="forecasts-result">{_INLINE_CSS}{self.to_html()}</div>'
+
+    def savefig(self, path, **kwargs) -> None:
+        """Save the timeline figure (format from the file name)."""
+        self.figure().savefig(path, **kwargs)
+
+    def __repr__(self) -> str:
+        return (f"QuestionTimeline({self.question['id']!r}: {len(self.forecasts)} forecasts, "
+                f"{len(self.events)} events)")
+
+
+# A few rules so that the fragments read well in Jupyter too (the report has its own sheet).
+_INLINE_CSS = """<style>
+.forecasts-result table{border-collapse:collapse;font-size:13px;margin:.4em 0}
+.forecasts-result th,.forecasts-result td{padding:3px 9px;border-bottom:1px solid #e3e3e3;text-align:left}
+.forecasts-result td.num,.forecasts-result th.num{text-align:right;font-variant-numeric:tabular-nums}
+.forecasts-result .kind{margin-left:.5em;font-size:11px;color:#777}
+.forecasts-result .note,.forecasts-result .meta{color:#666;font-size:12px}
+.forecasts-result .calibration-body{display:flex;gap:1.5em;align-items:flex-start;flex-wrap:wrap}
+.forecasts-result figure{margin:0}
+.forecasts-result svg{max-width:100%;height:auto}
+.forecasts-result ol.events{font-size:12px;columns:2;color:#444}
+</style>"""

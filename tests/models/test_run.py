@@ -1,0 +1,223 @@
+"""Models as forecasters against real DuckDB ledgers: no lookahead (as a property), live
+updates, backtests, the prior rule and the New START replay."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from forecasts import domain
+from forecasts.errors import InvalidInput, UnknownQuestion
+from forecasts.ledger import Ledger
+from forecasts.models import run
+
+PEOPLE = ["ana", "bob", "cyd", "import:crowd"]
+CLOSED_AND_POOLED = ("evidence", "hazard", "aggregate", "recalibrated")
+
+
+def _random_rows(rng: random.Random, lo: datetime, hi: datetime, questions: list[str], n: int,
+                 event_ids: list[int]) -> dict:
+    """Forecasts, events and evidence with world times in [lo, hi]."""
+    span = (hi - lo).total_seconds()
+
+    def when():
+        return lo + timedelta(seconds=rng.uniform(0, span))
+
+    forecasts = [{"question": rng.choice(questions), "forecaster": rng.choice(PEOPLE),
+                  "made_at": max(when(), datetime(2020, 1, 1)),
+                  "probability": round(rng.uniform(0.02, 0.98), 3)} for _ in range(n)]
+    events = [{"title": f"event {i}", "on": when(), "cameo": rng.choice([None, "036", "111", "0312", "057"])}
+              for i in range(rng.randint(0, 3))]
+    evidence = [{"question": rng.choice(questions), "event_index": i, "by": rng.choice(PEOPLE[:3]),
+                 "lr": round(rng.uniform(0.2, 5), 3), "weight": rng.choice([1.0, 0.5])} for i in range(len(events))]
+    evidence += [{"question": rng.choice(questions), "event": e, "by": rng.choice(PEOPLE[:3]),
+                  "lr": round(rng.uniform(0.2, 5), 3)} for e in rng.sample(event_ids, min(len(event_ids), 2))]
+    return {"forecasts": forecasts, "events": events, "evidence": evidence}
+
+
+def _ledger_with_history(folder: Path, rng: random.Random) -> tuple[Ledger, list[str]]:
+    ledger = Ledger.open(folder / "l.duckdb", create=True)
+    qs = [{"qid": "q-a", "title": "A?", "opens": "2020-01-01", "closes": "2300-01-01",
+           "base_rate": rng.choice([None, 0.2])},
+          {"qid": "q-b", "title": "B?", "opens": "2020-01-01", "closes": "2300-01-01"},
+          {"qid": "q-old", "title": "Old?", "opens": "2019-01-01", "closes": "2020-06-01"}]
+    ledger.import_history(questions=qs, events=[{"title": "base event", "on": "2020-02-01", "cameo": "036"}],
+                          source="import:test")
+    ledger.import_history(**_random_rows(rng, datetime(2020, 1, 1), datetime(2021, 1, 1), ["q-a", "q-b"], 8, []),
+                          source="import:test")
+    ledger.import_history(forecasts=[{"question": "q-old", "forecaster": p, "made_at": "2019-06-01",
+                                      "probability": 0.7} for p in PEOPLE[:3]],
+                          resolutions=[{"question": "q-old", "outcome": rng.choice(["yes", "no"]), "on": "2020-05-01"}],
+                          source="import:test")
+    return ledger, ["q-a", "q-b"]
+
+
+def _snapshot(ledger, qids, as_of, clock):
+    return {(q, m): [(r["forecaster"], r["probability"], r["params"]) for r in
+                     run.forecast(ledger, q, m, as_of, clock=clock)["rows"]]
+            for q in qids for m in CLOSED_AND_POOLED}
+
+
+def _event_ids(ledger) -> list[int]:
+    return [e["seq"] for e in ledger.records("events", clock="world")]
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_no_lookahead_ledger_clock(seed):
+    """Anything recorded after t (forecasts, events, evidence, corrections, retractions,
+    resolutions, model rows) never changes a model's forecast as of t."""
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        ledger, qids = _ledger_with_history(Path(tmp), rng)
+        t = domain.now()
+        before = _snapshot(ledger, qids, t, "both")
+        time.sleep(0.002)
+        ledger.import_history(**_random_rows(rng, datetime(2019, 6, 1), domain.now(), qids, 6, _event_ids(ledger)),
+                              source="import:later")
+        row = ledger.log(rng.choice(qids), rng.uniform(0.05, 0.95), by="ana")
+        if rng.random() < 0.5:
+            ledger.correct(row["seq"], 0.5, by="ana")
+        else:
+            ledger.retract(row["seq"], by="ana")
+        ledger.add_evidence(rng.choice(qids), rng.choice(_event_ids(ledger)), lr=rng.uniform(0.1, 10), by="bob")
+        run.update_all(ledger, "evidence")
+        ledger.resolve(rng.choice(qids), rng.choice(["yes", "no"]), on="2020-06-01")
+        assert _snapshot(ledger, qids, t, "both") == before
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), cut_days=st.integers(30, 330))
+def test_no_lookahead_world_clock(seed, cut_days):
+    """Replaying history (backtests): rows dated after t in the world, whenever recorded,
+    never change a model's forecast as of t."""
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        ledger, qids = _ledger_with_history(Path(tmp), rng)
+        t = datetime(2020, 1, 1) + timedelta(days=cut_days)
+        before = _snapshot(ledger, qids, t, "world")
+        after = t + timedelta(seconds=1)
+        # (an assessment has no world time of its own: it is dated by its event, so new
+        # assessments of events dated before t are not "after t" on this clock; see run.py)
+        ledger.import_history(**_random_rows(rng, after, datetime(2022, 1, 1), qids, 6, []),
+                              source="import:later")
+        ledger.import_history(resolutions=[{"question": rng.choice(qids), "outcome": "yes", "on": after}],
+                              source="import:later")
+        run.backtest(ledger, qids[0], "hazard", start=after, every="30d")
+        assert _snapshot(ledger, qids, t, "world") == before
+
+
+def test_prior_rule(ledger):
+    ledger.import_history(questions=[{"qid": "q", "title": "Q?", "opens": "2020-01-01", "closes": "2300-01-01"}],
+                          events=[{"title": "e", "on": "2020-01-05"}], source="import:test")
+    eid = _event_ids(ledger)[0]
+    q = run.read_question(ledger, "q", domain.now(), "both")
+    assert run.choose_prior(q["question"], [], [])["p"] == 0.5
+    ledger.import_history(forecasts=[{"question": "q", "forecaster": "model:evidence", "made_at": "2020-01-02",
+                                      "probability": 0.9}], source="model:evidence")
+    ledger.import_history(forecasts=[{"question": "q", "forecaster": "bob", "made_at": "2020-01-03", "probability": 0.3},
+                                     {"question": "q", "forecaster": "ana", "made_at": "2020-01-10", "probability": 0.6}],
+                          evidence=[{"question": "q", "event": eid, "by": "ana", "lr": 4.0}], source="import:test")
+    out = run.forecast(ledger, "q", "evidence", clock="both")
+    # ana assessed the evidence, so her first forecast is the prior; the event predates it
+    assert out["rows"][0]["probability"] == pytest.approx(0.6)
+    assert "ana's first forecast" in out["explanation"][0]
+    # without ana's forecast (as of before it, world clock), bob's is the prior and the event counts
+    early = run.forecast(ledger, "q", "evidence", "2020-01-06", clock="world")
+    assert early["rows"][0]["probability"] == pytest.approx(0.3 * 4 / (0.3 * 4 + 0.7))
+
+
+def test_base_rate_prior_counts_every_event(ledger):
+    ledger.import_history(questions=[{"qid": "q", "title": "Q?", "opens": "2020-01-01", "closes": "2021-01-01",
+                                      "base_rate": 0.25, "reference_class": "treaties"}],
+                          events=[{"title": "e", "on": "2019-12-01"}], source="import:test")
+    ledger.import_history(evidence=[{"question": "q", "event": _event_ids(ledger)[0], "by": "ana", "lr": 3.0}],
+                          source="import:test")
+    out = run.forecast(ledger, "q", "evidence", "2020-02-01", clock="world")
+    assert out["rows"][0]["probability"] == pytest.approx(0.5)
+    assert "base rate (treaties)" in out["explanation"][0]
+
+
+def test_update_writes_a_model_row(ledger, open_question):
+    ledger.log(open_question, 0.4, by="ana")
+    e = ledger.add_event("Clouds gather", on=domain.now())
+    ledger.add_evidence(open_question, e["seq"], strength="moderate for yes", by="ana")
+    out = run.update(ledger, open_question, "evidence")
+    assert out["rows"][0]["probability"] == pytest.approx(2 / 3)
+    model = [r for r in ledger.records("forecasts") if r["forecaster"] == "model:evidence"]
+    assert len(model) == 1
+    m = model[0]
+    assert m["source"] == "model:evidence" and not m["backtest"]
+    assert m["model_version"] == "evidence-1"
+    assert m["params"]["prior"] == 0.4 and m["params"]["events"] == [[e["seq"], pytest.approx(1.0986123)]]
+    assert ledger.verify().ok
+
+
+def test_update_refuses_unknown_and_skips_resolved(ledger, open_question):
+    with pytest.raises(UnknownQuestion):
+        run.update(ledger, "nope")
+    with pytest.raises(InvalidInput):
+        run.update(ledger, open_question, "bayes")
+    ledger.resolve(open_question, "yes")
+    out = run.update(ledger, open_question, "hazard")
+    assert out["rows"] == [] and out["skipped"].startswith("resolved")
+
+
+def test_update_all_covers_open_questions_in_one_go(ledger, open_question, snapshot):
+    ledger.add_question("snow", title="Snow?", closes="2300-01-01")
+    ledger.add_question("hail", title="Hail?", closes="2300-01-01")
+    ledger.resolve("hail", "no")
+    out = run.update_all(ledger, "hazard")
+    assert sorted(r["question"] for r in out["rows"]) == ["rain", "snow"]
+    before = snapshot(ledger)
+    assert before[0]["forecasts"] == 2
+
+
+def test_backtest_marks_rows_and_skips_repeats(ledger):
+    ledger.import_history(questions=[{"qid": "q", "title": "Q?", "opens": "2020-01-01", "closes": "2020-03-01"}],
+                          forecasts=[{"question": "q", "forecaster": "ana", "made_at": "2020-01-02", "probability": 0.5}],
+                          source="import:test")
+    out = run.backtest(ledger, "q", "hazard", "2020-01-01", "2020-02-29", "1w")
+    assert len(out["rows"]) == 9
+    assert all(r["backtest"] and r["forecaster"] == "model:hazard" for r in out["rows"])
+    assert out["skipped"] == {}
+    stored = [r for r in ledger.records("forecasts", clock="world") if r["forecaster"] == "model:hazard"]
+    assert {r["source"] for r in stored} == {"backtest:hazard"} and all(r["backtest"] for r in stored)
+    probs = [r["probability"] for r in sorted(stored, key=lambda r: r["made_at"]) if r["made_at"] >= datetime(2020, 1, 2)]
+    assert probs == sorted(probs, reverse=True)   # quiet weeks: the hazard probability decays
+    again = run.backtest(ledger, "q", "hazard", "2020-01-01", "2020-02-29", "1w")
+    assert again["rows"] == [] and again["existing"] == 9
+
+
+def test_learned_effects_from_the_future_are_refused(ledger, tmp_path):
+    summary = {"version": "x", "trained_through": "2021-01-01T00:00:00", "draws": {}, "types": [], "quads": []}
+    ledger.import_history(questions=[{"qid": "q", "title": "Q?", "opens": "2020-01-01", "closes": "2300-01-01"}],
+                          source="import:test")
+    with pytest.raises(InvalidInput, match="look ahead"):
+        run.forecast(ledger, "q", "learned", "2020-06-01", clock="world", summary=summary)
+
+
+def test_replay_demo(tmp_path):
+    from forecasts.demo import build_demo_ledger
+
+    ledger = build_demo_ledger(tmp_path / "demo.duckdb")
+    out = run.replay_demo(ledger)
+    paths = out["paths"]
+    assert {"model:evidence", "model:hazard", "import:metaculus", "model:dynamic-crowd"} <= set(paths["forecaster"])
+    ev = paths[paths["forecaster"] == "model:evidence"]
+    assert ev["made_at"].min() >= datetime(2020, 8, 10, 23) and ev["made_at"].max() < datetime(2021, 1, 26, 12)
+    assert ((paths["probability"] > 0) & (paths["probability"] < 1)).all()
+    assert out["written"]["evidence"] == out["written"]["hazard"] > 30
+    scores = out["scores"]
+    assert {"model:evidence", "model:hazard", "import:metaculus"} <= set(scores.index)
+    assert scores["coverage"].loc["model:evidence"] > 0.99
+    assert any("Billingslea answers that Russia turned down all US meeting offers" in line
+               for line in out["explanations"]["evidence"])
+    assert ledger.verify().ok

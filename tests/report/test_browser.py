@@ -1,0 +1,73 @@
+"""The report in a real browser: Debian's headless Chromium opens it from disk.
+
+No console errors, no page errors, no request leaves ``file://``/``data:``, and the screenshot
+is not blank.  Uses the system ``/usr/bin/chromium`` (``.ci/run`` installs Debian's package);
+Playwright's own browser downloads are never used.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from forecasts.report import build_report
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+
+
+def _open(report: Path, screenshot: Path) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    seen: dict = {"console": [], "errors": [], "requests": []}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda m: seen["console"].append((m.type, m.text)))
+            page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+            page.on("request", lambda r: seen["requests"].append(r.url))
+            page.goto(report.resolve().as_uri(), wait_until="load")
+            seen["title"] = page.title()
+            seen["svgs"] = page.locator("svg").count()
+            page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    return seen
+
+
+def _pixels(path: Path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("L"), dtype=float)
+
+
+def _check(seen: dict) -> None:
+    assert [m for m in seen["console"] if m[0] == "error"] == []
+    assert seen["errors"] == []
+    assert [u for u in seen["requests"] if not u.startswith(("file:", "data:"))] == []
+
+
+def test_the_demo_report_renders_in_chromium(demo_report, tmp_path):
+    shot = tmp_path / "new-start.png"
+    seen = _open(demo_report, shot)
+    _check(seen)
+    assert seen["title"] == "Forecast calibration report" and seen["svgs"] >= 5
+    pixels = _pixels(shot)
+    assert pixels.shape[0] > 2000  # the whole page, not just the first screen
+    assert pixels.std() > 20  # not blank: text, tables and figures on white
+    assert (pixels < 128).mean() > 0.01  # a fair amount of dark ink
+
+
+def test_the_empty_report_renders_in_chromium(ledger, tmp_path):
+    report = build_report(ledger, tmp_path / "empty.html")
+    shot = tmp_path / "empty.png"
+    seen = _open(report, shot)
+    _check(seen)
+    assert _pixels(shot).std() > 10

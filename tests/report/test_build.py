@@ -1,0 +1,189 @@
+"""The report's numbers are the scoring API's numbers, for the same ledger.
+
+The HTML is read with the standard library's parser through the ``data-metric`` /
+``data-value`` attributes each number cell carries (the exact float, not the rounded text).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from forecasts.errors import InvalidInput
+from forecasts.report import CalibrationResult, QuestionTimeline, ScoreTable, build_report
+from forecasts.scoring import calibration_cases, calibration_table, decompose, score_table, spiegelhalter
+from tests.report.conftest import Markup, numbers
+
+CROWD = "import:metaculus"
+
+
+def _same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == b or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15)
+
+
+def _frames(ledger):
+    return ledger.forecasts(), ledger.questions(), ledger.resolutions()
+
+
+def test_score_table_numbers_equal_the_scoring_api(demo_ledger, demo_report):
+    cells = numbers(demo_report.read_text(encoding="utf-8"), "scores")
+    f, q, r = _frames(demo_ledger)
+    expected = {
+        "brier": score_table(f, q, r, rule="brier")["score"],
+        "log": score_table(f, q, r, rule="log")["score"],
+        "baseline": score_table(f, q, r, rule="baseline")["score"],
+        "peer": score_table(f, q, r, rule="peer")["score"],
+        "vs_median": score_table(f, q, r, rule="brier", relative_to="crowd:median")["relative"],
+        "vs_crowd": score_table(f, q, r, rule="brier", relative_to=CROWD)["relative"],
+        "coverage": score_table(f, q, r)["coverage"],
+        "n_forecasts": score_table(f, q, r)["n_forecasts"],
+        "n_questions": score_table(f, q, r)["n_questions"],
+    }
+    forecasters = set(f["forecaster"])
+    assert {who for who, _ in cells} == forecasters
+    for metric, series in expected.items():
+        for who in forecasters:
+            assert _same(cells[(who, metric)], float(series[who])), (who, metric)
+    # the crowd is the reference of the relative column, so it is 0 against itself
+    assert cells[(CROWD, "vs_crowd")] == 0.0
+
+
+def test_decomposition_equals_the_scoring_api(demo_ledger, demo_report):
+    cells = numbers(demo_report.read_text(encoding="utf-8"), "decomposition-all")
+    f, q, r = _frames(demo_ledger)
+    table = calibration_table(f, q, r, by="forecaster")
+    for who in table.index:
+        for metric in ("n_questions", "n_forecasts", "brier", "mcb", "dsc", "unc", "log", "log_mcb",
+                       "log_dsc", "spiegelhalter_z", "spiegelhalter_p"):
+            assert _same(cells[(who, metric)], float(table.loc[who, metric])), (who, metric)
+        cases = calibration_cases(f, q, r, who)
+        d = decompose(cases["p"], cases["y"], "brier", weights=cases["weight"])
+        assert _same(cells[(who, "mcb")], d["mcb"]) and _same(cells[(who, "dsc")], d["dsc"])
+        pairs = (cases["question"] + "\x1f" + cases["forecaster"]).to_numpy()
+        z = spiegelhalter(cases["p"], cases["y"], weights=cases["weight"], groups=pairs)["z"]
+        assert _same(cells[(who, "spiegelhalter_z")], z)
+        # MCB - DSC + UNC adds up to the Brier score shown
+        assert math.isclose(cells[(who, "mcb")] - cells[(who, "dsc")] + cells[(who, "unc")],
+                            cells[(who, "brier")], abs_tol=1e-12)
+
+
+def test_the_report_has_every_section_and_a_diagram_per_forecaster(demo_ledger, demo_report):
+    text = demo_report.read_text(encoding="utf-8")
+    page = Markup(text)
+    ids = {a.get("id") for _, a in page.tags}
+    assert {"summary", "scores", "calibration", "sharpness", "timelines", "method"} <= ids
+    diagrams = {a["data-forecaster"] for t, a in page.tags if t == "div" and "calibration" == a.get("class")}
+    assert diagrams == set(demo_ledger.forecasts()["forecaster"])
+    assert text.count("<svg") == len(diagrams) + 2  # + sharpness + one timeline
+    assert "consistency band" in text and "forecasts per bin" in text
+
+
+def test_every_question_has_a_timeline(ledger, open_question, tmp_path):
+    ledger.add_question("quiet", title="A question nobody forecast", closes="2300-01-01")
+    ledger.add_question("done", title="Resolved early", closes="2300-01-01", tags="weather")
+    ledger.log(open_question, "60%", by="ana")
+    ledger.log("done", "20%", by="ben")
+    ledger.resolve("done", "no")
+    event = ledger.add_event("Storm front forms", on="2020-01-01", tags="weather")
+    ledger.add_evidence(open_question, event["seq"], lr=2, by="ana")
+    text = build_report(ledger, tmp_path / "r.html").read_text(encoding="utf-8")
+    page = Markup(text)
+    shown = [a["data-question"] for t, a in page.tags if t == "section" and "data-question" in a]
+    assert sorted(shown) == sorted(ledger.questions()["id"])
+    assert "No forecasts on this question yet." in text
+    assert "Resolved early" in text and "resolved <b>NO</b>" in text
+
+
+def test_the_empty_ledger_says_so(ledger, tmp_path):
+    text = build_report(ledger, tmp_path / "empty.html").read_text(encoding="utf-8")
+    page = Markup(text)
+    assert any(a.get("data-empty") == "ledger" for _, a in page.tags)
+    assert "This ledger has no questions" in " ".join(page.text)
+    assert "<svg" not in text
+
+
+def test_questions_without_resolutions_say_there_is_nothing_to_score(ledger, open_question, tmp_path):
+    ledger.log(open_question, "60%", by="ana")
+    text = build_report(ledger, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert 'data-empty="scores"' in text and 'data-empty="calibration"' in text
+    assert 'data-question="rain"' in text
+
+
+def test_no_resource_comes_from_the_network(demo_report):
+    text = demo_report.read_text(encoding="utf-8")
+    page = Markup(text)
+    assert not any(t in ("script", "iframe", "object", "embed") for t, _ in page.tags)
+    loads = [(t, a) for t, a in page.tags
+             if (t in ("img", "source", "audio", "video", "use", "image", "input") and a.get("src", a.get("href")))
+             or (t == "link" and a.get("href"))]
+    for tag, attrs in loads:
+        ref = attrs.get("src") or attrs.get("href") or ""
+        assert ref.startswith(("data:", "#")), (tag, ref)
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", text) and "@import" not in text
+    links = [a["href"] for t, a in page.tags if t == "a" and a.get("href", "").startswith("http")]
+    assert len(links) >= 20  # the events' sources stay plain links
+
+
+def test_default_out_is_reports_named_after_the_ledger(demo_ledger, tmp_path):
+    path = build_report(demo_ledger)
+    assert path == tmp_path.joinpath("reports", "new-start.html").relative_to(tmp_path)
+    assert (tmp_path / "reports" / "new-start.html").exists()
+    (tmp_path / "out").mkdir()
+    assert build_report(demo_ledger, tmp_path / "out") == tmp_path / "out" / "new-start.html"
+
+
+def test_filters_and_progress(demo_ledger, tmp_path):
+    steps = []
+    path = build_report(demo_ledger, tmp_path / "a.html", forecasters=[CROWD],
+                        progress=lambda step, total, label: steps.append((step, total, label)))
+    cells = numbers(path.read_text(encoding="utf-8"), "scores")
+    assert {who for who, _ in cells} == {CROWD}
+    # the crowd is still compared with everyone: same numbers as in the full report
+    f, q, r = _frames(demo_ledger)
+    assert _same(cells[(CROWD, "vs_median")],
+                 float(score_table(f, q, r, relative_to="crowd:median").loc[CROWD, "relative"]))
+    assert [s for s, _, _ in steps] == list(range(1, len(steps) + 1)) and steps[-1][0] == steps[-1][1]
+    text = build_report(demo_ledger, tmp_path / "b.html", tag="no-such-tag").read_text(encoding="utf-8")
+    assert 'data-empty="ledger"' in text and "in this scope" in text
+    assert 'data-empty="ledger"' in build_report(demo_ledger, tmp_path / "c.html",
+                                                 since="2022-01-01").read_text(encoding="utf-8")
+    # the imported history was recorded today: as of 2020 the ledger knew nothing
+    assert 'data-empty="ledger"' in build_report(demo_ledger, tmp_path / "d.html",
+                                                 as_of="2020-01-01").read_text(encoding="utf-8")
+    with pytest.raises(InvalidInput, match="no forecasts by 'nobody'"):
+        build_report(demo_ledger, tmp_path / "e.html", forecasters=["nobody"])
+
+
+def test_result_objects_show_themselves(demo_ledger):
+    scores = ScoreTable.from_ledger(demo_ledger)
+    assert scores.crowd == CROWD and 'class="scores"' in scores._repr_html_()
+    assert list(scores.frame.index)[0] == CROWD  # best Brier first
+    cal = CalibrationResult.from_ledger(demo_ledger, CROWD)
+    assert "<svg" in cal._repr_html_() and cal.summary["n_questions"] == 1
+    assert "Brier 0.085" in repr(cal)
+    timeline = QuestionTimeline.from_ledger(demo_ledger, "new-start-extension")
+    assert len(timeline.forecasters) == 3 and "<svg" in timeline._repr_html_()
+    # events drawn: those of the question's period, numbered in date order
+    assert timeline.events["number"].tolist() == list(range(1, len(timeline.events) + 1))
+    assert timeline.events["occurred_at"].is_monotonic_increasing
+    with pytest.raises(InvalidInput):
+        QuestionTimeline.from_ledger(demo_ledger, "no-such-question")
+
+
+def test_calibration_from_arrays_matches_decompose():
+    p, y = [0.1, 0.3, 0.3, 0.7, 0.9, 0.8], [0, 0, 1, 1, 1, 0]
+    result = CalibrationResult.from_arrays(p, y, n_boot=20)
+    d = decompose(p, y)
+    assert _same(result.summary["mcb"], d["mcb"]) and _same(result.summary["unc"], d["unc"])
+    assert "consistency_lower" in result.curve
+
+
+def test_cli_report(cli, demo_ledger, tmp_path):
+    out = tmp_path / "cli.html"
+    done = cli("report", "--db", str(demo_ledger.path), "--out", str(out), "--forecaster", CROWD)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"report written to {out}" and out.exists()
+    bad = cli("report", "--db", str(demo_ledger.path), "--since", "someday")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "since date" in bad.stderr
