@@ -359,12 +359,22 @@ def due(
 @app.command()
 def export(
     out: Annotated[Path, typer.Argument(help="Folder to write one file per table into.")],
-    format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    format: Annotated[str, typer.Option("--format", help="csv or parquet (every table, lossless), hubverse or fatebook.")] = "csv",
     db: Db = None,
 ) -> None:
-    """Export every table, hashes included (lossless)."""
-    files = _ledger(db).export(out, format)
-    _done(f"wrote {len(files)} files to {out}")
+    """Export every table, hashes included (lossless; 'forecasts import ledger' restores it),
+    or the forecasts in the hubverse model-output format or as a Fatebook-compatible CSV."""
+    if format == "hubverse":
+        from forecasts.sources.hubverse import export_hubverse
+
+        files = export_hubverse(_ledger(db), out)
+    elif format == "fatebook":
+        from forecasts.sources.fatebook import export_fatebook
+
+        files = [export_fatebook(_ledger(db), out)]
+    else:
+        files = list(_ledger(db).export(out, format).values())
+    _done(f"wrote {len(files)} file(s) to {out}")
 
 
 SCORE_BY = ("forecaster", "tag", "question", "kind", "period")
@@ -481,6 +491,10 @@ _models.register(app)
 
 from forecasts.commands import report as _report
 _report.register(app)
+
+
+from forecasts.commands import sources as _sources
+_sources.register(app)
 
 
 def main() -> None:

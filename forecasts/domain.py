@@ -41,7 +41,7 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,99}$")
 _TAG = re.compile(r"^[a-z0-9][a-z0-9._:-]{0,49}$")
 _CAMEO = re.compile(r"^[0-9]{2,4}$")
-_MIN_YEAR, _MAX_YEAR = 1800, 2300
+_MIN_YEAR, _MAX_YEAR = 1800, 9999
 
 #: The verbal scale for evidence strength, as likelihood ratios P(event | YES) / P(event | NO).
 #: "for yes" multiplies the odds of YES by the ratio; "for no" divides them by it.

@@ -209,10 +209,17 @@ class Ledger:
         cols = _COLUMNS[table] + ("prev_hash", "hash")
         placeholders = ", ".join("?" for _ in cols)
         values = self._chain(table, rows, head)
-        if len(values) == 1:
-            con.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})", values[0])
-        else:
+        if len(values) <= 32:
             con.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})", values)
+            return
+        import pandas as pd  # many rows: one bulk insert from a frame (executemany is row by row)
+
+        frame = pd.DataFrame(values, columns=list(cols), dtype=object)  # object: None stays NULL, never NaN
+        con.register("incoming_rows", frame)
+        try:
+            con.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM incoming_rows")
+        finally:
+            con.unregister("incoming_rows")
 
     def init(self) -> list[str]:
         """Create the ledger file if needed and apply pending migrations; return their names."""
@@ -504,14 +511,18 @@ class Ledger:
     # ------------------------------------------------------------------ bulk history
     def import_history(self, *, questions: Sequence[dict] = (), events: Sequence[dict] = (),
                        forecasts: Sequence[dict] = (), evidence: Sequence[dict] = (),
-                       resolutions: Sequence[dict] = (), source: str) -> dict[str, int]:
+                       resolutions: Sequence[dict] = (), source: str, forecast_frame: Any = None,
+                       first_line: int = 2, allow_certainty: bool = False) -> dict[str, int]:
         """Append historical rows that keep their original world times, in one transaction.
 
         ``source`` (``import:<platform>``, ``model:<name>``, ``backtest:<name>``) marks every
         row.  Each forecast must fall inside its question's open period and not in the future;
         events are referred to by their position in ``events`` as ``{"event_index": i}`` or by
-        an existing id as ``{"event": seq}``.  Everything is validated before anything is
-        written; returns the number of rows added per table.
+        an existing id as ``{"event": seq}``.  ``forecast_frame`` adds many forecasts through
+        the vectorised path of :meth:`import_forecast_frame` (its questions may be among
+        ``questions``), in the same transaction.  Everything is validated before anything is
+        committed: on any error nothing is written.  Returns the number of rows added per table
+        (and ``forecasts_skipped_existing`` for frame rows already in the ledger).
         """
         src = _check_source(source, live=False)
         clock = domain.now()
@@ -597,10 +608,14 @@ class Ledger:
                               "note": domain.optional_text(v.get("note"), "note"), "source": src,
                               "recorded_at": clock})
             self._insert(con, "forecasts", frows, head)
+            framed = {"added": 0, "skipped_existing": 0}
+            if forecast_frame is not None and len(forecast_frame):
+                framed = self._forecast_frame(con, head, forecast_frame, src, first_line, allow_certainty, False)
             self._insert(con, "evidence", vrows, head)
             self._insert(con, "resolutions", rrows, head)
-        return {"questions": len(qrows), "events": len(erows), "forecasts": len(frows),
-                "evidence": len(vrows), "resolutions": len(rrows)}
+        return {"questions": len(qrows), "events": len(erows), "forecasts": len(frows) + framed["added"],
+                "evidence": len(vrows), "resolutions": len(rrows),
+                "forecasts_skipped_existing": framed["skipped_existing"]}
 
     def import_forecast_frame(self, frame: Any, *, source: str, first_line: int = 2,
                               allow_certainty: bool = False, dry_run: bool = False) -> dict[str, Any]:
@@ -617,12 +632,18 @@ class Ledger:
         already in the ledger are skipped and counted.  ``dry_run`` validates without writing.
         Returns ``{"added": n, "skipped_existing": k, "rows": len(frame)}``.
         """
+        src = _check_source(source, live=False)
+        with self._transaction() as (con, head):
+            return self._forecast_frame(con, head, frame, src, first_line, allow_certainty, dry_run)
+
+    def _forecast_frame(self, con, head: list, frame: Any, src: str, first_line: int,
+                        allow_certainty: bool, dry_run: bool) -> dict[str, Any]:
+        """Validate and (unless ``dry_run``) insert a forecast frame inside an open transaction."""
         import numpy as np
         import pandas as pd
 
         from forecasts.errors import ImportRejected
 
-        src = _check_source(source, live=False)
         df = frame.reset_index(drop=True).copy()
         n = len(df)
         lines = np.arange(n) + first_line
@@ -662,8 +683,7 @@ class Ledger:
         if bad_names:
             flag(names.isin(list(bad_names)), lambda i: bad_names[names.iloc[i]])
 
-        with self._connect() as con:
-            qs = con.execute("SELECT id, kind, options, opens_at, closes_at FROM questions").df()
+        qs = con.execute("SELECT id, kind, options, opens_at, closes_at FROM questions").df()
         qs = qs.set_index("id")
         qid = df["question"].astype("object")
         known = qid.isin(qs.index)
@@ -720,26 +740,25 @@ class Ledger:
         })
         out["probability"] = out["probability"].astype("float64")
         out["corrects"] = out["corrects"].astype("Int64")
-        with self._transaction() as (con, head):
-            existing = set()
-            if out["source_id"].notna().any():
-                existing = {r[0] for r in con.execute(
-                    "SELECT source_id FROM forecasts WHERE source = ? AND source_id IS NOT NULL", [src]).fetchall()}
-            fresh = ~out["source_id"].isin(existing) if existing else np.ones(n, dtype=bool)
-            out = out[fresh].reset_index(drop=True)
-            skipped = n - len(out)
-            if len(out) and not dry_run:
-                out.insert(0, "seq", np.arange(head[0], head[0] + len(out), dtype=np.int64))
-                columns = {c: out[c].to_numpy() for c in _COLUMNS["forecasts"]}
-                columns["recorded_at"] = np.full(len(out), np.datetime64(clock, "us"))
-                hashes = integrity.chain_columns("forecasts", columns, head[1])
-                out["prev_hash"] = [head[1], *hashes[:-1]]
-                out["hash"] = hashes
-                con.register("incoming_forecasts", out)
-                cols = ", ".join(_COLUMNS["forecasts"] + ("prev_hash", "hash"))
-                con.execute(f"INSERT INTO forecasts ({cols}) SELECT {cols} FROM incoming_forecasts")
-                con.unregister("incoming_forecasts")
-                head[0], head[1] = head[0] + len(out), hashes[-1]
+        existing = set()
+        if out["source_id"].notna().any():
+            existing = {r[0] for r in con.execute(
+                "SELECT source_id FROM forecasts WHERE source = ? AND source_id IS NOT NULL", [src]).fetchall()}
+        fresh = ~out["source_id"].isin(existing) if existing else np.ones(n, dtype=bool)
+        out = out[fresh].reset_index(drop=True)
+        skipped = n - len(out)
+        if len(out) and not dry_run:
+            out.insert(0, "seq", np.arange(head[0], head[0] + len(out), dtype=np.int64))
+            columns = {c: out[c].to_numpy() for c in _COLUMNS["forecasts"]}
+            columns["recorded_at"] = np.full(len(out), np.datetime64(clock, "us"))
+            hashes = integrity.chain_columns("forecasts", columns, head[1])
+            out["prev_hash"] = [head[1], *hashes[:-1]]
+            out["hash"] = hashes
+            con.register("incoming_forecasts", out)
+            cols = ", ".join(_COLUMNS["forecasts"] + ("prev_hash", "hash"))
+            con.execute(f"INSERT INTO forecasts ({cols}) SELECT {cols} FROM incoming_forecasts")
+            con.unregister("incoming_forecasts")
+            head[0], head[1] = head[0] + len(out), hashes[-1]
         return {"added": 0 if dry_run else len(out), "would_add": len(out), "skipped_existing": skipped, "rows": n}
 
     # ------------------------------------------------------------------ reads

@@ -1,0 +1,151 @@
+"""GDELT event exports (1.0 and 2.0), filtered by actor pair and CAMEO codes.
+
+Input: a GDELT event export as published -- tab-separated, no header, 57 or 58 columns for
+GDELT 1.0 (the 58th, ``SOURCEURL``, from April 2013) and 61 for GDELT 2.0 -- or the same
+columns with a header row (CSV or TSV, e.g. an extract).  The layouts are GDELT's own header
+files (``gdelt1_event_columns.txt``, ``gdelt_event_columns.txt``): 2.0 adds the ``ADM2Code`` of
+each of the three geographies and a ``DATEADDED`` with the time of day.
+
+Each kept row becomes an event: ``on`` = ``SQLDATE`` (the day it took place); title
+``"<Actor1Name> -> <Actor2Name>: <CAMEO description>"``; ``cameo`` = ``EventCode`` with its
+description and Goldstein score attached from ``data/cameo_goldstein.csv`` (GDELT's own
+``GoldsteinScale``, mentions, sources and tone go into the description); ``actors`` =
+``<Actor1Code>;<Actor2Code>``; ``source_url`` = ``SOURCEURL`` when present; tags ``gdelt``,
+``quad:<QuadClass>``, ``cameo-root:<EventRootCode>``; ``source_id`` = ``GLOBALEVENTID``.
+
+Filters: ``actors=("USA", "RUS")`` keeps rows between those two actors in either direction
+(matched on the actor code's first three letters or the actor's country code);
+``codes=("03", "1")`` keeps CAMEO codes starting with any of them; ``root_only`` keeps root
+events; ``since``/``until`` bound the date.  Rows marked ``import:gdelt``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from forecasts.errors import InvalidInput
+from forecasts.sources.events_csv import load_events
+from forecasts.sources.generic import ImportSummary, Progress, clean, read_table
+
+SOURCE = "import:gdelt"
+
+_ACTOR = ("Code", "Name", "CountryCode", "KnownGroupCode", "EthnicCode", "Religion1Code",
+          "Religion2Code", "Type1Code", "Type2Code", "Type3Code")
+_EVENT = ("IsRootEvent", "EventCode", "EventBaseCode", "EventRootCode", "QuadClass", "GoldsteinScale",
+          "NumMentions", "NumSources", "NumArticles", "AvgTone")
+
+
+def _geo(prefix: str, adm2: bool) -> list[str]:
+    cols = ["Type", "FullName", "CountryCode", "ADM1Code"] + (["ADM2Code"] if adm2 else []) + ["Lat", "Long", "FeatureID"]
+    return [f"{prefix}Geo_{c}" for c in cols]
+
+
+def columns(version: int, *, source_url: bool = True) -> list[str]:
+    """The column names of a GDELT event export (``version`` 1 or 2)."""
+    adm2 = version == 2
+    cols = ["GLOBALEVENTID", "SQLDATE", "MonthYear", "Year", "FractionDate"]
+    cols += [f"Actor1{c}" for c in _ACTOR] + [f"Actor2{c}" for c in _ACTOR] + list(_EVENT)
+    cols += _geo("Actor1", adm2) + _geo("Actor2", adm2) + _geo("Action", adm2) + ["DATEADDED"]
+    if version == 2 or source_url:
+        cols.append("SOURCEURL")
+    return cols
+
+
+def read_export(path: str | Path):
+    """A GDELT export as a frame of text columns with ``_line``; the layout is recognised from a
+    header row or from the number of columns (57/58: 1.0, 61: 2.0)."""
+    p = Path(path)
+    if not p.exists():
+        raise InvalidInput(f"no file {p}")
+    with p.open(encoding="utf-8", errors="replace") as fh:
+        first = fh.readline()
+    sep = "\t" if first.count("\t") > first.count(",") else ","
+    if "GLOBALEVENTID" in first:
+        return read_table(p, sep=sep)
+    n = len(first.rstrip("\r\n").split(sep))
+    layouts = {57: columns(1, source_url=False), 58: columns(1), 61: columns(2)}
+    if n not in layouts:
+        raise InvalidInput(f"{p.name} has {n} columns: a GDELT 1.0 export has 57 or 58, a 2.0 export 61")
+    return read_table(p, sep=sep, header=False, names=layouts[n])
+
+
+def import_gdelt(ledger, path: str | Path, *, actors: Sequence[str] | None = None,
+                 codes: Sequence[str] | None = None, root_only: bool = False, since: object = None,
+                 until: object = None, dry_run: bool = False, progress: Progress = None,
+                 skip_malformed: bool = False) -> ImportSummary:
+    """Import GDELT events, filtered (see the module docstring); CAMEO descriptions and
+    Goldstein scores come from ``data/cameo_goldstein.csv``."""
+    import pandas as pd
+
+    from forecasts.sources.cameo import cameo_table
+
+    t = read_export(path)
+    summary = ImportSummary(source=SOURCE, path=str(path), rows_read=len(t))
+    for col in ("GLOBALEVENTID", "SQLDATE", "EventCode"):
+        if col not in t.columns:
+            raise InvalidInput(f"{Path(path).name} has no {col!r} column (a GDELT event export)")
+    keep = pd.Series(True, index=t.index)
+    if actors:
+        if len(actors) != 2:
+            raise InvalidInput("give an actor pair, e.g. USA,RUS")
+        a, b = (x.strip().upper() for x in actors)
+
+        def who(n: int):
+            code = t.get(f"Actor{n}Code", pd.Series("", index=t.index)).fillna("").str[:3]
+            country = t.get(f"Actor{n}CountryCode", pd.Series("", index=t.index)).fillna("")
+            return code, country
+
+        c1, k1 = who(1)
+        c2, k2 = who(2)
+        is1 = {x: (c1 == x) | (k1 == x) for x in (a, b)}
+        is2 = {x: (c2 == x) | (k2 == x) for x in (a, b)}
+        pair = (is1[a] & is2[b]) | (is1[b] & is2[a])
+        summary.filtered["other_actors"] = int((keep & ~pair).sum())
+        keep &= pair
+    code = t["EventCode"].fillna("").str.strip()
+    if codes:
+        wanted = tuple(c.strip() for c in codes if c.strip())
+        hit = code.str.startswith(wanted)
+        summary.filtered["other_codes"] = int((keep & ~hit).sum())
+        keep &= hit
+    if root_only and "IsRootEvent" in t.columns:
+        root = t["IsRootEvent"].fillna("0").str.strip() == "1"
+        summary.filtered["not_root_event"] = int((keep & ~root).sum())
+        keep &= root
+    day = pd.to_datetime(t["SQLDATE"].fillna(""), format="%Y%m%d", errors="coerce")
+    if since is not None:
+        early = day < pd.Timestamp(since)
+        summary.filtered["before_since"] = int((keep & early).sum())
+        keep &= ~early
+    if until is not None:
+        late = day > pd.Timestamp(until)
+        summary.filtered["after_until"] = int((keep & late).sum())
+        keep &= ~late
+    summary.filtered = {k: v for k, v in summary.filtered.items() if v}
+    table = cameo_table()
+    events = []
+    for r, d in zip(t[keep.to_numpy()].to_dict("records"), day[keep.to_numpy()], strict=True):
+        ev = str(clean(r.get("EventCode")) or "")
+        info = table.get(ev, {})
+        what = info.get("description") or f"CAMEO {ev}"
+        a1 = clean(r.get("Actor1Name")) or clean(r.get("Actor1Code")) or "?"
+        a2 = clean(r.get("Actor2Name")) or clean(r.get("Actor2Code")) or "?"
+        facts = [f"GDELT event {r['GLOBALEVENTID']}, CAMEO {ev} ({what})"]
+        for key, label in (("GoldsteinScale", "GDELT Goldstein"), ("NumMentions", "mentions"),
+                           ("NumSources", "sources"), ("AvgTone", "tone"), ("ActionGeo_FullName", "where")):
+            if clean(r.get(key)) is not None:
+                facts.append(f"{label} {r[key]}")
+        tags = ["gdelt"]
+        if clean(r.get("QuadClass")):
+            tags.append(f"quad:{str(r['QuadClass']).strip()}")
+        if clean(r.get("EventRootCode")):
+            tags.append(f"cameo-root:{str(r['EventRootCode']).strip()}")
+        actors_text = ";".join(x for x in (clean(r.get("Actor1Code")), clean(r.get("Actor2Code"))) if x)
+        url = clean(r.get("SOURCEURL"))
+        events.append({"title": f"{a1} -> {a2}: {what}", "on": None if pd.isna(d) else d.to_pydatetime(),
+                       "description": "; ".join(facts), "source_url": url if url and str(url).startswith("http") else None,
+                       "actors": actors_text or None, "cameo": ev or None, "tags": tags,
+                       "source_id": str(r["GLOBALEVENTID"]).strip(), "line": r["_line"]})
+    return load_events(ledger, events, source=SOURCE, dry_run=dry_run, progress=progress,
+                       skip_malformed=skip_malformed, summary=summary)

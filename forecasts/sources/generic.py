@@ -1,0 +1,504 @@
+"""Importing a track record from any table, and the machinery every importer shares.
+
+Every importer in :mod:`forecasts.sources` turns its source into the same canonical pieces --
+question dicts, one forecast frame, resolution dicts -- and hands them to
+:func:`load_track_record`, which
+
+1. **validates every row first, in memory** (questions with the ledger's rules; forecasts
+   vectorised against the incoming *and* the existing questions; resolutions against their
+   question), collecting ``(line, reason)`` pairs with the line numbers of the source file;
+2. refuses the whole import with :class:`~forecasts.errors.ImportRejected` if any row is
+   malformed (or, with ``skip_malformed=True``, leaves those rows out and lists them);
+3. skips what the ledger already holds -- questions by id with the same ``(source, source_id)``,
+   resolutions with the same question, outcome and date, forecasts by ``(source, source_id)``
+   (through :meth:`~forecasts.ledger.Ledger.import_forecast_frame`) -- so importing the same file
+   twice adds nothing;
+4. writes questions, resolutions and forecasts in **one transaction**
+   (:meth:`~forecasts.ledger.Ledger.import_history` with its ``forecast_frame``, the vectorised
+   path), so an import is all or nothing, whatever stops it.
+
+The generic importer itself, :func:`import_csv`, reads a CSV or Parquet table of forecasts with
+a column mapping; rows may also carry the question's title, dates and resolution.
+
+Conventions: the library never prints; ``progress`` is an optional ``callable(done, total)``;
+world times are kept as the source gives them (converted to naive UTC); every row is marked
+with the import's ``source`` (``import:<platform>``) and keeps its original id in ``source_id``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from forecasts import domain
+from forecasts.errors import ImportRejected, InvalidInput
+
+Progress = Callable[[int, int], None] | None
+
+CANONICAL = ("question", "forecaster", "made_at", "probability", "title", "opens", "closes",
+             "outcome", "resolved_at", "source_id", "rationale", "criteria", "tags")
+
+
+@dataclass
+class ImportSummary:
+    """What an import did (or, with ``dry_run``, would do).
+
+    ``added`` and ``skipped`` count rows per ledger table (``skipped``: already in the ledger);
+    ``filtered`` counts source rows left out on purpose, by reason (e.g. points stamped after
+    the question closed); ``malformed`` lists ``(line, reason)`` of rows refused (only non-empty
+    in a summary when ``skip_malformed`` let the import go ahead without them).
+    """
+
+    source: str
+    path: str = ""
+    rows_read: int = 0
+    added: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    filtered: dict[str, int] = field(default_factory=dict)
+    malformed: list[tuple[int, str]] = field(default_factory=list)
+    dry_run: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def total_added(self) -> int:
+        return sum(self.added.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "path": self.path, "rows_read": self.rows_read,
+                "added": dict(self.added), "skipped": dict(self.skipped),
+                "filtered": dict(self.filtered), "malformed": [list(m) for m in self.malformed],
+                "dry_run": self.dry_run, "notes": list(self.notes)}
+
+
+# ---------------------------------------------------------------------- names and ids
+_SLUG_BAD = re.compile(r"[^a-z0-9._-]+")
+_NAME_BAD = re.compile(r"[^A-Za-z0-9._:@+-]+")
+
+
+def slug(text: object, *, limit: int = 100) -> str:
+    """A question-id-safe slug of ``text``: ``"GJP 1001-0"`` -> ``"gjp-1001-0"``."""
+    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    s = _SLUG_BAD.sub("-", ascii_text.lower()).strip("-._")
+    return (s or "x")[:limit]
+
+
+def forecaster_name(prefix: str, raw: object) -> str:
+    """A ledger forecaster name for a platform user: ``("pb", "Robin Z.")`` -> ``"pb:Robin_Z."``.
+
+    Accents are dropped and characters a forecaster name cannot hold become ``_``; the
+    original name stays traceable through the rows' ``source_id``.
+    """
+    ascii_text = unicodedata.normalize("NFKD", str(raw).strip()).encode("ascii", "ignore").decode()
+    body = _NAME_BAD.sub("_", ascii_text).strip("_") or "anonymous"
+    return f"{prefix}:{body}"[:100]
+
+
+def clean(v: object) -> object:
+    """``None`` for missing values (None, NaN, NA, NaT, blank text); other values unchanged."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v if v.strip() else None
+    if isinstance(v, list | tuple | dict):
+        return v
+    try:
+        import pandas as pd
+
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return v
+
+
+def to_utc(values: Any) -> Any:
+    """A pandas Series of times (text, naive UTC, aware) as naive UTC ``datetime64[us]``; NaT
+    where a value cannot be read."""
+    import pandas as pd
+
+    s = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+    return s.dt.tz_convert(None).astype("datetime64[us]")
+
+
+# ---------------------------------------------------------------------- reading files
+def read_table(path: str | Path, *, sep: str | None = None, header: bool = True,
+               names: Sequence[str] | None = None) -> Any:
+    """Read a CSV/TSV (every column as text) or Parquet file into a frame with a ``_line``
+    column: the line of the record in a text file (header = line 1, embedded newlines
+    counted), the 1-based row number plus one in a Parquet file (as if it had a header)."""
+    import pandas as pd
+
+    p = Path(path)
+    if not p.exists():
+        raise InvalidInput(f"no file {p}")
+    if p.suffix.lower() in (".parquet", ".pq"):
+        df = pd.read_parquet(p)
+        df["_line"] = range(2, len(df) + 2)
+        return df
+    if sep is None:
+        sep = "\t" if p.suffix.lower() in (".tsv", ".txt") else ","
+    try:
+        df = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
+                         header=0 if header else None, names=names, quoting=0)
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidInput(f"cannot read {p.name}: {str(exc).splitlines()[0]}") from None
+    df["_line"] = _record_lines(p, len(df), sep, header)
+    return df
+
+
+def _record_lines(p: Path, n: int, sep: str, header: bool) -> list[int]:
+    """The starting line of each record, counting newlines inside quoted fields."""
+    import csv
+
+    raw = p.read_bytes()
+    first = 2 if header else 1
+    if raw.count(b"\n") - (0 if raw.endswith(b"\n") else -1) == n + (1 if header else 0) and b'"' not in raw:
+        return list(range(first, first + n))
+    lines = []
+    with p.open(newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh, delimiter=sep)
+        start = 1
+        for i, _row in enumerate(reader):
+            if i >= (1 if header else 0) and any(_row):
+                lines.append(start)
+            start = reader.line_num + 1
+    if len(lines) != n:  # a reader disagreement: fall back to arithmetic numbering
+        return list(range(first, first + n))
+    return lines
+
+
+# ---------------------------------------------------------------------- validation
+def _existing_questions(ledger) -> dict[str, dict]:
+    return {q["id"]: q for q in ledger.records("questions")}
+
+
+def _check_question(q: dict, source: str) -> dict:
+    """A question dict checked by the ledger's rules; returns it with parsed times/options."""
+    qid = domain.parse_question_id(q["qid"])
+    title = domain.optional_text(clean(q.get("title")), "title", 500)
+    if not title:
+        raise InvalidInput("the question has no title")
+    kind = q.get("kind") or "binary"
+    if kind not in domain.KINDS:
+        raise InvalidInput(f"question kind {kind!r} must be one of {', '.join(domain.KINDS)}")
+    options = None
+    if kind == "multiple_choice":
+        options = domain.parse_options(q.get("options") or [])
+    if clean(q.get("opens")) is None:
+        raise InvalidInput("the question has no opening date")
+    if clean(q.get("closes")) is None:
+        raise InvalidInput("the question has no close date")
+    opens = domain.parse_time(_as_text_time(q["opens"]), "open date")
+    closes = domain.parse_time(_as_text_time(q["closes"]), "close date")
+    if closes <= opens:
+        raise InvalidInput(f"the question closes ({closes:%Y-%m-%d %H:%M}) before it opens ({opens:%Y-%m-%d %H:%M})")
+    domain.optional_text(clean(q.get("criteria")), "criteria")
+    domain.parse_tags(clean(q.get("tags")))
+    if clean(q.get("base_rate")) is not None:
+        domain.parse_probability(q["base_rate"], allow_certainty=True)
+    domain.parse_forecaster(q.get("by"))
+    domain.optional_text(clean(q.get("source_id")), "source id", 200)
+    return {"id": qid, "kind": kind, "options": options, "opens_at": opens, "closes_at": closes,
+            "source": source, "source_id": clean(q.get("source_id"))}
+
+
+def _as_text_time(v: object) -> object:
+    """Datetimes pass through; pandas Timestamps become datetimes (naive UTC)."""
+    if hasattr(v, "to_pydatetime"):
+        t = v.tz_convert("UTC").tz_localize(None) if getattr(v, "tzinfo", None) else v
+        return t.to_pydatetime()
+    return v
+
+
+def _history_question(q: dict) -> dict:
+    keys = ("qid", "title", "closes", "opens", "criteria", "kind", "options", "ordered", "tags",
+            "base_rate", "reference_class", "by", "source_id")
+    out = {k: _as_text_time(clean(q[k])) if k in ("opens", "closes") else clean(q[k])
+           for k in keys if k in q and clean(q[k]) is not None}
+    if "title" in out:
+        out["title"] = str(out["title"]).strip()[:500]
+    return out
+
+
+def load_track_record(ledger, *, source: str, questions: Sequence[dict] = (), forecasts: Any = None,
+                      resolutions: Sequence[dict] = (), dry_run: bool = False, progress: Progress = None,
+                      skip_malformed: bool = False, allow_certainty: bool = False,
+                      summary: ImportSummary | None = None, question_file: str | None = None) -> ImportSummary:
+    """Validate, de-duplicate and write a canonical track record (see the module docstring).
+
+    ``questions``: dicts with the keys of :meth:`~forecasts.ledger.Ledger.import_history` plus
+    ``line`` (source line).  ``forecasts``: a frame with ``question``, ``forecaster``,
+    ``made_at`` (naive UTC), ``probability`` or ``probabilities``, ``source_id``, ``line``, and
+    optionally ``rationale``.  ``resolutions``: dicts ``question``, ``outcome``, ``on``, ``by``,
+    ``note``, ``line``.  When questions and resolutions come from another file than the
+    forecasts, ``question_file`` names it and prefixes their problems, so that each line
+    number points into the right file.
+    """
+    import numpy as np
+    import pandas as pd
+
+    summary = summary or ImportSummary(source=source)
+    summary.dry_run = dry_run
+    if forecasts is None:
+        forecasts = pd.DataFrame(columns=["question", "forecaster", "made_at", "probability", "source_id", "line"])
+    n_f = len(forecasts)
+    total = max(len(questions) + n_f + len(resolutions), 1)
+    tick = progress or (lambda done, total: None)
+    tick(0, total)
+    problems: list[tuple[int, str]] = []
+
+    # -- questions
+    qproblems: list[tuple[int, str]] = []
+    existing = _existing_questions(ledger)
+    info: dict[str, dict] = {}
+    bad_q: dict[str, int] = {}
+    new_questions, skipped_q = [], 0
+    seen: dict[str, int] = {}
+    for q in questions:
+        line = int(q.get("line", 0))
+        try:
+            checked = _check_question(q, source)
+        except InvalidInput as exc:
+            qproblems.append((line, exc.message))
+            if isinstance(q.get("qid"), str):
+                bad_q[q["qid"]] = line
+            continue
+        qid = checked["id"]
+        if qid in seen:
+            qproblems.append((line, f"question {qid!r} appears twice in the import (first on line {seen[qid]})"))
+            continue
+        seen[qid] = line
+        old = existing.get(qid)
+        if old is not None:
+            if old["source"] == source and (old["source_id"] or None) == (checked["source_id"] and str(checked["source_id"])):
+                skipped_q += 1
+                continue
+            qproblems.append((line, f"question id {qid!r} already exists in the ledger from {old['source']}"))
+            bad_q[qid] = line
+            continue
+        info[qid] = checked
+        new_questions.append(_history_question(q))
+    for qid, old in existing.items():
+        if qid not in info:
+            info[qid] = {"id": qid, "kind": old["kind"], "options": old["options"],
+                         "opens_at": old["opens_at"], "closes_at": old["closes_at"]}
+    tick(len(questions), total)
+
+    # -- forecasts, vectorised
+    f = forecasts.reset_index(drop=True)
+    lines = f["line"].to_numpy(dtype=np.int64) if n_f else np.zeros(0, np.int64)
+    bad_rows = np.zeros(n_f, dtype=bool)
+
+    def flag(mask, reason) -> None:
+        mask = np.asarray(mask, dtype=bool) & ~bad_rows
+        for i in np.flatnonzero(mask):
+            problems.append((int(lines[i]), reason(i) if callable(reason) else reason))
+        bad_rows[mask] = True
+
+    if n_f:
+        qid = f["question"].astype(object)
+        in_bad = qid.isin(list(bad_q)).to_numpy()
+        where = f"{question_file} " if question_file else ""
+        flag(in_bad, lambda i: f"its question {qid.iloc[i]!r} ({where}line {bad_q[qid.iloc[i]]}) is malformed")
+        known = qid.isin(list(info)).to_numpy()
+        flag(~known, lambda i: f"unknown question {qid.iloc[i]!r}")
+        made = to_utc(f["made_at"])
+        flag(made.isna().to_numpy(), "made_at is missing or not a date")
+        clock = pd.Timestamp(domain.now() + domain.CLOCK_TOLERANCE)
+        flag((made > clock).to_numpy(), "made_at is in the future")
+        opens = qid.map({k: v["opens_at"] for k, v in info.items()}).astype("datetime64[us]")
+        closes = qid.map({k: v["closes_at"] for k, v in info.items()}).astype("datetime64[us]")
+        flag(((made < opens) | (made > closes)).to_numpy(),
+             lambda i: f"made_at {made.iloc[i]} lies outside the question's open period "
+                       f"({opens.iloc[i]:%Y-%m-%d %H:%M} to {closes.iloc[i]:%Y-%m-%d %H:%M})")
+        names = f["forecaster"].astype(object)
+        bad_names = {}
+        for name in pd.unique(names):
+            try:
+                if not isinstance(name, str):
+                    raise InvalidInput("forecaster is missing")
+                domain.parse_forecaster(name)
+            except InvalidInput as exc:
+                bad_names[name] = exc.message
+        if bad_names:
+            flag(names.isin(list(bad_names)).to_numpy(), lambda i: bad_names[names.iloc[i]])
+        kinds = qid.map({k: v["kind"] for k, v in info.items()})
+        binary = (kinds == "binary").to_numpy()
+        if "probability" not in f.columns:
+            f["probability"] = np.nan
+        p = pd.to_numeric(f["probability"], errors="coerce").to_numpy(dtype=float)
+        flag(binary & ~np.isfinite(p), "probability is missing or not a number")
+        flag(binary & ((p < 0) | (p > 1)), lambda i: f"probability {float(p[i])!r} is outside [0, 1]")
+        if not allow_certainty:
+            flag(binary & ((p == 0) | (p == 1)), "probability is certain (0 or 1); import with allow_certainty if you mean it")
+        mc = np.flatnonzero((kinds == "multiple_choice").to_numpy() & ~bad_rows)
+        if len(mc):
+            if "probabilities" not in f.columns:
+                f["probabilities"] = None
+            for i in mc:
+                try:
+                    domain.parse_option_probabilities(f["probabilities"].iloc[i], info[qid.iloc[i]]["options"],
+                                                      allow_certainty=allow_certainty)
+                except InvalidInput as exc:
+                    flag(np.arange(n_f) == i, exc.message)
+        sid = f["source_id"].astype(object)
+        dup = (sid.notna() & sid.duplicated(keep="first")).to_numpy()
+        flag(dup, lambda i: f"source_id {sid.iloc[i]!r} appears twice in the import")
+        f["made_at"] = made
+    tick(len(questions) + n_f, total)
+
+    # -- resolutions
+    old_res = ledger.resolutions(latest=False)
+    have = {(r.question, r.outcome, pd.Timestamp(r.resolved_at)) for r in old_res.itertuples()
+            if r.source == source} if len(old_res) else set()
+    new_res, skipped_r = [], 0
+    for r in resolutions:
+        line = int(r.get("line", 0))
+        q = r["question"]
+        if q in bad_q:
+            qproblems.append((line, f"its question {q!r} (line {bad_q[q]}) is malformed"))
+            continue
+        if q not in info:
+            qproblems.append((line, f"unknown question {q!r}"))
+            continue
+        try:
+            outcome = domain.parse_outcome(r["outcome"], info[q]["kind"], info[q]["options"])
+            at = domain.parse_time(_as_text_time(r["on"]), "resolution date")
+        except InvalidInput as exc:
+            qproblems.append((line, exc.message))
+            continue
+        if at < info[q]["opens_at"]:
+            qproblems.append((line, f"resolution date {at:%Y-%m-%d} is before the question opens"))
+            continue
+        if at > domain.now() + domain.CLOCK_TOLERANCE:
+            qproblems.append((line, f"resolution date {at:%Y-%m-%d} is in the future"))
+            continue
+        if (q, outcome, pd.Timestamp(at)) in have:
+            skipped_r += 1
+            continue
+        new_res.append({k: v for k, v in {"question": q, "outcome": outcome, "on": at, "by": r.get("by"),
+                                          "note": clean(r.get("note"))}.items() if v is not None})
+
+    label = f"{question_file}: " if question_file else ""
+    problems += [(ln, label + why) for ln, why in qproblems]
+    if problems:
+        problems.sort()
+        if not skip_malformed:
+            shown = "; ".join(f"line {ln}: {why}" for ln, why in problems[:5])
+            more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+            raise ImportRejected(f"{len(problems)} malformed row(s), nothing imported: {shown}{more}", problems)
+        summary.malformed = problems
+
+    good = f[~bad_rows].drop(columns=["line"]).reset_index(drop=True) if n_f else f
+    keep_cols = [c for c in ("question", "forecaster", "made_at", "probability", "probabilities",
+                             "rationale", "source_id") if c in good.columns]
+    good = good[keep_cols]
+
+    # -- forecasts already present, for the counts of a dry run
+    summary.added = {"questions": 0, "resolutions": 0, "forecasts": 0}
+    summary.skipped = {"questions": skipped_q, "resolutions": skipped_r, "forecasts": 0}
+    if dry_run:
+        on_existing = good["question"].isin(list(existing)) if len(good) else pd.Series(dtype=bool)
+        would = int((~on_existing).sum()) if len(good) else 0
+        if len(good) and on_existing.any():
+            r = ledger.import_forecast_frame(good[on_existing.to_numpy()], source=source,
+                                             allow_certainty=allow_certainty, dry_run=True)
+            would += r["would_add"]
+            summary.skipped["forecasts"] = r["skipped_existing"]
+        summary.added = {"questions": len(new_questions), "resolutions": len(new_res), "forecasts": would}
+        tick(total, total)
+        return summary
+
+    # one transaction for questions, resolutions and forecasts: all or nothing
+    r = ledger.import_history(questions=new_questions, resolutions=new_res, source=source,
+                              forecast_frame=good if len(good) else None, allow_certainty=allow_certainty)
+    summary.added["questions"] = r["questions"]
+    summary.added["resolutions"] = r["resolutions"]
+    summary.added["forecasts"] = r["forecasts"]
+    summary.skipped["forecasts"] = r["forecasts_skipped_existing"]
+    tick(total, total)
+    return summary
+
+
+# ---------------------------------------------------------------------- the generic importer
+def import_csv(ledger, path: str | Path, *, mapping: dict[str, str] | None = None, name: str = "csv",
+               prefix: str | None = None, dry_run: bool = False, progress: Progress = None,
+               skip_malformed: bool = False, allow_certainty: bool = False) -> ImportSummary:
+    """Import forecasts from any CSV or Parquet table, mapping its columns onto the ledger's.
+
+    Canonical columns (``mapping`` maps a canonical name to the file's column name; unmapped
+    names are looked up as they are): ``question``, ``forecaster``, ``made_at``, ``probability``
+    (``0.65``, ``65%`` or odds ``13:7``), and optionally ``source_id`` (default: the line
+    number), ``rationale``; for questions not yet in the ledger ``title``, ``opens``, ``closes``
+    (and ``criteria``, ``tags``) taken from the first row of each question; for resolutions
+    ``outcome`` and ``resolved_at``.  ``question`` values are made into slugs prefixed with
+    ``prefix`` if given.  Rows are marked ``import:<name>``.
+    """
+    import pandas as pd
+
+    source = f"import:{slug(name)}"
+    table = read_table(path)
+    mapping = dict(mapping or {})
+    for key, col in mapping.items():
+        if key not in CANONICAL:
+            raise InvalidInput(f"cannot map {key!r}: canonical columns are {', '.join(CANONICAL)}")
+        if col not in table.columns:
+            raise InvalidInput(f"{Path(path).name} has no column {col!r} (mapped to {key})")
+    col = {k: mapping.get(k, k) for k in CANONICAL}
+    for need in ("question", "forecaster", "made_at", "probability"):
+        if col[need] not in table.columns:
+            raise InvalidInput(f"{Path(path).name} has no {need!r} column; map one with --map {need}=COLUMN")
+    summary = ImportSummary(source=source, path=str(path), rows_read=len(table))
+
+    def get(k):
+        return table[col[k]] if col[k] in table.columns else pd.Series([None] * len(table), dtype=object)
+
+    raw_q = get("question").astype(object)
+    qids = raw_q.map(lambda v: None if clean(v) is None else (f"{prefix}-" if prefix else "") + slug(v))
+    probs = get("probability").map(_probability_or_nan)
+    sid = get("source_id").astype(object)
+    sid = sid.where(sid.notna(), table["_line"].map(lambda n: f"line-{n}"))
+    frame = pd.DataFrame({"question": qids, "forecaster": get("forecaster").astype(object),
+                          "made_at": get("made_at"), "probability": probs,
+                          "rationale": get("rationale").astype(object), "source_id": sid.astype(str),
+                          "line": table["_line"]})
+    questions, resolutions = [], []
+    if col["title"] in table.columns:
+        first = table.assign(_qid=qids).dropna(subset=["_qid"]).drop_duplicates("_qid")
+        for d in first.to_dict("records"):
+            questions.append({"qid": d["_qid"], "title": clean(d.get(col["title"])),
+                              "opens": clean(d.get(col["opens"])), "closes": clean(d.get(col["closes"])),
+                              "criteria": clean(d.get(col["criteria"])), "tags": clean(d.get(col["tags"])),
+                              "by": source, "source_id": str(d[col["question"]]).strip(), "line": d["_line"]})
+    if col["outcome"] in table.columns:
+        res = table.assign(_qid=qids).dropna(subset=["_qid", col["outcome"]]).drop_duplicates("_qid")
+        for d in res.to_dict("records"):
+            resolutions.append({"question": d["_qid"], "outcome": str(d[col["outcome"]]).strip().lower(),
+                                "on": clean(d.get(col["resolved_at"])) or clean(d.get(col["closes"])),
+                                "by": source, "line": d["_line"]})
+    return load_track_record(ledger, source=source, questions=questions, forecasts=frame,
+                             resolutions=resolutions, dry_run=dry_run, progress=progress,
+                             skip_malformed=skip_malformed, allow_certainty=allow_certainty,
+                             summary=summary)
+
+
+def _probability_or_nan(v: object) -> float:
+    """A probability from ``0.65``, ``65%`` or odds ``13:7``; a number outside [0, 1] is
+    returned as it is (the validation names it), unreadable text gives NaN."""
+    v = clean(v)
+    if v is None:
+        return math.nan
+    if isinstance(v, int | float):
+        return float(v)
+    try:
+        return domain.parse_probability(v, allow_certainty=True)
+    except InvalidInput:
+        text = str(v).strip()
+        try:
+            return float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
+        except ValueError:
+            return math.nan

@@ -1,0 +1,119 @@
+"""The generic CSV/Parquet importer and the shared loading rules: all or nothing with line
+numbers, idempotency, dry run, column mapping, and the lossless export/restore round trip."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from forecasts.errors import ImportRejected, InvalidInput
+from forecasts.ledger import Ledger
+from forecasts.sources.generic import forecaster_name, import_csv, slug
+
+GOOD = """
+question,title,opens,closes,forecaster,made_at,probability,outcome,resolved_at,id
+q1,Will it rain?,2020-01-01,2020-06-01,ana,2020-01-05,0.6,yes,2020-05-01,a1
+q1,Will it rain?,2020-01-01,2020-06-01,bo,2020-01-06T10:00:00Z,70%,yes,2020-05-01,a2
+q2,"Multi-line
+title?",2020-02-01,2020-09-01,ana,2020-03-01,13:7,,,a3
+"""
+
+
+@pytest.fixture
+def good(tmp_path, write):
+    return write(tmp_path / "good.csv", GOOD)
+
+
+def test_import_csv_adds_questions_forecasts_resolutions(ledger, good):
+    s = import_csv(ledger, good, mapping={"source_id": "id"}, name="mine")
+    assert s.added == {"questions": 2, "resolutions": 1, "forecasts": 3}
+    assert s.source == "import:mine" and s.rows_read == 3
+    fs = ledger.forecasts()
+    assert fs["probability"].tolist() == [0.6, 0.7, 0.65]
+    assert set(fs["source"]) == {"import:mine"} and fs["source_id"].tolist() == ["a1", "a2", "a3"]
+    assert fs["made_at"].iloc[1] == pd.Timestamp("2020-01-06 10:00")  # world time kept, UTC
+    q = ledger.questions().set_index("id")
+    assert q.loc["q1", "outcome"] == "yes" and q.loc["q2", "title"] == "Multi-line\ntitle?"
+    assert q.loc["q1", "source_id"] == "q1"
+
+
+def test_import_twice_adds_nothing_and_keeps_the_chain(ledger, good, snapshot):
+    import_csv(ledger, good, mapping={"source_id": "id"})
+    before = snapshot(ledger)
+    s = import_csv(ledger, good, mapping={"source_id": "id"})
+    assert s.added == {"questions": 0, "resolutions": 0, "forecasts": 0}
+    assert s.skipped == {"questions": 2, "resolutions": 1, "forecasts": 3}
+    assert snapshot(ledger) == before
+
+
+def test_dry_run_writes_nothing(ledger, good, snapshot):
+    before = snapshot(ledger)
+    s = import_csv(ledger, good, mapping={"source_id": "id"}, dry_run=True)
+    assert s.dry_run and s.added == {"questions": 2, "resolutions": 1, "forecasts": 3}
+    assert snapshot(ledger) == before
+
+
+def test_malformed_rows_are_refused_with_their_line_numbers(ledger, tmp_path, snapshot, write):
+    bad = write(tmp_path / "bad.csv", """
+question,title,opens,closes,forecaster,made_at,probability
+q1,Rain?,2020-01-01,2020-06-01,ana,2020-01-05,0.6
+q1,Rain?,2020-01-01,2020-06-01,ana,not a date,0.6
+q1,Rain?,2020-01-01,2020-06-01,bo,2020-01-05,150%
+q1,Rain?,2020-01-01,2020-06-01,has space,2020-01-05,0.5
+q1,Rain?,2020-01-01,2020-06-01,cy,2021-01-05,0.5
+""")
+    before = snapshot(ledger)
+    with pytest.raises(ImportRejected) as info:
+        import_csv(ledger, bad)
+    lines = dict(info.value.problems)
+    assert sorted(lines) == [3, 4, 5, 6]
+    assert "not a date" in lines[3] and "outside" in lines[6] and "forecaster name" in lines[5]
+    assert "line 3" in info.value.message
+    assert snapshot(ledger) == before
+    s = import_csv(ledger, bad, skip_malformed=True)
+    assert s.added["forecasts"] == 1 and [ln for ln, _ in s.malformed] == [3, 4, 5, 6]
+
+
+def test_line_numbers_count_newlines_inside_quotes(ledger, tmp_path, write):
+    f = write(tmp_path / "nl.csv", 'question,title,opens,closes,forecaster,made_at,probability\n'
+              'q1,"two\nlines",2020-01-01,2020-06-01,ana,2020-01-05,0.6\n'
+              'q1,"two\nlines",2020-01-01,2020-06-01,ana,2020-01-06,x\n')
+    with pytest.raises(ImportRejected) as info:
+        import_csv(ledger, f)
+    assert info.value.problems == [(4, "probability is missing or not a number")]
+
+
+def test_question_from_another_source_is_not_overwritten(ledger, tmp_path, write):
+    ledger.add_question("q1", title="Mine", closes="2300-01-01", opens="2020-01-01")
+    f = write(tmp_path / "x.csv", "question,title,opens,closes,forecaster,made_at,probability\n"
+              "q1,Rain?,2020-01-01,2020-06-01,ana,2020-01-05,0.6\n")
+    with pytest.raises(ImportRejected, match="already exists in the ledger from notebook"):
+        import_csv(ledger, f)
+
+
+def test_mapping_and_parquet(ledger, tmp_path):
+    df = pd.DataFrame({"qid": ["A 1"], "who": ["ana"], "when": ["2020-01-05"], "p": [0.3],
+                       "name": ["Rain?"], "start": ["2020-01-01"], "end": ["2020-03-01"]})
+    df.to_parquet(tmp_path / "f.parquet")
+    s = import_csv(ledger, tmp_path / "f.parquet", prefix="ext",
+                   mapping={"question": "qid", "forecaster": "who", "made_at": "when", "probability": "p",
+                            "title": "name", "opens": "start", "closes": "end"})
+    assert s.added["forecasts"] == 1 and ledger.questions()["id"].tolist() == ["ext-a-1"]
+    with pytest.raises(InvalidInput, match="no column 'nope'"):
+        import_csv(ledger, tmp_path / "f.parquet", mapping={"question": "nope"})
+
+
+def test_export_then_restore_gives_equal_rows_and_hashes(ledger, good, tmp_path):
+    import_csv(ledger, good, mapping={"source_id": "id"})
+    for fmt in ("csv", "parquet"):
+        ledger.export(tmp_path / fmt, fmt)
+        fresh = Ledger.open(tmp_path / f"fresh-{fmt}.duckdb", create=True)
+        fresh.restore(tmp_path / fmt)
+        assert fresh.verify().head == ledger.verify().head
+        assert fresh.forecasts().drop(columns="recorded_at").equals(ledger.forecasts().drop(columns="recorded_at"))
+
+
+def test_names_and_slugs():
+    assert slug("GJP 1001-0") == "gjp-1001-0"
+    assert forecaster_name("pb", "Sandra Åhlén") == "pb:Sandra_Ahlen"
+    assert forecaster_name("pb", "CRNewsReports©") == "pb:CRNewsReports"

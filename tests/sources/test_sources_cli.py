@@ -1,0 +1,41 @@
+"""The import and evaluate commands, run as the real entry point."""
+
+from __future__ import annotations
+
+import json
+
+GOOD = """question,title,opens,closes,forecaster,made_at,probability,outcome,resolved_at
+q1,Will it rain?,2020-01-01,2020-06-01,ana,2020-01-05,0.6,yes,2020-05-01
+q1,Will it rain?,2020-01-01,2020-06-01,bo,2020-01-06,0.7,yes,2020-05-01
+"""
+
+
+def test_import_csv_dry_run_twice_and_malformed(cli, tmp_path, write):
+    path = write(tmp_path / "f.csv", GOOD)
+    r = cli("import", "csv", str(path), "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert "would add 1 questions, 1 resolutions, 2 forecasts" in r.stdout
+    r = cli("import", "csv", str(path), "--json")
+    assert json.loads(r.stdout)["added"] == {"questions": 1, "resolutions": 1, "forecasts": 2}
+    r = cli("import", "csv", str(path))
+    assert "added 0 questions" in r.stdout and "skipped: 1 questions, 1 resolutions, 2 forecasts" in r.stdout
+    bad = write(tmp_path / "bad.csv", GOOD + "q1,Will it rain?,2020-01-01,2020-06-01,cy,2020-01-07,2.0,yes,2020-05-01\n")
+    r = cli("import", "csv", str(bad))
+    assert r.returncode == 2
+    assert "line 4: probability 2.0 is outside [0, 1]" in r.stderr and "nothing imported" in r.stderr
+
+
+def test_export_then_import_ledger(cli, tmp_path, write):
+    cli("import", "csv", str(write(tmp_path / "f.csv", GOOD)))
+    assert cli("export", str(tmp_path / "out"), "--format", "parquet").returncode == 0
+    head = cli("verify").stdout
+    r = cli("import", "ledger", str(tmp_path / "out"), "--db", str(tmp_path / "copy.duckdb"))
+    assert r.returncode == 0, r.stderr
+    assert "restored" in r.stdout
+    assert cli("verify", "--db", str(tmp_path / "copy.duckdb")).stdout == head
+
+
+def test_evaluate_needs_history(cli, tmp_path, write):
+    cli("import", "csv", str(write(tmp_path / "f.csv", GOOD)))
+    r = cli("evaluate", "--crowd", "ana", "--cutoff", "2019-01-01")
+    assert r.returncode == 2 and "nothing to learn from" in r.stderr
