@@ -66,6 +66,14 @@ class ImportRejected(InvalidInput):
         super().__init__(message)
         self.problems = problems
 
+    @classmethod
+    def listing(cls, problems: list[tuple[int, str]]) -> "ImportRejected":
+        """The error for these ``(line, reason)`` problems: a count and the first five."""
+        problems = sorted(problems)
+        shown = "; ".join(f"line {line}: {why}" for line, why in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        return cls(f"{len(problems)} malformed row(s), nothing imported: {shown}{more}", problems)
+
 
 class StoreLocked(ForecastsError):
     """Another process holds the DuckDB file for writing and did not let go in time."""

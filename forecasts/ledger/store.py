@@ -722,10 +722,7 @@ class Ledger:
              "rationale is not text of at most 10,000 characters")
 
         if problems:
-            problems.sort()
-            shown = "; ".join(f"line {ln}: {why}" for ln, why in problems[:5])
-            more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-            raise ImportRejected(f"{len(problems)} malformed row(s), nothing imported: {shown}{more}", problems)
+            raise ImportRejected.listing(problems)
 
         params = df["params"].map(lambda v: None if v is None or (isinstance(v, float) and v != v)
                                   else (v if isinstance(v, str) else _json(v)))

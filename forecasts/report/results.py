@@ -146,8 +146,23 @@ def _pick_crowd(forecasts: pd.DataFrame) -> str | None:
     return None
 
 
+class _Shown:
+    """Shows itself in Jupyter: its HTML with the report's styles (figures as inline SVG)."""
+
+    def _repr_html_(self) -> str:
+        return f'<div class="forecasts-result">{_INLINE_CSS}{self.to_html()}</div>'
+
+
+class _ShownFigure(_Shown):
+    """A result with a figure that can also be saved to a file."""
+
+    def savefig(self, path, **kwargs) -> None:
+        """Save the figure (format from the file name)."""
+        self.figure().savefig(path, **kwargs)
+
+
 @dataclass
-class ScoreTable:
+class ScoreTable(_Shown):
     """Scores of every forecaster (people, models, crowds) under one set of rules.
 
     ``frame`` is indexed by forecaster with the columns ``kind``, ``n_questions``,
@@ -247,16 +262,13 @@ class ScoreTable:
         return (f'<div class="table-wrap"><table class="scores"><thead><tr><th>Forecaster</th>{head}</tr></thead>'
                 f'<tbody>{"".join(rows)}</tbody></table></div>{foot}')
 
-    def _repr_html_(self) -> str:
-        return f'<div class="forecasts-result">{_INLINE_CSS}{self.to_html()}</div>'
-
     def __repr__(self) -> str:
         crowd = f", crowd {self.crowd}" if self.crowd else ""
         return f"ScoreTable({len(self.frame)} forecasters{crowd})\n{self.frame.to_string()}"
 
 
 # --------------------------------------------------------------------------- calibration
-class CalibrationResult:
+class CalibrationResult(_ShownFigure):
     """A forecaster's calibration: CORP reliability curve with bands, decomposition, Z test.
 
     Built from calibration cases (``p``, ``y``, ``weight``, ``question``: see
@@ -364,13 +376,6 @@ class CalibrationResult:
                 f'<h3>{html.escape(self.label)}</h3><div class="calibration-body">'
                 f'{_figure_html(self.figure(colour=colour), "reliability")}{self.summary_html()}</div></div>')
 
-    def _repr_html_(self) -> str:
-        return f'<div class="forecasts-result">{_INLINE_CSS}{self.to_html()}</div>'
-
-    def savefig(self, path, **kwargs) -> None:
-        """Save the reliability diagram (format from the file name)."""
-        self.figure().savefig(path, **kwargs)
-
     def __repr__(self) -> str:
         s = self.summary
         if self.empty:
@@ -381,7 +386,7 @@ class CalibrationResult:
 
 
 # --------------------------------------------------------------------------- timelines
-class QuestionTimeline:
+class QuestionTimeline(_ShownFigure):
     """One question over time: everyone's probability path, the events, close and resolution.
 
     ``question`` is the question's row (a dict), ``forecasts`` its forecasts, ``events`` the
@@ -477,13 +482,6 @@ class QuestionTimeline:
         return (f'<section class="timeline" data-question="{html.escape(q["id"])}">'
                 f'<{heading}>{html.escape(str(q.get("title", q["id"])))}</{heading}>{meta}{crit}{body}'
                 f'{self.events_html()}</section>')
-
-    def _repr_html_(self) -> str:
-        return f'<div class="forecasts-result">{_INLINE_CSS}{self.to_html()}</div>'
-
-    def savefig(self, path, **kwargs) -> None:
-        """Save the timeline figure (format from the file name)."""
-        self.figure().savefig(path, **kwargs)
 
     def __repr__(self) -> str:
         return (f"QuestionTimeline({self.question['id']!r}: {len(self.forecasts)} forecasts, "

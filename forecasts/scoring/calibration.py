@@ -61,7 +61,7 @@ __all__ = [
     "text_reliability_chart",
 ]
 
-RULES = ("brier", "log")
+RULES = ("brier", "log", "spherical")
 
 
 # --------------------------------------------------------------------- checks
@@ -120,6 +120,8 @@ def _total_score(rule: str, x: np.ndarray, w: np.ndarray, s: np.ndarray) -> floa
     """Sum over cases of w * S(x, y) from pooled sums (w: weight, s: weighted events)."""
     if rule == "brier":
         return float(np.sum(w * x * x - 2.0 * x * s + s))
+    if rule == "spherical":  # the loss 1 - (y x + (1 - y)(1 - x)) / sqrt(x^2 + (1 - x)^2)
+        return float(np.sum(w - (s * x + (w - s) * (1.0 - x)) / np.sqrt(x * x + (1.0 - x) ** 2)))
     return float(-np.sum(_xlogy(s, x) + _xlogy(w - s, 1.0 - x)))
 
 
@@ -143,7 +145,7 @@ def _decompose_pooled(pooled: Pooled, rule: str) -> dict:
 
 # ------------------------------------------------------------------ decompose
 def decompose(p, y, rule="brier", weights=None) -> dict:
-    r"""CORP decomposition of the mean Brier or log score into MCB, DSC and UNC.
+    r"""CORP decomposition of the mean Brier, log or spherical score into MCB, DSC and UNC.
 
     With :math:`\hat p` the isotonic (PAV) regression of the outcomes on the
     forecasts (tied forecasts pooled first, case weights respected) and
@@ -164,8 +166,11 @@ def decompose(p, y, rule="brier", weights=None) -> dict:
         Forecast probabilities of "yes", in [0, 1].
     y : array_like
         Outcomes in {0, 1}.
-    rule : {"brier", "log"}
-        The proper score: Brier (0-1 form) or log score in nats.
+    rule : {"brier", "log", "spherical"}
+        The proper score, as a loss: Brier (0-1 form), log score in nats, or
+        the spherical loss of :func:`forecasts.scoring.spherical`. The PAV fit
+        is optimal under every proper score at once (CORP, Theorem 1), so
+        MCB >= 0 and DSC >= 0 for each.
     weights : array_like, optional
         Non-negative case weights (e.g. the share of a question's period a
         forecast held); None means equal weights.

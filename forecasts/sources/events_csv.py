@@ -92,9 +92,7 @@ def load_events(ledger, events: Sequence[dict], *, source: str, dry_run: bool = 
     if problems:
         problems.sort()
         if not skip_malformed:
-            shown = "; ".join(f"line {ln}: {why}" for ln, why in problems[:5])
-            more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-            raise ImportRejected(f"{len(problems)} malformed row(s), nothing imported: {shown}{more}", problems)
+            raise ImportRejected.listing(problems)
         summary.malformed = problems
     summary.skipped = {"events": skipped}
     summary.added = {"events": len(fresh)}

@@ -388,9 +388,7 @@ def load_track_record(ledger, *, source: str, questions: Sequence[dict] = (), fo
     if problems:
         problems.sort()
         if not skip_malformed:
-            shown = "; ".join(f"line {ln}: {why}" for ln, why in problems[:5])
-            more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-            raise ImportRejected(f"{len(problems)} malformed row(s), nothing imported: {shown}{more}", problems)
+            raise ImportRejected.listing(problems)
         summary.malformed = problems
 
     good = f[~bad_rows].drop(columns=["line"]).reset_index(drop=True) if n_f else f

@@ -430,3 +430,17 @@ def test_spiegelhalter_weights_and_clusters():
     assert abs(spiegelhalter(np.full(100, 0.7), np.zeros(100))["z"]) > 9 * abs(one["z"])
     with pytest.raises(ValueError, match="group labels"):
         spiegelhalter(p, y, groups=["a"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 99), st.booleans()), min_size=2, max_size=60))
+def test_spherical_decomposition(cases):
+    """Any proper score decomposes: the spherical loss too, with MCB, DSC >= 0 and the identity."""
+    from forecasts.scoring import decompose, spherical
+
+    p = np.array([c[0] / 100 for c in cases])
+    y = np.array([int(c[1]) for c in cases])
+    d = decompose(p, y, "spherical")
+    assert d["score"] == pytest.approx(float(np.mean(spherical(p, y))), abs=1e-12)
+    assert d["mcb"] >= -1e-12 and d["dsc"] >= -1e-12
+    assert d["score"] == pytest.approx(d["mcb"] - d["dsc"] + d["unc"], abs=1e-12)
