@@ -1,7 +1,7 @@
 """Benchmarks of the models (run: ``.venv/bin/python benchmarks/bench_models.py [--quick]``).
 
 1. In process: an evidence and a hazard update of one question (30 assessed events), median
-   of many runs: the model step alone, and the whole ``run.forecast`` (four ledger reads + model).
+   of many runs: the model step alone, and the whole ``run.forecast`` (one ledger read through one connection + model).
 2. Cold start of ``forecasts update QUESTION`` (closed-form model) against ``forecasts log`` in
    the same run: subprocesses, median of 10, each against a fresh copy of a small ledger.
 3. The learned model on 200 simulated resolved questions with about 2,000 events: sampling

@@ -485,21 +485,41 @@ def demo(
     _done(f"report: {result['report']}")
 
 
-from forecasts.commands import models as _models
-_models.register(app)
+_CORE = frozenset(c.name or c.callback.__name__ for c in app.registered_commands) | {"question", "event"}
+#: The command modules of forecasts.commands and the commands each registers.
+_AREAS = {"models": ("update", "backtest", "fit", "explain"), "report": ("report",),
+          "sources": ("import", "evaluate")}
+_registered: set[str] = set()
 
 
-from forecasts.commands import report as _report
-_report.register(app)
+def _register(*areas: str) -> typer.Typer:
+    import importlib
+
+    for area in areas:
+        if area not in _registered:
+            importlib.import_module(f"forecasts.commands.{area}").register(app)
+            _registered.add(area)
+    return app
 
 
-from forecasts.commands import sources as _sources
-_sources.register(app)
+def full_app() -> typer.Typer:
+    """The app with every command registered (models, report, import, evaluate too)."""
+    return _register(*_AREAS)
 
 
 def main() -> None:
-    """Entry point of the ``forecasts`` script."""
-    app()
+    """Entry point of the ``forecasts`` script.
+
+    typer turns every registered command into a click command at each start, so a command
+    runs with only its own area registered (``log`` with the ledger's commands alone); an
+    unknown command, or ``--help``, gets the full app.
+    """
+    command = sys.argv[1] if len(sys.argv) > 1 else None
+    if command in _CORE:
+        app()
+        return
+    areas = [area for area, commands in _AREAS.items() if command in commands]
+    _register(*(areas or _AREAS))()
 
 
 if __name__ == "__main__":

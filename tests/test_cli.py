@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from forecasts.cli import app
+from forecasts.cli import full_app
 from forecasts.ledger import Ledger
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -151,6 +151,7 @@ def test_every_command_has_help_and_is_in_the_readme():
     text = README.read_text()
     import typer.main
 
+    app = full_app()
     click_group = typer.main.get_command(app)
     missing = []
     for path in _commands(app):
