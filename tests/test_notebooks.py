@@ -67,3 +67,4 @@ def test_new_start(monkeypatch):
 def test_calibration_of_a_real_track_record(monkeypatch):
     text = _outputs(_run("03-calibration-of-a-real-track-record.ipynb", monkeypatch))
     assert "Metaculus community, last forecast" in text and "consistency band" in text
+    assert "model:extremized" in text and "model:hazard-crowd" in text  # the out-of-sample evaluation ran
