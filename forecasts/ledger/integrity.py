@@ -3,8 +3,9 @@
 Each row stores ``prev_hash`` (the hash of the row with the previous ``seq``, or
 :data:`GENESIS` for the first row) and ``hash = sha256(prev_hash + canonical(row))``, where the
 canonical form is compact JSON ``[table, {column: value}]`` with sorted keys over every column
-except ``prev_hash`` and ``hash``; times are ISO 8601 with microseconds, floats in their
-shortest round-trip form.
+except ``prev_hash``, ``hash`` and the NULL ones (so a migration may add a nullable column
+without breaking old rows' hashes); times are ISO 8601 with microseconds, floats in their
+shortest round-trip form (as JSON strings).
 
 :func:`verify_rows` walks the rows in ``seq`` order and names the first one that breaks the
 chain: a row whose content no longer matches its hash was altered; a row whose ``prev_hash``
@@ -35,8 +36,12 @@ def _plain(value):
 
 
 def canonical(table: str, row: dict) -> str:
-    """The canonical text of a row (``prev_hash`` and ``hash`` left out)."""
-    body = {k: _plain(v) for k, v in row.items() if k not in ("prev_hash", "hash")}
+    """The canonical text of a row: ``prev_hash``, ``hash`` and NULL columns left out.
+
+    Leaving NULLs out lets a later migration add a nullable column without changing the
+    canonical text, and so the hash, of any row written before it.
+    """
+    body = {k: _plain(v) for k, v in row.items() if k not in ("prev_hash", "hash") and v is not None}
     return json.dumps([table, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -140,18 +145,21 @@ def chain_columns(table: str, columns: dict[str, Any], prev_hash: str) -> list[s
     template, varying = [], []
     for name in names:
         fragments, codes = _fragments(columns[name])
-        key = _encode_string(name) + ":"
-        if len(fragments) == 1:  # constant column: baked into the template
-            template.append(key + fragments[0].replace("%", "%%"))
+        # each fragment carries its comma and key; a NULL is left out, as canonical() does
+        keyed = ["" if f == "null" else "," + _encode_string(name) + ":" + f for f in fragments]
+        if len(keyed) == 1:  # constant column: baked into the template
+            template.append(keyed[0].replace("%", "%%"))
         else:
-            template.append(key + "%s")
-            varying.append(np.asarray(fragments, dtype=object)[codes])
-    text = "[" + _encode_string(table) + ",{" + ",".join(template) + "}]"
+            template.append("%s")
+            varying.append(np.asarray(keyed, dtype=object)[codes])
+    head = "[" + _encode_string(table) + ",{"
+    text = "".join(template) + "}]"
     sha = hashlib.sha256
     hashes = []
     n = len(varying[0]) if varying else len(next(iter(columns.values())))
     rows = zip(*varying, strict=True) if varying else ((),) * n
     for parts in rows:
-        prev_hash = sha((prev_hash + text % parts).encode()).hexdigest()
+        body = text % parts
+        prev_hash = sha((prev_hash + head + (body[1:] if body[0] == "," else body)).encode()).hexdigest()
         hashes.append(prev_hash)
     return hashes

@@ -198,7 +198,7 @@ class Ledger:
             row["seq"] = seq
             row["prev_hash"] = prev
             row["hash"] = prev = integrity.row_hash(prev, table, row)
-            out.append(tuple(row[c] for c in _COLUMNS[table]) + (row["prev_hash"], row["hash"]))
+            out.append(tuple(row.get(c) for c in _COLUMNS[table]) + (row["prev_hash"], row["hash"]))
             seq += 1
         head[0], head[1] = seq, prev
         return out
