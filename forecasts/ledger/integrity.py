@@ -118,7 +118,11 @@ def _fragments(values) -> tuple[list[str], Any]:
     if arr.dtype.kind in "biu":
         codes, uniques = pd.factorize(arr, use_na_sentinel=False)
         return [_fragment(v) for v in np.asarray(uniques).tolist()], codes
-    # object columns: key on the type too, so True, 1 and 1.0 stay apart
+    kind = pd.api.types.infer_dtype(arr, skipna=True)
+    if kind in ("string", "empty"):  # text and NULLs only (the common case): hash-factorize in C
+        codes, uniques = pd.factorize(arr, use_na_sentinel=False)
+        return [_encode_string(u) if isinstance(u, str) else "null" for u in uniques.tolist()], codes
+    # mixed object columns: key on the type too, so True, 1 and 1.0 stay apart
     seen: dict = {}
     fragments: list[str] = []
     codes = np.empty(len(arr), dtype=np.int64)
