@@ -133,7 +133,7 @@ class Ledger:
             if not create:
                 raise StoreMissing(f"no ledger at {ledger.path}; run 'forecasts init' first (or pass --db)")
             ledger.path.parent.mkdir(parents=True, exist_ok=True)
-            with ledger._connect():
+            with ledger._connect(create=True):
                 pass
         return ledger
 
@@ -156,10 +156,11 @@ class Ledger:
                 delay = min(delay * 2, 0.5)
 
     @contextmanager
-    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        if not self.path.exists():
-            if not self.path.parent.exists():
-                raise StoreMissing(f"no ledger at {self.path}; run 'forecasts init' first (or pass --db)")
+    def _connect(self, *, create: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection, the schema brought up to date on first use.  A missing
+        file is never created silently here (only by :meth:`open` with ``create`` or :meth:`init`)."""
+        if not create and not self.path.exists():
+            raise StoreMissing(f"no ledger at {self.path}; run 'forecasts init' first (or pass --db)")
         con = self._raw_connect()
         try:
             if not self._migrated:

@@ -317,3 +317,10 @@ def test_restore_refuses_a_tampered_export(ledger, open_question, tmp_path, snap
     with pytest.raises(IntegrityError, match="altered"):
         fresh.restore(tmp_path / "x")
     assert sum(fresh.counts().values()) == 0
+
+
+def test_a_vanished_file_is_not_recreated_silently(ledger, open_question):
+    ledger.path.unlink()
+    with pytest.raises(StoreMissing, match="forecasts init"):
+        ledger.log("rain", 0.4)
+    assert not ledger.path.exists()
