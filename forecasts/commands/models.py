@@ -20,7 +20,7 @@ Db = Annotated[
     typer.Option("--db", envvar="FORECASTS_DB", help="Ledger file [default: data/forecasts.duckdb].",
                  show_default=False),
 ]
-Model = Annotated[str, typer.Option("--model", "-m", help="evidence, hazard, learned, aggregate or recalibrated.")]
+Model = Annotated[str, typer.Option("--model", "-m", help="evidence, hazard, learned, learned-hazard, aggregate or recalibrated.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 

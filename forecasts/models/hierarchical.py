@@ -370,7 +370,9 @@ def predict(summary: dict, prior: float, items: Sequence[dict], *, seed: int = 0
 
     Types unseen in training draw their effect from the hierarchy (their quad's ``mu`` plus
     ``tau z``; an unseen quad draws ``mu`` from its prior), with a fixed seed, so the result is
-    deterministic.  Returns ``{"probability", "q05", "q95", "steps", "explanation"}``.
+    deterministic.  Returns ``{"probability", "q05", "q95", "steps", "explanation"}``; each step
+    holds the event's learned log-odds shift as posterior ``draws`` (its log likelihood ratio)
+    and their mean and 90% interval.
     """
     from forecasts.models.evidence import logit
 
@@ -398,7 +400,8 @@ def predict(summary: dict, prior: float, items: Sequence[dict], *, seed: int = 0
         delta = item["weight"] * direction * (b + d["gamma"] * m)
         eta = eta + delta
         steps.append({"event": item["event"], "type": name, "delta_mean": float(delta.mean()),
-                      "delta_q05": float(np.quantile(delta, 0.05)), "delta_q95": float(np.quantile(delta, 0.95))})
+                      "delta_q05": float(np.quantile(delta, 0.05)), "delta_q95": float(np.quantile(delta, 0.95)),
+                      "draws": delta})
         lines.append(f"#{item['event']} {item['title']} (CAMEO root {name}, {origin}): learned "
                      f"{float(delta.mean()):+.2f} log-odds [90% {np.quantile(delta, 0.05):+.2f}, "
                      f"{np.quantile(delta, 0.95):+.2f}] vs the analyst's {item['delta']:+.2f}")

@@ -28,17 +28,23 @@ Which prior?  (:func:`choose_prior`, shared by the evidence, hazard and learned 
   4. else 50% at the opening.
   With a forecast as prior (2, 3), events dated at or before it are taken to be in it already.
 
+Learned effects as likelihood ratios: ``learned`` applies model 3's posterior to the events
+assessed for the question on the log-odds scale (model 1 with learned LRs); ``learned-hazard``
+uses the same learned LRs as hazard multipliers in model 2 (``forecaster model:learned-hazard``).
+Both carry the posterior's 90% interval in their parameters.
+
 No lookahead: every read takes the as-of time; a model never sees a row recorded (``both``) or
-dated (``world``) after it; the learned model refuses a posterior fitted on resolutions that
+dated (``world``) after it; the learned models refuse a posterior fitted on resolutions that
 came after the as-of time.  Tested as a property in ``tests/models/test_run.py``.
 
 Fast path: evidence and hazard updates import only the standard library, duckdb (through the
 ledger) and these modules: no numpy, pandas, PyMC or PyTensor.  The learned, aggregate and
-recalibrated models import numpy inside their functions; only :func:`replay_demo` uses pandas.
+recalibrated models (and ``learned-hazard``) import numpy inside their functions; only :func:`replay_demo` uses pandas.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -49,7 +55,9 @@ from forecasts.errors import InvalidInput
 from forecasts.models import evidence as evidence_model
 from forecasts.models import hazard as hazard_model
 
-MODELS = ("evidence", "hazard", "learned", "aggregate", "recalibrated")
+MODELS = ("evidence", "hazard", "learned", "learned-hazard", "aggregate", "recalibrated")
+#: The models that need a fitted posterior summary of model 3.
+LEARNED = ("learned", "learned-hazard")
 CLOSED_FORM = ("evidence", "hazard")
 _NOT_HUMAN = ("model:", "crowd:")
 
@@ -192,16 +200,20 @@ def hazard_forecast(data: dict, *, shape: float = hazard_model.DEFAULT_SHAPE,
     return [row], result.explanation()
 
 
-def learned_forecast(data: dict, summary: dict) -> tuple[list[dict], list[str]]:
-    """Model 3's fitted effects applied to one question (posterior draws, numpy)."""
-    from forecasts.models import hierarchical
-
-    q, as_of = data["question"], data["as_of"]
+def _check_trained(summary: dict, as_of: datetime) -> None:
     trained = datetime.fromisoformat(summary["trained_through"])
     if trained > as_of:
         raise InvalidInput(
             f"the learned effects ({summary['version']}) were fitted on resolutions up to "
             f"{trained:%Y-%m-%d}; using them as of {as_of:%Y-%m-%d} would look ahead: fit with --as-of")
+
+
+def learned_forecast(data: dict, summary: dict) -> tuple[list[dict], list[str]]:
+    """Model 3's fitted effects applied to one question (posterior draws, numpy)."""
+    from forecasts.models import hierarchical
+
+    q, as_of = data["question"], data["as_of"]
+    _check_trained(summary, as_of)
     prior = choose_prior(q, data["forecasts"], data["evidence"])
     items = evidence_model.combine(_events_after_prior(prior, data["evidence"]))
     result = hierarchical.predict(summary, prior["p"], items)
@@ -214,6 +226,47 @@ def learned_forecast(data: dict, summary: dict) -> tuple[list[dict], list[str]]:
            f"({summary['version']}); P {p:.1%}, 90% interval {result['q05']:.1%}-{result['q95']:.1%}")
     row = _row(q["id"], "model:learned", as_of, p, f"learned-1+{summary['version']}", params, why)
     return [row], result["explanation"]
+
+
+def learned_hazard_forecast(data: dict, summary: dict, *, shape: float = hazard_model.DEFAULT_SHAPE,
+                            n_draws: int = 200) -> tuple[list[dict], list[str]]:
+    """Model 2 with model 3's learned likelihood ratios: each assessed event multiplies the
+    hazard by ``exp`` of its learned log-odds shift (direction and weight from the assessment),
+    one posterior draw at a time; the forecast is the mean over ``n_draws`` evenly spaced
+    draws, with their 90% interval (numpy)."""
+    import numpy as np
+
+    from forecasts.models import hierarchical
+
+    q, as_of = data["question"], data["as_of"]
+    _check_trained(summary, as_of)
+    prior = choose_prior(q, data["forecasts"], data["evidence"])
+    items = evidence_model.combine(_events_after_prior(prior, data["evidence"]))
+    learned = hierarchical.predict(summary, prior["p"], items)
+    draws = {s["event"]: s["draws"] for s in learned["steps"]}
+    total = len(next(iter(draws.values()))) if draws else 1
+    picks = np.unique(np.linspace(0, total - 1, min(n_draws, total)).astype(int))
+    probs = np.array([
+        hazard_model.update(prior["p"], prior["at"], q["closes_at"], as_of,
+                            [{"event": it["event"], "lr": math.exp(float(draws[it["event"]][k])),
+                              "occurred_at": it["occurred_at"], "event_title": it["title"]}
+                             for it in items if it["event"] in draws], shape=shape).raw
+        for k in picks])
+    p = evidence_model.clip(float(probs.mean()))
+    q05, q95 = (float(v) for v in np.quantile(probs, [0.05, 0.95]))
+    params = {"prior": prior["p"], "prior_from": prior["from"], "prior_at": prior["at"], "shape": shape,
+              "effects_version": summary["version"], "clock": data["clock"], "interval90": [q05, q95],
+              "n_draws": int(len(picks)),
+              "events": [[s["event"], s["type"], round(math.exp(s["delta_mean"]), 6)] for s in learned["steps"]]}
+    why = (f"prior {prior['p']:.1%} from {prior['from']}; Gamma(a={shape:g}) hazard; {len(draws)} events "
+           f"with learned hazard multipliers ({summary['version']}); P(by {q['closes_at']:%Y-%m-%d}) {p:.1%}, "
+           f"90% interval {q05:.1%}-{q95:.1%}")
+    lines = [*learned["explanation"][:-1],
+             f"deadline hazard with these as hazard multipliers, over {len(picks)} posterior draws: "
+             f"P(by {q['closes_at']:%Y-%m-%d}) {p:.1%} [90% {q05:.1%}-{q95:.1%}]"]
+    row = _row(q["id"], "model:learned-hazard", as_of, p,
+               f"{hazard_model.VERSION}+learned+{summary['version']}", params, why)
+    return [row], lines
 
 
 def aggregate_forecast(data: dict, history: dict, *, method: str = "extremized") -> tuple[list[dict], list[str]]:
@@ -294,12 +347,15 @@ def forecast(ledger, question: str, model: str = "evidence", as_of: object = Non
         rows, expl = evidence_forecast(data, **options)
     elif model == "hazard":
         rows, expl = hazard_forecast(data, **options)
-    elif model == "learned":
+    elif model in LEARNED:
         if summary is None:
             from forecasts.models import hierarchical
 
             summary = hierarchical.load_summary(models_folder(ledger))
-        rows, expl = learned_forecast(data, summary)
+        if model == "learned":
+            rows, expl = learned_forecast(data, summary)
+        else:
+            rows, expl = learned_hazard_forecast(data, summary, **options)
     elif model == "aggregate":
         rows, expl = aggregate_forecast(data, _history(ledger, t, clock), **options)
     else:
@@ -336,13 +392,12 @@ def update_all(ledger, model: str = "evidence", **options) -> dict:
     t = domain.now()
     rows, skipped = [], {}
     summary = options.pop("summary", None)
-    if model == "learned" and summary is None:
+    if model in LEARNED and summary is None:
         from forecasts.models import hierarchical
 
         summary = hierarchical.load_summary(models_folder(ledger))
     for qid in open_questions(ledger, t):
-        out = forecast(ledger, qid, model, t, summary=summary, **options) if model == "learned" else \
-            forecast(ledger, qid, model, t, **options)
+        out = forecast(ledger, qid, model, t, summary=summary, **options)
         rows += out["rows"]
         if not out["rows"]:
             skipped[qid] = out["skipped"]
@@ -396,12 +451,11 @@ def backtest(ledger, question: str, model: str = "evidence", start: object = Non
     step = every if isinstance(every, timedelta) else domain.parse_duration(every, "--every")
     extra = [v["occurred_at"] for v in data["evidence"]] if at_events else []
     summary = options.pop("summary", None)
-    if model == "learned" and summary is None:
+    if model in LEARNED and summary is None:
         from forecasts.models import hierarchical
 
         summary = hierarchical.load_summary(models_folder(ledger))
-    if model == "learned":
-        options["summary"] = summary
+    options["summary"] = summary
     done = {(f["forecaster"], f["made_at"], f["model_version"]) for f in data["forecasts"] if f["backtest"]}
     rows, skipped, existing = [], {}, 0
     for d in backtest_dates(t0, t1, step, extra):

@@ -221,3 +221,40 @@ def test_replay_demo(tmp_path):
     assert any("Billingslea answers that Russia turned down all US meeting offers" in line
                for line in out["explanations"]["evidence"])
     assert ledger.verify().ok
+
+
+def test_learned_effects_feed_the_hazard_model(ledger):
+    """Model 3's learned LRs as hazard multipliers (model 2): the learned effect, not the
+    analyst's LR, moves the deadline probability, with a posterior interval."""
+    import numpy as np
+
+    from forecasts.models import hazard
+
+    rng = np.random.default_rng(0)
+    n = 400
+    summary = {"version": "t", "types": ["03"], "quads": ["1"], "type_quad": [0],
+               "draws": {"alpha": np.zeros(n).tolist(), "gamma": np.zeros(n).tolist(),
+                         "tau": np.full(n, 0.1).tolist(), "mu": rng.normal(0.5, 0.01, (n, 1)).tolist(),
+                         "beta": rng.normal(1.0, 0.2, (n, 1)).tolist()},
+               "trained_through": "2020-01-01T00:00:00", "diagnostics": {"converged": True}}
+    ledger.import_history(
+        questions=[{"qid": "q", "title": "Before 2021?", "opens": "2020-01-01", "closes": "2021-01-01"}],
+        events=[{"title": "Offer to extend", "on": "2020-06-01", "cameo": "0312"}],
+        forecasts=[{"question": "q", "forecaster": "ana", "made_at": "2020-01-02", "probability": 0.3}],
+        evidence=[{"question": "q", "event_index": 0, "by": "ana", "lr": 1.5}], source="import:test")
+    at = datetime(2020, 7, 1)
+    out = run.forecast(ledger, "q", "learned-hazard", at, clock="world", summary=summary)
+    row = out["rows"][0]
+    assert row["forecaster"] == "model:learned-hazard" and row["model_version"].startswith(hazard.VERSION)
+    lo, hi = row["params"]["interval90"]
+    assert lo < row["probability"] < hi
+    # the same hazard model with the learned LR e^1 in place of the analyst's 1.5
+    direct = hazard.update(0.3, datetime(2020, 1, 2), datetime(2021, 1, 1), at,
+                           [{"event": 1, "lr": float(np.e), "occurred_at": datetime(2020, 6, 1)}]).probability
+    analyst = run.forecast(ledger, "q", "hazard", at, clock="world")["rows"][0]["probability"]
+    assert row["probability"] == pytest.approx(direct, abs=0.01)
+    assert row["probability"] > analyst  # the learned effect (e^1 = 2.7) is stronger than LR 1.5
+    assert any("hazard multipliers" in line for line in out["explanation"])
+    with pytest.raises(InvalidInput, match="look ahead"):
+        run.forecast(ledger, "q", "learned-hazard", at, clock="world",
+                     summary={**summary, "trained_through": "2020-08-01T00:00:00"})
