@@ -440,7 +440,8 @@ def calibration(
         raise InvalidInput("--by must be one of forecaster, tag, kind, period, all")
     if not 2 <= bins <= 100:
         raise InvalidInput("--bins must lie between 2 and 100")
-    from forecasts.scoring import calibration_cases, calibration_table, reliability, text_reliability_chart
+    from forecasts.scoring import (calibration_cases, calibration_groups, calibration_table, reliability,
+                                   text_reliability_chart)
 
     frames = _frames(db, as_of)
     group = None if by == "all" else by
@@ -459,11 +460,7 @@ def calibration(
     if table.empty:
         return
     cases = calibration_cases(*frames, forecaster=forecaster, as_of=as_of)
-    keys = [("all", cases)] if group is None else [
-        (name, cases[cases[group] == name]) for name in table[group] if group in cases.columns]
-    for name, part in keys:
-        if part.empty:
-            continue
+    for name, part in calibration_groups(cases, frames[1], group):
         curve = reliability(part["p"], part["y"], part["weight"], n_boot=0)
         _done(f"\n{name}: reliability (| = mean forecast, # = observed frequency)")
         _done(text_reliability_chart(curve, bins=bins))

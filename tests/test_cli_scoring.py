@@ -49,6 +49,8 @@ def test_calibration(cli, demo_db):
     assert rows[0]["brier"] == pytest.approx(expected["brier"].iloc[0], rel=1e-12)
     text = cli("calibration", "--db", str(demo_db), env={"COLUMNS": "200"}).stdout
     assert "reliability" in text and "0.7-0.8" in text
+    by_tag = cli("calibration", "--by", "tag", "--db", str(demo_db), env={"COLUMNS": "200"}).stdout
+    assert "arms-control: reliability" in by_tag and "new-start: reliability" in by_tag
 
 
 @pytest.mark.parametrize("args", [("score", "--rule", "accuracy"), ("score", "--by", "colour"),

@@ -153,7 +153,7 @@ def register(app: typer.Typer) -> None:
                    f"{e['q95']:+.2f}], LR {e['lr']:.2f}, {e['n_events']:.0f} weighted events")
         if not d["converged"]:
             _print("NOT CONVERGED (need R-hat < 1.01, no divergences, ESS >= 400): refit with more draws; "
-                   "'update --model learned' refuses this fit")
+                   "the learned models refuse this fit")
         _print(f"saved {path}")
 
     @app.command()

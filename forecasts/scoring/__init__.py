@@ -57,6 +57,7 @@ Where our conventions differ from other tools
 
 from forecasts.scoring.calibration import (
     calibration_cases,
+    calibration_groups,
     calibration_in_the_large,
     calibration_table,
     cox,
@@ -102,6 +103,7 @@ __all__ = [
     "brier",
     "brier_two_category",
     "calibration_cases",
+    "calibration_groups",
     "calibration_in_the_large",
     "calibration_table",
     "compare_forecasters",

@@ -849,6 +849,35 @@ def _summary_row(cases: pd.DataFrame, bins) -> dict:
     return row
 
 
+def calibration_groups(cases: pd.DataFrame, questions: pd.DataFrame, by=None) -> list[tuple[str, pd.DataFrame]]:
+    """Split :func:`calibration_cases` into ``(name, cases)`` groups, sorted by name.
+
+    ``by``: None (one group ``all``), ``"forecaster"``, ``"kind"``, ``"period"`` (calendar
+    quarter of the scheduled close) or ``"tag"`` (a question counts under each of its tags,
+    ``(untagged)`` if none).
+
+    >>> from forecasts.scoring.frames import example_frames
+    >>> f, q, r = example_frames()
+    >>> [name for name, _ in calibration_groups(calibration_cases(f, q, r, as_of="2024-12-31"), q, "forecaster")]
+    ['alice', 'bob']
+    """
+    if by not in (None, "forecaster", "tag", "kind", "period"):
+        raise ValueError('by must be None, "forecaster", "tag", "kind" or "period"')
+    if cases.empty:
+        return []
+    if by is None:
+        return [("all", cases)]
+    if by in ("forecaster", "kind"):
+        return [(str(k), g) for k, g in cases.groupby(by, sort=True)]
+    if by == "period":
+        per = pd.to_datetime(cases["closes_at"]).dt.to_period("Q").astype(str)
+        return [(str(k), g) for k, g in cases.groupby(per, sort=True)]
+    from forecasts.scoring.timeavg import tags_of
+
+    exploded = cases.assign(tag=cases["question"].map(tags_of(questions))).explode("tag")
+    return [(str(k), g) for k, g in exploded.groupby("tag", sort=True)]
+
+
 def calibration_table(forecasts, questions, resolutions, forecaster=None, by=None, *,
                       as_of=None, weighting="time", bins=10) -> pd.DataFrame:
     """Calibration summary per group, over questions past their scheduled close.
@@ -899,22 +928,7 @@ def calibration_table(forecasts, questions, resolutions, forecaster=None, by=Non
     cases = calibration_cases(forecasts, questions, resolutions, forecaster,
                               as_of=as_of, weighting=weighting)
     excluded = cases.attrs["excluded"]
-    groups: list[tuple[str, pd.DataFrame]] = []
-    if cases.empty:
-        groups = []
-    elif by is None:
-        groups = [("all", cases)]
-    elif by in ("forecaster", "kind"):
-        groups = [(str(k), g) for k, g in cases.groupby(by, sort=True)]
-    elif by == "period":
-        per = pd.to_datetime(cases["closes_at"]).dt.to_period("Q").astype(str)
-        groups = [(str(k), g) for k, g in cases.groupby(per, sort=True)]
-    else:
-        from forecasts.scoring.timeavg import tags_of
-
-        tag_of = cases["question"].map(tags_of(questions))
-        exploded = cases.assign(tag=tag_of).explode("tag")
-        groups = [(str(k), g) for k, g in exploded.groupby("tag", sort=True)]
+    groups = calibration_groups(cases, questions, by)
     rows = [(name, _summary_row(g, bins)) for name, g in groups]
     index_name = by or "group"
     out = pd.DataFrame([r for _, r in rows], index=pd.Index([n for n, _ in rows], name=index_name),

@@ -30,13 +30,20 @@ __all__ = ["group_next", "merge_pool", "time_average"]
 
 
 @numba.njit(cache=True, nogil=True)
+def _question_offsets(q, nq):  # pragma: no cover - compiled
+    """Counting sort by question: ``offsets[j]:offsets[j + 1]`` are question j's slots."""
+    offsets = np.zeros(nq + 1, np.int64)
+    for i in range(q.shape[0]):
+        offsets[q[i] + 1] += 1
+    for j in range(nq):
+        offsets[j + 1] += offsets[j]
+    return offsets
+
+
+@numba.njit(cache=True, nogil=True)
 def _group_next(q, f, t, seq, nq, nf):  # pragma: no cover - compiled
     n = q.shape[0]
-    counts = np.zeros(nq + 1, np.int64)
-    for i in range(n):
-        counts[q[i] + 1] += 1
-    for j in range(nq):
-        counts[j + 1] += counts[j]
+    counts = _question_offsets(q, nq)
     pos = counts[:-1].copy()
     perm = np.empty(n, np.int64)
     for i in range(n):
@@ -99,11 +106,7 @@ def _time_average(q, f, t, seq, val, ps, pe, nq, nf):  # pragma: no cover - comp
     # writes), then each question is walked in time order; the per-group
     # accumulators grow on demand.
     n = q.shape[0]
-    counts = np.zeros(nq + 1, np.int64)
-    for i in range(n):
-        counts[q[i] + 1] += 1
-    for j in range(nq):
-        counts[j + 1] += counts[j]
+    counts = _question_offsets(q, nq)
     pos = counts[:-1].copy()
     fs = np.empty(n, np.int64)
     ts = np.empty(n, np.int64)
