@@ -12,6 +12,13 @@ Conventions
 * Question ids are slugs: lower-case letters, digits, ``.``, ``_`` and ``-``, starting with a
   letter or digit, at most 100 characters.  Forecaster names may also contain ``:`` and ``@``
   (``model:hazard``, ``import:metaculus``).
+* Forecaster kinds (:func:`forecaster_kind`, the only place that decides them): a name that
+  starts with a reserved prefix is a ``model`` (``model:``), a ``crowd`` aggregate computed
+  here (``crowd:``), an ``import`` (``import:``, an imported record such as a platform's
+  community prediction) or a ``backtest`` (``backtest:``); every other name is a ``person``,
+  imported individuals (``fatebook:ana``, ``gjp:1234``) included.  Only persons enter the
+  pools that others are compared with (peer scores, the median reference, crowd aggregates,
+  a model's prior), and the reserved prefixes cannot be claimed on the live path.
 * Multiple-choice forecasts give one probability per named option.  They must sum to 1 within
   :data:`SUM_TOLERANCE`; the stored values are divided by their sum so they add up to 1 exactly.
 
@@ -24,9 +31,11 @@ import getpass
 import math
 import os
 import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 
-from forecasts.errors import InvalidDate, InvalidInput, InvalidProbability
+from forecasts.errors import InvalidDate, InvalidInput, InvalidProbability, ReservedForecaster
 
 #: How far a live forecast's ``made_at`` may lie from the store's clock (either way).
 CLOCK_TOLERANCE = timedelta(minutes=5)
@@ -36,6 +45,19 @@ SUM_TOLERANCE = 0.005
 VOID_OUTCOMES = ("ambiguous", "annulled")
 BINARY_OUTCOMES = ("yes", "no")
 KINDS = ("binary", "multiple_choice")
+
+ForecasterKind = Literal["person", "model", "crowd", "import", "backtest"]
+#: Every forecaster kind, in the order tables list them.
+FORECASTER_KINDS: tuple[ForecasterKind, ...] = ("person", "model", "crowd", "import", "backtest")
+#: The reserved name prefixes and the kind each one names; any other name is a person.
+RESERVED_PREFIXES: dict[str, ForecasterKind] = {
+    "model:": "model", "crowd:": "crowd", "import:": "import", "backtest:": "backtest",
+}
+#: What each kind is, in words (the README and the report use these).
+KIND_LABELS: dict[ForecasterKind, str] = {
+    "person": "person", "model": "model", "crowd": "crowd aggregate",
+    "import": "imported record", "backtest": "backtest",
+}
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,99}$")
@@ -223,6 +245,45 @@ def parse_forecaster(value: object | None) -> str:
             f"forecaster name {text!r} may hold letters, digits and . _ : @ + - (at most 100)"
         )
     return text
+
+
+def forecaster_kind(name: str) -> ForecasterKind:
+    """The kind of forecaster a name denotes, by its reserved prefix (see the module notes).
+
+    >>> [forecaster_kind(n) for n in ("ana", "model:hazard", "crowd:median", "import:metaculus",
+    ...                               "backtest:hazard", "fatebook:ana")]
+    ['person', 'model', 'crowd', 'import', 'backtest', 'person']
+    """
+    head, sep, _ = str(name).partition(":")
+    return RESERVED_PREFIXES.get(head + sep, "person") if sep else "person"
+
+
+def is_person(name: str) -> bool:
+    """Whether ``name`` is a person: the only kind pooled with others (peer scores, medians,
+    crowd aggregates, model priors).
+
+    >>> is_person("ana"), is_person("import:metaculus")
+    (True, False)
+    """
+    return forecaster_kind(name) == "person"
+
+
+def persons(names: Iterable[str]) -> list[str]:
+    """The distinct persons among ``names``, in first-seen order."""
+    return [n for n in dict.fromkeys(str(n) for n in names) if is_person(n)]
+
+
+def parse_live_forecaster(value: object | None) -> str:
+    """Who forecasts on the live path: :func:`parse_forecaster`, refusing the reserved
+    prefixes (models, crowds, imports and backtests write only through the import path)."""
+    name = parse_forecaster(value)
+    kind = forecaster_kind(name)
+    if kind != "person":
+        raise ReservedForecaster(
+            f"forecaster {name!r} names a {KIND_LABELS[kind]}; the prefixes "
+            f"{', '.join(RESERVED_PREFIXES)} are reserved for rows written by models, aggregates, "
+            "imports and backtests, so a person cannot use them")
+    return name
 
 
 def parse_tags(value: object | None) -> list[str]:

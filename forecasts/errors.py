@@ -75,6 +75,19 @@ class ImportRejected(InvalidInput):
         return cls(f"{len(problems)} malformed row(s), nothing imported: {shown}{more}", problems)
 
 
+class ReservedForecaster(InvalidInput):
+    """A live row claims a reserved forecaster prefix (``model:``, ``crowd:``, ``import:``,
+    ``backtest:``)."""
+
+
+class UnknownForecaster(InvalidInput):
+    """No forecaster of that name has forecasts in the frames or the ledger."""
+
+
+class UnknownModel(InvalidInput):
+    """No model of that name."""
+
+
 class StoreLocked(ForecastsError):
     """Another process holds the DuckDB file for writing and did not let go in time."""
 
@@ -85,3 +98,11 @@ class StoreMissing(ForecastsError):
 
 class IntegrityError(ForecastsError):
     """The hash chain does not verify: a ledger row was altered, deleted or inserted."""
+
+
+class StoreCorrupt(ForecastsError):
+    """The ledger file exists but cannot be read as a ledger (truncated, not a DuckDB file)."""
+
+
+class StoreFull(ForecastsError):
+    """The disk is full (or the file cannot grow); the write was rolled back."""
