@@ -67,7 +67,7 @@ class ImportRejected(InvalidInput):
         self.problems = problems
 
     @classmethod
-    def listing(cls, problems: list[tuple[int, str]]) -> "ImportRejected":
+    def listing(cls, problems: list[tuple[int, str]]) -> ImportRejected:
         """The error for these ``(line, reason)`` problems: a count and the first five."""
         problems = sorted(problems)
         shown = "; ".join(f"line {line}: {why}" for line, why in problems[:5])
