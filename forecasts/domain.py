@@ -131,7 +131,7 @@ def parse_probability(value: object, *, allow_certainty: bool = False) -> float:
     if p in (0.0, 1.0) and not allow_certainty:
         raise InvalidProbability(
             f"probability {shown} is certain; a wrong certain forecast scores infinitely badly "
-            "under the log score: use --allow-certainty if you mean it"
+            "under the log score: allow certainty if you mean it"
         )
     return p
 
@@ -169,7 +169,7 @@ def parse_option_probabilities(
         if out[name] in (0.0, 1.0) and not allow_certainty:
             raise InvalidProbability(
                 f"option {name!r} has probability {out[name]:g}, which is certain: "
-                "use --allow-certainty if you mean it"
+                "allow certainty if you mean it"
             )
     missing = [o for o in options if o not in out]
     if missing:
@@ -203,7 +203,10 @@ def parse_time(value: object, what: str = "date") -> datetime:
                 f"cannot read {what} {text!r}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM]"
             ) from None
     if t.tzinfo is not None:
-        t = t.astimezone(UTC).replace(tzinfo=None)
+        try:
+            t = t.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is in the year 10000 in UTC
+            raise InvalidDate(f"{what} {t.isoformat()} is outside the years {_MIN_YEAR}-{_MAX_YEAR} in UTC") from None
     if not _MIN_YEAR <= t.year <= _MAX_YEAR:
         raise InvalidDate(f"{what} {t.isoformat()} is outside the years {_MIN_YEAR}-{_MAX_YEAR}")
     return t
@@ -339,7 +342,7 @@ def parse_likelihood_ratio(lr: object | None, strength: object | None) -> tuple[
     (0.3333333333333333, 'moderate for no')
     """
     if (lr is None) == (strength is None):
-        raise InvalidInput("give either a likelihood ratio (--lr) or a verbal --strength")
+        raise InvalidInput("give a likelihood ratio or a verbal strength (exactly one of the two)")
     if strength is not None:
         text = " ".join(_text(strength, "strength").lower().split())
         m = re.fullmatch(r"([a-z-]+) for (yes|no)", text)

@@ -25,6 +25,23 @@ from collections.abc import Callable
 from forecasts.domain import now
 
 LEDGER_TABLES = ("questions", "forecasts", "events", "evidence", "resolutions")
+#: The columns of each ledger table that its rows' hashes cover (``prev_hash`` and ``hash``
+#: follow them), as of the latest migration.  A migration that adds a column adds it here.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "questions": ("seq", "id", "title", "criteria", "kind", "options", "ordered", "opens_at",
+                  "closes_at", "tags", "base_rate", "reference_class", "created_by", "source",
+                  "source_id", "recorded_at"),
+    "forecasts": ("seq", "question", "forecaster", "made_at", "probability", "probabilities",
+                  "rationale", "source", "source_id", "model_version", "params", "backtest",
+                  "corrects", "retracted", "recorded_at"),
+    "events": ("seq", "title", "description", "occurred_at", "date_precision", "source_url",
+               "actors", "cameo", "goldstein", "tags", "created_by", "source", "source_id",
+               "recorded_at"),
+    "evidence": ("seq", "question", "event", "assessed_by", "lr", "strength", "weight", "note",
+                 "source", "recorded_at"),
+    "resolutions": ("seq", "question", "outcome", "resolved_at", "resolved_by", "note", "source",
+                    "recorded_at"),
+}
 
 _CHAIN = """
     recorded_at TIMESTAMP NOT NULL,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from forecasts import domain
 from forecasts.errors import ImportRejected, InvalidInput
+from forecasts.ledger import rules
 from forecasts.sources.generic import ImportSummary, Progress, clean, read_table, slug
 
 SOURCE = "import:events-csv"
@@ -25,36 +26,14 @@ FIELDS = ("title", "on", "description", "source_url", "actors", "cameo", "goldst
           "date_precision", "source_id")
 
 
-def check_event(e: dict) -> None:
-    """Raise :class:`~forecasts.errors.InvalidInput` if the ledger would refuse this event."""
-    from forecasts.sources.cameo import goldstein_for
-
-    if not domain.optional_text(clean(e.get("title")), "event title", 500):
-        raise InvalidInput("the event has no title")
+def check_event(e: dict, source: str = SOURCE) -> dict:
+    """The ledger row of an event, by the ledger's rules (the first breach raised)."""
     if clean(e.get("on")) is None:
         raise InvalidInput("the event has no date")
-    at = domain.parse_time(e["on"], "event date")
-    if at > domain.now() + domain.CLOCK_TOLERANCE:
-        raise InvalidInput(f"event date {at:%Y-%m-%d} is in the future")
-    code = domain.parse_cameo(clean(e.get("cameo")))
-    if code:
-        goldstein_for(code)
-    g = clean(e.get("goldstein"))
-    if g is not None:
-        try:
-            score = float(g)
-        except (TypeError, ValueError):
-            raise InvalidInput(f"Goldstein score {g!r} is not a number") from None
-        if not -10 <= score <= 10:
-            raise InvalidInput(f"Goldstein score {score:g} must lie in [-10, 10]")
-    if (e.get("date_precision") or "day") not in ("day", "approx", "time"):
-        raise InvalidInput("date precision must be day, approx or time")
-    url = domain.optional_text(clean(e.get("source_url")), "source URL", 2000)
-    if url and not url.startswith(("http://", "https://")):
-        raise InvalidInput(f"source URL {url!r} must start with http:// or https://")
-    domain.optional_text(clean(e.get("actors")), "actors", 200)
-    domain.parse_tags(clean(e.get("tags")))
-    domain.optional_text(clean(e.get("description")), "description")
+    fields = {k: clean(v) for k, v in e.items() if k in FIELDS and clean(v) is not None}
+    row = rules.event_row(**{"by": source, **fields, "source": source})
+    rules.check_event_time(row["occurred_at"], now=domain.now())
+    return row
 
 
 def load_events(ledger, events: Sequence[dict], *, source: str, dry_run: bool = False,
@@ -75,7 +54,7 @@ def load_events(ledger, events: Sequence[dict], *, source: str, dry_run: bool = 
     for e in events:
         line = int(e.get("line", 0))
         try:
-            check_event(e)
+            row = check_event(e, source)
         except InvalidInput as exc:
             problems.append((line, exc.message))
             continue
@@ -87,7 +66,7 @@ def load_events(ledger, events: Sequence[dict], *, source: str, dry_run: bool = 
         if sid in have:
             skipped += 1
             continue
-        fresh.append({k: clean(v) for k, v in e.items() if k in FIELDS and clean(v) is not None})
+        fresh.append(row)
     tick(len(events) // 2, total)
     if problems:
         problems.sort()
@@ -97,9 +76,7 @@ def load_events(ledger, events: Sequence[dict], *, source: str, dry_run: bool = 
     summary.skipped = {"events": skipped}
     summary.added = {"events": len(fresh)}
     if fresh and not dry_run:
-        for e in fresh:
-            e.setdefault("by", source)
-        ledger.import_history(events=fresh, source=source)
+        ledger.import_history(events=rules.CheckedRows("events", tuple(fresh), source), source=source)
     tick(total, total)
     return summary
 

@@ -37,6 +37,7 @@ from typing import Any
 
 from forecasts import domain
 from forecasts.errors import ImportRejected, InvalidInput
+from forecasts.ledger import rules
 
 Progress = Callable[[int, int], None] | None
 
@@ -176,52 +177,40 @@ def _existing_questions(ledger) -> dict[str, dict]:
     return {q["id"]: q for q in ledger.records("questions")}
 
 
-def _check_question(q: dict, source: str) -> dict:
-    """A question dict checked by the ledger's rules; returns it with parsed times/options."""
-    qid = domain.parse_question_id(q["qid"])
-    title = domain.optional_text(clean(q.get("title")), "title", 500)
-    if not title:
-        raise InvalidInput("the question has no title")
-    kind = q.get("kind") or "binary"
-    if kind not in domain.KINDS:
-        raise InvalidInput(f"question kind {kind!r} must be one of {', '.join(domain.KINDS)}")
-    options = None
-    if kind == "multiple_choice":
-        options = domain.parse_options(q.get("options") or [])
+def _as_text_time(v: object) -> object:
+    """Datetimes pass through; pandas Timestamps become datetimes (naive UTC)."""
+    if hasattr(v, "to_pydatetime"):
+        t = v.tz_convert("UTC").tz_localize(None) if getattr(v, "tzinfo", None) else v  # type: ignore[union-attr]
+        return t.to_pydatetime()  # type: ignore[union-attr]
+    return v
+
+
+_QUESTION_KEYS = ("qid", "title", "closes", "opens", "criteria", "kind", "options", "ordered", "tags",
+                  "base_rate", "reference_class", "by", "source_id")
+
+
+def _history_question(q: dict) -> dict:
+    """An importer's question dict in the form of :meth:`~forecasts.ledger.Ledger.import_history`."""
+    out = {k: _as_text_time(clean(q[k])) if k in ("opens", "closes") else clean(q[k])
+           for k in _QUESTION_KEYS if k in q and clean(q[k]) is not None}
+    if "title" in out:
+        out["title"] = str(out["title"]).strip()[:500]
+    return out
+
+
+def _checked_question(q: dict, source: str) -> dict:
+    """The ledger row of an importer's question, by the ledger's rules (the first breach raised).
+
+    An importer must say when its questions open and close: the live default (opens now) does
+    not apply to history."""
     if clean(q.get("opens")) is None:
         raise InvalidInput("the question has no opening date")
     if clean(q.get("closes")) is None:
         raise InvalidInput("the question has no close date")
-    opens = domain.parse_time(_as_text_time(q["opens"]), "open date")
-    closes = domain.parse_time(_as_text_time(q["closes"]), "close date")
-    if closes <= opens:
-        raise InvalidInput(f"the question closes ({closes:%Y-%m-%d %H:%M}) before it opens ({opens:%Y-%m-%d %H:%M})")
-    domain.optional_text(clean(q.get("criteria")), "criteria")
-    domain.parse_tags(clean(q.get("tags")))
-    if clean(q.get("base_rate")) is not None:
-        domain.parse_probability(q["base_rate"], allow_certainty=True)
-    domain.parse_forecaster(q.get("by"))
-    domain.optional_text(clean(q.get("source_id")), "source id", 200)
-    return {"id": qid, "kind": kind, "options": options, "opens_at": opens, "closes_at": closes,
-            "source": source, "source_id": clean(q.get("source_id"))}
-
-
-def _as_text_time(v: object) -> object:
-    """Datetimes pass through; pandas Timestamps become datetimes (naive UTC)."""
-    if hasattr(v, "to_pydatetime"):
-        t = v.tz_convert("UTC").tz_localize(None) if getattr(v, "tzinfo", None) else v
-        return t.to_pydatetime()
-    return v
-
-
-def _history_question(q: dict) -> dict:
-    keys = ("qid", "title", "closes", "opens", "criteria", "kind", "options", "ordered", "tags",
-            "base_rate", "reference_class", "by", "source_id")
-    out = {k: _as_text_time(clean(q[k])) if k in ("opens", "closes") else clean(q[k])
-           for k in keys if k in q and clean(q[k]) is not None}
-    if "title" in out:
-        out["title"] = str(out["title"]).strip()[:500]
-    return out
+    h = _history_question(q)
+    if "title" not in h:
+        raise InvalidInput("the question has no title")
+    return rules.question_row(h.pop("qid", q.get("qid")), **h, source=source)
 
 
 def load_track_record(ledger, *, source: str, questions: Sequence[dict] = (), forecasts: Any = None,
@@ -236,9 +225,9 @@ def load_track_record(ledger, *, source: str, questions: Sequence[dict] = (), fo
     optionally ``rationale``.  ``resolutions``: dicts ``question``, ``outcome``, ``on``, ``by``,
     ``note``, ``line``.  When questions and resolutions come from another file than the
     forecasts, ``question_file`` names it and prefixes their problems, so that each line
-    number points into the right file.
+    number points into the right file.  Every row is checked once, by
+    :mod:`forecasts.ledger.rules`.
     """
-    import numpy as np
     import pandas as pd
 
     summary = summary or ImportSummary(source=source)
@@ -249,7 +238,7 @@ def load_track_record(ledger, *, source: str, questions: Sequence[dict] = (), fo
     total = max(len(questions) + n_f + len(resolutions), 1)
     tick = progress or (lambda done, total: None)
     tick(0, total)
-    problems: list[tuple[int, str]] = []
+    src = rules.check_source(source, live=False)
 
     # -- questions
     qproblems: list[tuple[int, str]] = []
@@ -261,101 +250,49 @@ def load_track_record(ledger, *, source: str, questions: Sequence[dict] = (), fo
     for q in questions:
         line = int(q.get("line", 0))
         try:
-            checked = _check_question(q, source)
+            checked = _checked_question(q, src)
+            qid = checked["id"]
+            rules.check_new_question(qid, in_ledger=False, twice=qid in seen, first_line=seen.get(qid))
         except InvalidInput as exc:
             qproblems.append((line, exc.message))
-            if isinstance(q.get("qid"), str):
+            if isinstance(q.get("qid"), str) and q["qid"] not in seen:
                 bad_q[q["qid"]] = line
-            continue
-        qid = checked["id"]
-        if qid in seen:
-            qproblems.append((line, f"question {qid!r} appears twice in the import (first on line {seen[qid]})"))
             continue
         seen[qid] = line
         old = existing.get(qid)
         if old is not None:
-            if old["source"] == source and (old["source_id"] or None) == (checked["source_id"] and str(checked["source_id"])):
+            if old["source"] == src and (old["source_id"] or None) == (checked["source_id"] and str(checked["source_id"])):
                 skipped_q += 1
                 continue
             qproblems.append((line, f"question id {qid!r} already exists in the ledger from {old['source']}"))
             bad_q[qid] = line
             continue
-        info[qid] = checked
-        new_questions.append(_history_question(q))
+        info[qid] = {**checked, "options": rules.json_list(checked["options"])}
+        new_questions.append(checked)
     for qid, old in existing.items():
         if qid not in info:
             info[qid] = {"id": qid, "kind": old["kind"], "options": old["options"],
                          "opens_at": old["opens_at"], "closes_at": old["closes_at"]}
     tick(len(questions), total)
 
-    # -- forecasts, vectorised
+    # -- forecasts, vectorised, by the ledger's rules
+    where = f"{question_file} " if question_file else ""
+    index = pd.DataFrame([{k: v[k] for k in ("id", "kind", "options", "opens_at", "closes_at")} for v in info.values()],
+                         columns=["id", "kind", "options", "opens_at", "closes_at"]).set_index("id")
     f = forecasts.reset_index(drop=True)
-    lines = f["line"].to_numpy(dtype=np.int64) if n_f else np.zeros(0, np.int64)
-    bad_rows = np.zeros(n_f, dtype=bool)
-
-    def flag(mask, reason) -> None:
-        mask = np.asarray(mask, dtype=bool) & ~bad_rows
-        for i in np.flatnonzero(mask):
-            problems.append((int(lines[i]), reason(i) if callable(reason) else reason))
-        bad_rows[mask] = True
-
-    if n_f:
-        qid = f["question"].astype(object)
-        in_bad = qid.isin(list(bad_q)).to_numpy()
-        where = f"{question_file} " if question_file else ""
-        flag(in_bad, lambda i: f"its question {qid.iloc[i]!r} ({where}line {bad_q[qid.iloc[i]]}) is malformed")
-        known = qid.isin(list(info)).to_numpy()
-        flag(~known, lambda i: f"unknown question {qid.iloc[i]!r}")
-        made = to_utc(f["made_at"])
-        flag(made.isna().to_numpy(), "made_at is missing or not a date")
-        clock = pd.Timestamp(domain.now() + domain.CLOCK_TOLERANCE)
-        flag((made > clock).to_numpy(), "made_at is in the future")
-        opens = qid.map({k: v["opens_at"] for k, v in info.items()}).astype("datetime64[us]")
-        closes = qid.map({k: v["closes_at"] for k, v in info.items()}).astype("datetime64[us]")
-        flag(((made < opens) | (made > closes)).to_numpy(),
-             lambda i: f"made_at {made.iloc[i]} lies outside the question's open period "
-                       f"({opens.iloc[i]:%Y-%m-%d %H:%M} to {closes.iloc[i]:%Y-%m-%d %H:%M})")
-        names = f["forecaster"].astype(object)
-        bad_names = {}
-        for name in pd.unique(names):
-            try:
-                if not isinstance(name, str):
-                    raise InvalidInput("forecaster is missing")
-                domain.parse_forecaster(name)
-            except InvalidInput as exc:
-                bad_names[name] = exc.message
-        if bad_names:
-            flag(names.isin(list(bad_names)).to_numpy(), lambda i: bad_names[names.iloc[i]])
-        kinds = qid.map({k: v["kind"] for k, v in info.items()})
-        binary = (kinds == "binary").to_numpy()
-        if "probability" not in f.columns:
-            f["probability"] = np.nan
-        p = pd.to_numeric(f["probability"], errors="coerce").to_numpy(dtype=float)
-        flag(binary & ~np.isfinite(p), "probability is missing or not a number")
-        flag(binary & ((p < 0) | (p > 1)), lambda i: f"probability {float(p[i])!r} is outside [0, 1]")
-        if not allow_certainty:
-            flag(binary & ((p == 0) | (p == 1)), "probability is certain (0 or 1); import with allow_certainty if you mean it")
-        mc = np.flatnonzero((kinds == "multiple_choice").to_numpy() & ~bad_rows)
-        if len(mc):
-            if "probabilities" not in f.columns:
-                f["probabilities"] = None
-            for i in mc:
-                try:
-                    domain.parse_option_probabilities(f["probabilities"].iloc[i], info[qid.iloc[i]]["options"],
-                                                      allow_certainty=allow_certainty)
-                except InvalidInput as exc:
-                    flag(np.arange(n_f) == i, exc.message)
-        sid = f["source_id"].astype(object)
-        dup = (sid.notna() & sid.duplicated(keep="first")).to_numpy()
-        flag(dup, lambda i: f"source_id {sid.iloc[i]!r} appears twice in the import")
-        f["made_at"] = made
+    checked_f = rules.check_forecast_frame(
+        f.drop(columns=["line"]), index, source=src, lines=f["line"].astype(int).tolist(),
+        allow_certainty=allow_certainty, skip_malformed=True,
+        bad_questions={qid: f"its question {qid!r} ({where}line {ln}) is malformed" for qid, ln in bad_q.items()})
+    problems = list(checked_f.problems)
     tick(len(questions) + n_f, total)
 
     # -- resolutions
     old_res = ledger.resolutions(latest=False)
     have = {(r.question, r.outcome, pd.Timestamp(r.resolved_at)) for r in old_res.itertuples()
-            if r.source == source} if len(old_res) else set()
+            if r.source == src} if len(old_res) else set()
     new_res, skipped_r = [], 0
+    clock = domain.now()
     for r in resolutions:
         line = int(r.get("line", 0))
         q = r["question"]
@@ -366,16 +303,10 @@ def load_track_record(ledger, *, source: str, questions: Sequence[dict] = (), fo
             qproblems.append((line, f"unknown question {q!r}"))
             continue
         try:
-            outcome = domain.parse_outcome(r["outcome"], info[q]["kind"], info[q]["options"])
             at = domain.parse_time(_as_text_time(r["on"]), "resolution date")
+            outcome = rules.check_resolution(info[q], r["outcome"], at, now=clock)
         except InvalidInput as exc:
             qproblems.append((line, exc.message))
-            continue
-        if at < info[q]["opens_at"]:
-            qproblems.append((line, f"resolution date {at:%Y-%m-%d} is before the question opens"))
-            continue
-        if at > domain.now() + domain.CLOCK_TOLERANCE:
-            qproblems.append((line, f"resolution date {at:%Y-%m-%d} is in the future"))
             continue
         if (q, outcome, pd.Timestamp(at)) in have:
             skipped_r += 1
@@ -391,29 +322,23 @@ def load_track_record(ledger, *, source: str, questions: Sequence[dict] = (), fo
             raise ImportRejected.listing(problems)
         summary.malformed = problems
 
-    good = f[~bad_rows].drop(columns=["line"]).reset_index(drop=True) if n_f else f
-    keep_cols = [c for c in ("question", "forecaster", "made_at", "probability", "probabilities",
-                             "rationale", "source_id") if c in good.columns]
-    good = good[keep_cols]
-
-    # -- forecasts already present, for the counts of a dry run
     summary.added = {"questions": 0, "resolutions": 0, "forecasts": 0}
     summary.skipped = {"questions": skipped_q, "resolutions": skipped_r, "forecasts": 0}
     if dry_run:
-        on_existing = good["question"].isin(list(existing)) if len(good) else pd.Series(dtype=bool)
-        would = int((~on_existing).sum()) if len(good) else 0
-        if len(good) and on_existing.any():
-            r = ledger.import_forecast_frame(good[on_existing.to_numpy()], source=source,
-                                             allow_certainty=allow_certainty, dry_run=True)
-            would += r["would_add"]
-            summary.skipped["forecasts"] = r["skipped_existing"]
-        summary.added = {"questions": len(new_questions), "resolutions": len(new_res), "forecasts": would}
+        good = checked_f.frame
+        have_ids = ledger.existing_source_ids("forecasts", src) if len(good) else set()
+        present = int(good["source_id"].isin(have_ids).sum()) if have_ids else 0
+        summary.added = {"questions": len(new_questions), "resolutions": len(new_res),
+                         "forecasts": len(good) - present}
+        summary.skipped["forecasts"] = present
         tick(total, total)
         return summary
 
     # one transaction for questions, resolutions and forecasts: all or nothing
-    r = ledger.import_history(questions=new_questions, resolutions=new_res, source=source,
-                              forecast_frame=good if len(good) else None, allow_certainty=allow_certainty)
+    r = ledger.import_history(questions=rules.CheckedRows("questions", tuple(new_questions), src),
+                              resolutions=new_res, source=src,
+                              forecast_frame=checked_f if len(checked_f.frame) else None,
+                              allow_certainty=allow_certainty)
     summary.added["questions"] = r["questions"]
     summary.added["resolutions"] = r["resolutions"]
     summary.added["forecasts"] = r["forecasts"]
@@ -449,7 +374,7 @@ def import_csv(ledger, path: str | Path, *, mapping: dict[str, str] | None = Non
     col = {k: mapping.get(k, k) for k in CANONICAL}
     for need in ("question", "forecaster", "made_at", "probability"):
         if col[need] not in table.columns:
-            raise InvalidInput(f"{Path(path).name} has no {need!r} column; map one with --map {need}=COLUMN")
+            raise InvalidInput(f"{Path(path).name} has no {need!r} column; map one of its columns to {need}")
     summary = ImportSummary(source=source, path=str(path), rows_read=len(table))
 
     def get(k):

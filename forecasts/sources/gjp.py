@@ -106,7 +106,7 @@ def import_gjp(ledger, path: str | Path, *, questions: str | Path | None = None,
         return load_track_record(ledger, source=SOURCE, questions=qs, resolutions=rs, dry_run=dry_run,
                                  progress=progress, skip_malformed=skip_malformed, summary=summary)
     if questions is None:
-        raise InvalidInput("GJP forecasts need their questions: pass the gjp_ifps.csv file (--questions)")
+        raise InvalidInput("GJP forecasts need their questions: give the questions file (gjp_ifps.csv) too")
     qs, rs, kinds, _ = _questions(questions)
     t = read_table(path)
     for col in ("ifp_id", "user_id", "forecast_id", "answer_option", "value", "timestamp"):

@@ -43,7 +43,7 @@ def test_a_later_nullable_column_keeps_old_hashes(ledger, open_question, monkeyp
         con.execute("ALTER TABLE forecasts ADD COLUMN confidence VARCHAR")
 
     monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, m_confidence])
-    monkeypatch.setitem(store._COLUMNS, "forecasts", (*store._COLUMNS["forecasts"], "confidence"))
+    monkeypatch.setitem(migrations.COLUMNS, "forecasts", (*migrations.COLUMNS["forecasts"], "confidence"))
     upgraded = Ledger.open(ledger.path)
     result = upgraded.verify(head=head)
     assert result.ok and result.head == head

@@ -1,0 +1,545 @@
+"""The ledger in one DuckDB file: the default backend of :mod:`forecasts.ledger.storage`.
+
+* **Short-lived connections.**  DuckDB lets one process hold a file for writing, so each
+  operation opens its own connection and closes it at once: a notebook never holds the file.
+  A locked file is retried with exponential backoff for ``lock_timeout`` seconds, then
+  :class:`~forecasts.errors.StoreLocked` is raised.  A read that finds the file half-written by
+  another process (DuckDB's "could not read enough bytes") is retried the same way; if it
+  persists, the file is damaged: :class:`~forecasts.errors.StoreCorrupt`.
+* **All or nothing.**  A write runs in one transaction; on any error it is rolled back (a
+  rollback that DuckDB has already done itself is not an error), and a full disk is reported as
+  :class:`~forecasts.errors.StoreFull` with the ledger as it was.
+* **Migrations** are applied on the first connection (:mod:`forecasts.ledger.migrations`).
+* **The chain.**  Rows are hashed as they are appended (:mod:`forecasts.ledger.integrity`):
+  row by row for a few rows, vectorised for a frame.
+
+The SQL is plain but for DuckDB's ``EXCLUDE`` and ``list(DISTINCT ...)``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+
+from forecasts import domain
+from forecasts.errors import (
+    ForecastsError,
+    IntegrityError,
+    InvalidInput,
+    StoreCorrupt,
+    StoreFull,
+    StoreLocked,
+    StoreMissing,
+)
+from forecasts.ledger import integrity, migrations
+from forecasts.ledger.migrations import COLUMNS, LEDGER_TABLES
+from forecasts.ledger.storage import ChainRow, Clock, ExportFormat, Head, Table
+
+T = TypeVar("T")
+_TIME_COLUMNS = ("made_at", "recorded_at", "opens_at", "closes_at", "occurred_at", "resolved_at")
+_JSON_COLUMNS = ("options", "tags", "probabilities", "params")
+#: Rows at most this many are inserted with executemany; more go through one bulk insert.
+_FEW_ROWS = 32
+
+
+def _first(rows: list) -> Any:
+    """The first row of a fully fetched result, or None (a result fetched only in part would
+    block the next statement on the connection)."""
+    return rows[0] if rows else None
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _is_transient(exc: duckdb.Error) -> bool:
+    """A file another process is in the middle of writing (retry), not a broken one."""
+    return isinstance(exc, duckdb.IOException) and "could not read enough bytes" in str(exc).lower()
+
+
+def _is_full(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(s in text for s in ("no space left", "disk full", "file too large", "disk is full",
+                                   "quota exceeded"))
+
+
+class _DuckDBTransaction:
+    """One open write transaction on a connection (see :class:`~forecasts.ledger.storage.Transaction`)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, head: Head, now: datetime):
+        self.con = con
+        self.now = now
+        self._seq, self._prev = head
+
+    # -- look-ups for the rules
+    def question(self, qid: str) -> dict[str, Any] | None:
+        row = _first(self.con.execute(
+            "SELECT id, kind, options, opens_at, closes_at, title FROM questions WHERE id = ? "
+            "ORDER BY seq LIMIT 1", [qid]).fetchall())
+        if row is None:
+            return None
+        return {"id": row[0], "kind": row[1], "options": json.loads(row[2]) if row[2] else None,
+                "opens_at": row[3], "closes_at": row[4], "title": row[5]}
+
+    def questions(self) -> Any:
+        qs = self.con.execute("SELECT id, kind, options, opens_at, closes_at FROM questions").df()
+        qs["options"] = [json.loads(v) if isinstance(v, str) else None for v in qs["options"]]
+        return qs.set_index("id")
+
+    def latest_resolution(self, qid: str) -> tuple[str, datetime] | None:
+        return _first(self.con.execute(
+            "SELECT outcome, resolved_at FROM resolutions WHERE question = ? ORDER BY seq DESC LIMIT 1",
+            [qid]).fetchall())
+
+    def forecast(self, seq: int) -> dict[str, Any] | None:
+        row = _first(self.con.execute(
+            "SELECT question, forecaster, made_at, corrects FROM forecasts WHERE seq = ?", [seq]).fetchall())
+        return None if row is None else dict(zip(("question", "forecaster", "made_at", "corrects"), row, strict=True))
+
+    def has_event(self, seq: int) -> bool:
+        return _first(self.con.execute("SELECT 1 FROM events WHERE seq = ?", [seq]).fetchall()) is not None
+
+    def source_ids(self, table: Table, source: str) -> set[str]:
+        return {r[0] for r in self.con.execute(
+            f"SELECT source_id FROM {table} WHERE source = ? AND source_id IS NOT NULL", [source]).fetchall()}
+
+    # -- appends
+    def append(self, table: Table, rows: Sequence[dict[str, Any]] | Any) -> int:
+        first = self._seq
+        if isinstance(rows, list | tuple):
+            self._append_rows(table, list(rows))
+        else:
+            self._append_frame(table, rows)
+        return first
+
+    def _append_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        cols = COLUMNS[table] + ("prev_hash", "hash")
+        values = []
+        for row in rows:
+            row["seq"], row["recorded_at"], row["prev_hash"] = self._seq, self.now, self._prev
+            row["hash"] = self._prev = integrity.row_hash(self._prev, table, row)
+            values.append(tuple(row.get(c) for c in cols))
+            self._seq += 1
+        if len(values) <= _FEW_ROWS:
+            placeholders = ", ".join("?" for _ in cols)
+            self.con.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})", values)
+            return
+        import pandas as pd  # many rows: one bulk insert from a frame (executemany is row by row)
+
+        self._insert_frame(table, pd.DataFrame(values, columns=list(cols), dtype=object))  # object: None stays NULL
+
+    def _append_frame(self, table: Table, frame: Any) -> None:
+        """Many rows at once: the chain computed column-wise, one bulk insert."""
+        import numpy as np
+
+        n = len(frame)
+        if not n:
+            return
+        out = frame.reset_index(drop=True).copy()
+        for c in COLUMNS[table]:
+            if c not in out.columns:
+                out[c] = None
+        out["seq"] = np.arange(self._seq, self._seq + n, dtype=np.int64)
+        out["recorded_at"] = np.full(n, np.datetime64(self.now, "us"))
+        if "corrects" in out.columns:
+            out["corrects"] = out["corrects"].astype("Int64")
+        if "retracted" in out.columns:
+            out["retracted"] = out["retracted"].fillna(False).astype(bool)
+        columns = {c: out[c].to_numpy() for c in COLUMNS[table]}
+        hashes = integrity.chain_columns(table, columns, self._prev)
+        out["prev_hash"] = [self._prev, *hashes[:-1]]
+        out["hash"] = hashes
+        self._insert_frame(table, out)
+        self._seq, self._prev = self._seq + n, hashes[-1]
+
+    def _insert_frame(self, table: Table, frame: Any) -> None:
+        cols = ", ".join(COLUMNS[table] + ("prev_hash", "hash"))
+        self.con.register("incoming_rows", frame)
+        try:
+            self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming_rows")
+        finally:
+            self.con.unregister("incoming_rows")
+
+    def chain(self) -> Iterator[ChainRow]:
+        return _chain_rows(self.con, in_transaction=True)
+
+
+class DuckDBStorage:
+    """The ledger's rows in one DuckDB file (see the module docstring)."""
+
+    def __init__(self, path: str | os.PathLike, *, lock_timeout: float = 5.0):
+        self.path = Path(path)
+        self.location = str(self.path)
+        self.lock_timeout = lock_timeout
+        self._migrated = False
+
+    # ------------------------------------------------------------------ connections
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def _missing(self) -> StoreMissing:
+        return StoreMissing(f"no ledger at {self.path}; create one first (forecasts init)")
+
+    def _connect_once(self) -> duckdb.DuckDBPyConnection:
+        if self.path.is_dir():
+            raise InvalidInput(f"{self.path} is a folder, not a ledger file")
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.02
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as exc:
+                text = str(exc).lower()
+                if "lock" not in text:
+                    if _is_full(exc):
+                        raise StoreFull(f"cannot open ledger {self.path}: the disk is full; free some space and retry") from None
+                    raise StoreCorrupt(f"cannot open ledger {self.path}: {str(exc).splitlines()[0]}") from None
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise StoreLocked(
+                        f"ledger {self.path} is locked by another process (tried for "
+                        f"{self.lock_timeout:g} s); close the other program or notebook connection and retry"
+                    ) from None
+                time.sleep(min(delay, remaining))
+                delay = min(delay * 2, 0.5)
+            except duckdb.Error as exc:
+                raise StoreCorrupt(f"cannot open ledger {self.path} (not a ledger file, or damaged): "
+                                   f"{str(exc).splitlines()[0]}") from None
+
+    def _run(self, work: Callable[[duckdb.DuckDBPyConnection], T], *, create: bool = False) -> T:
+        """Run ``work`` on a fresh connection (schema brought up to date first); retry a file
+        caught half-written by another process; map storage failures to ledger errors.  A
+        missing file is never created here unless ``create``."""
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.02
+        while True:
+            if not create and not self.path.exists():
+                raise self._missing()
+            con = self._connect_once()
+            try:
+                if not self._migrated:
+                    migrations.migrate(con)
+                    self._migrated = True
+                return work(con)
+            except ForecastsError:
+                raise
+            except (duckdb.IOException, duckdb.FatalException, duckdb.InternalException) as exc:
+                if _is_full(exc):
+                    raise StoreFull(f"the disk holding ledger {self.path} is full; nothing was written. "
+                                    "Free some space and retry") from None
+                if not _is_transient(exc):
+                    raise StoreCorrupt(f"ledger {self.path} cannot be read ({str(exc).splitlines()[0]}); "
+                                       "it may be damaged: verify it, or restore it from an export") from None
+                if time.monotonic() >= deadline:
+                    raise StoreCorrupt(f"ledger {self.path} is damaged or truncated "
+                                       f"({str(exc).splitlines()[0]}); restore it from an export or a backup") from None
+            except OSError as exc:
+                if _is_full(exc) or getattr(exc, "errno", None) in (28, 27):
+                    raise StoreFull(f"the disk holding ledger {self.path} is full; nothing was written. "
+                                    "Free some space and retry") from None
+                raise
+            finally:
+                con.close()
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+    def create(self) -> list[str]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        names: list[str] = []
+
+        def work(con: duckdb.DuckDBPyConnection) -> None:
+            names.extend(migrations.migrate(con))
+
+        self._migrated = True  # work() migrates, and says what it applied
+        try:
+            self._run(work, create=True)
+        except BaseException:
+            self._migrated = False
+            raise
+        return names
+
+    def transact(self, work: Callable[[_DuckDBTransaction], T]) -> T:
+        """Run ``work`` in one write transaction: committed if it returns, rolled back if it
+        raises (and then re-run only if the file was caught half-written)."""
+
+        def run(con: duckdb.DuckDBPyConnection) -> T:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                result = work(_DuckDBTransaction(con, _head(con), domain.now()))
+                con.execute("COMMIT")
+                return result
+            except BaseException:
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass  # DuckDB already rolled back the failed transaction itself
+                raise
+
+        return self._run(run)
+
+    # ------------------------------------------------------------------ reads
+    def frame(self, sql: str, params: dict[str, Any]) -> Any:
+        import pandas as pd
+
+        df = self._run(lambda con: con.execute(sql, params).df())
+        for col in df.columns:
+            if col in _TIME_COLUMNS:
+                df[col] = pd.to_datetime(df[col]).astype("datetime64[us]")
+        for col in _JSON_COLUMNS:
+            if col in df.columns:
+                df[col] = [json.loads(v) if isinstance(v, str) else None for v in df[col]]
+        if "forecasters" in df.columns:
+            df["forecasters"] = [list(v) if hasattr(v, "__iter__") and not isinstance(v, str) else []
+                                 for v in df["forecasters"]]
+        return df
+
+    def read(self, table: Table, as_of: datetime, *, clock: Clock = "both", question: str | None = None,
+             forecaster: str | None = None, include_backtest: bool = True, latest: bool = True,
+             raw: bool = False) -> Any:
+        params: dict[str, Any] = {"as_of": as_of}
+        if table == "questions":
+            sql = _questions_sql(clock)
+        elif table == "forecasts":
+            if raw:
+                sql = f"SELECT * EXCLUDE (prev_hash, hash) FROM forecasts WHERE {_clock_filter('made_at', clock)}"
+            else:
+                sql = f"SELECT * FROM ({_forecasts_sql(clock)}) WHERE true"
+            if forecaster is not None:
+                sql += " AND forecaster = $f"
+                params["f"] = forecaster
+            if not include_backtest:
+                sql += " AND NOT backtest"
+        elif table == "resolutions":
+            sql = (f"SELECT * FROM ({_resolutions_sql(clock)}) WHERE true" if latest else
+                   f"SELECT * EXCLUDE (prev_hash, hash) FROM resolutions WHERE {_clock_filter('resolved_at', clock)}")
+        elif table == "events":
+            sql = f"SELECT * EXCLUDE (prev_hash, hash) FROM events WHERE {_clock_filter('occurred_at', clock)}"
+        elif table == "evidence":
+            sql = _evidence_sql(clock)
+        else:
+            raise InvalidInput(f"unknown table {table!r}; one of {', '.join(LEDGER_TABLES)}")
+        if question is not None:
+            if table == "events":
+                raise InvalidInput("events belong to no question; read evidence for a question's events")
+            sql += f" AND {'id' if table == 'questions' else 'question'} = $q"
+            params["q"] = question
+        order = {"questions": "closes_at, id", "events": "occurred_at, seq", "evidence": "occurred_at, seq",
+                 "resolutions": "question" if latest else "seq", "forecasts": "seq"}[table]
+        return self.frame(f"{sql} ORDER BY {order}", params)
+
+    def records(self, tables: Sequence[Table], as_of: datetime, *, clock: Clock = "both",
+                question: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        queries = [(table, *_records_sql(table, clock, question)) for table in tables]
+
+        def work(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
+            out: dict[str, list[dict[str, Any]]] = {}
+            for table, sql, extra in queries:
+                cur = con.execute(sql + " ORDER BY seq", {"as_of": as_of, **extra})
+                names = [d[0] for d in cur.description]
+                out[table] = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+            return out
+
+        out = self._run(work)
+        for rows in out.values():
+            for row in rows:
+                for col in _JSON_COLUMNS:
+                    if isinstance(row.get(col), str):
+                        row[col] = json.loads(row[col])
+        return out
+
+    # ------------------------------------------------------------------ the chain
+    def head(self) -> Head:
+        return self._run(_head)
+
+    def chain(self) -> Iterator[ChainRow]:
+        """Every row in ``seq`` order, streamed through one connection held while iterating."""
+        if not self.path.exists():
+            raise self._missing()
+        con = self._connect_once()
+        try:
+            if not self._migrated:
+                migrations.migrate(con)
+                self._migrated = True
+            yield from _chain_rows(con)
+        except (duckdb.IOException, duckdb.FatalException, duckdb.InternalException) as exc:
+            raise StoreCorrupt(f"ledger {self.path} cannot be read ({str(exc).splitlines()[0]}); "
+                               "it may be damaged: restore it from an export") from None
+        finally:
+            con.close()
+
+    def find_hash(self, h: str) -> int | None:
+        union = " UNION ALL ".join(f"SELECT seq FROM {t} WHERE hash = $h" for t in LEDGER_TABLES)
+        row = self._run(lambda con: _first(con.execute(union, {"h": h}).fetchall()))
+        return None if row is None else row[0]
+
+    def counts(self) -> dict[str, int]:
+        return self._run(lambda con: {t: _first(con.execute(f"SELECT count(*) FROM {t}").fetchall())[0]
+                                      for t in LEDGER_TABLES})
+
+    # ------------------------------------------------------------------ export and restore
+    def export(self, folder: Path, fmt: ExportFormat) -> dict[str, Path]:
+        def work(con: duckdb.DuckDBPyConnection) -> dict[str, Path]:
+            files = {}
+            for table in (*LEDGER_TABLES, "_forecasts_migrations"):
+                target = folder / f"{table}.{fmt}"
+                opts = "(FORMAT parquet)" if fmt == "parquet" else "(FORMAT csv, HEADER true)"
+                order = "version" if table.startswith("_") else "seq"
+                con.execute(f"COPY (SELECT * FROM {table} ORDER BY {order}) TO '{_sql_path(target)}' {opts}")
+                files[table] = target
+            return files
+
+        return self._run(work)
+
+    def restore(self, files: dict[str, Path]) -> dict[str, int]:
+        def work(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                counts = {}
+                for table, path in files.items():
+                    described = con.execute(f"DESCRIBE {table}").fetchall()
+                    cols = ", ".join(r[0] for r in described)
+                    if path.suffix == ".csv":
+                        types = ", ".join(f"'{r[0]}': '{r[1]}'" for r in described)
+                        reader = f"read_csv('{_sql_path(path)}', header = true, columns = {{{types}}})"
+                    else:
+                        reader = f"read_parquet('{_sql_path(path)}')"
+                    try:
+                        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {reader}")
+                    except duckdb.Error as exc:
+                        raise InvalidInput(f"cannot read {path.name}: {str(exc).splitlines()[0]}") from None
+                    counts[table] = _first(con.execute(f"SELECT count(*) FROM {table}").fetchall())[0]
+                result = integrity.verify_rows(_chain_rows(con, in_transaction=True))
+                if not result.ok:
+                    raise IntegrityError(f"the export does not verify, nothing restored: {result.problem}")
+                con.execute("COMMIT")
+                return counts
+            except BaseException:
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass
+                raise
+
+        return self._run(work)
+
+
+# ---------------------------------------------------------------------- SQL
+def _head(con: duckdb.DuckDBPyConnection) -> Head:
+    union = " UNION ALL ".join(f"(SELECT seq, hash FROM {t} ORDER BY seq DESC LIMIT 1)" for t in LEDGER_TABLES)
+    row = _first(con.execute(f"SELECT seq, hash FROM ({union}) ORDER BY seq DESC LIMIT 1").fetchall())
+    return Head(1, integrity.GENESIS) if row is None else Head(row[0] + 1, row[1])
+
+
+def _chain_rows(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False) -> Iterator[ChainRow]:
+    """Every ledger row of every table as ``(table, columns, values)``, merged in seq order.
+
+    Streams each table through its own cursor; inside a transaction (whose rows other cursors
+    cannot see yet) each table is read whole on ``con`` instead.
+    """
+
+    def stream(table: str) -> Iterator[tuple[int, str, tuple[str, ...], tuple]]:
+        cols = COLUMNS[table] + ("prev_hash", "hash")
+        sql = f"SELECT {', '.join(cols)} FROM {table} ORDER BY seq"
+        if in_transaction:
+            for values in con.execute(sql).fetchall():
+                yield values[0], table, cols, values
+            return
+        cur = con.cursor()
+        cur.execute(sql)
+        while batch := cur.fetchmany(10_000):
+            for values in batch:
+                yield values[0], table, cols, values
+
+    for _, table, cols, values in heapq.merge(*(stream(t) for t in LEDGER_TABLES), key=lambda x: x[0]):
+        yield table, cols, values
+
+
+def _clock_filter(world: str | None, clock: str, alias: str = "") -> str:
+    """SQL keeping rows known as of ``$as_of``: world time (if any) and, unless
+    ``clock == "world"``, ledger time."""
+    if clock not in ("both", "world"):
+        raise InvalidInput("clock must be 'both' or 'world'")
+    parts = [f"{alias}{world} <= $as_of"] if world else []
+    if clock == "both":
+        parts.append(f"{alias}recorded_at <= $as_of")
+    return " AND ".join(parts) or "true"
+
+
+def _forecasts_sql(clock: str) -> str:
+    base = _clock_filter("made_at", clock)
+    fix_cond = "recorded_at <= $as_of"
+    return f"""
+        SELECT b.seq, b.question, b.forecaster, b.made_at, b.recorded_at,
+               CASE WHEN c.seq IS NULL THEN b.probability ELSE c.probability END AS probability,
+               CASE WHEN c.seq IS NULL THEN b.probabilities ELSE c.probabilities END AS probabilities,
+               CASE WHEN c.seq IS NULL THEN b.rationale ELSE c.rationale END AS rationale,
+               b.source, b.source_id, b.model_version, b.params, b.backtest,
+               c.seq AS corrected_by
+        FROM (SELECT * FROM forecasts WHERE corrects IS NULL AND {base}) b
+        LEFT JOIN (SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY corrects ORDER BY seq DESC) AS k
+                                  FROM forecasts WHERE corrects IS NOT NULL AND {fix_cond}) WHERE k = 1) c
+          ON c.corrects = b.seq
+        WHERE c.seq IS NULL OR NOT c.retracted"""
+
+
+def _evidence_sql(clock: str) -> str:
+    known = _clock_filter("occurred_at", clock, "e.") + " AND " + _clock_filter(None, clock, "v.")
+    return f"""SELECT * FROM (
+                 SELECT v.seq, v.question, v.event, v.assessed_by, v.lr, v.strength, v.weight, v.note,
+                        v.source, v.recorded_at, e.occurred_at, e.title AS event_title, e.cameo, e.goldstein
+                 FROM evidence v JOIN events e ON e.seq = v.event WHERE {known}) v WHERE true"""
+
+
+def _resolutions_sql(clock: str) -> str:
+    return f"""SELECT * EXCLUDE (k) FROM (
+                 SELECT question, outcome, resolved_at, resolved_by, note, source, recorded_at, seq,
+                        row_number() OVER (PARTITION BY question ORDER BY seq DESC) AS k
+                 FROM resolutions WHERE {_clock_filter('resolved_at', clock)}) WHERE k = 1"""
+
+
+def _questions_sql(clock: str) -> str:
+    # A question exists once recorded; replaying world time, once it has opened.
+    cond = _clock_filter("opens_at" if clock == "world" else None, clock, "q.")
+    return f"""SELECT * FROM (
+        WITH r AS ({_resolutions_sql(clock)}),
+        f AS (SELECT question, count(*) AS n_forecasts, count(DISTINCT forecaster) AS n_forecasters,
+                     list(DISTINCT forecaster) AS forecasters
+              FROM ({_forecasts_sql(clock)}) GROUP BY question)
+        SELECT q.id, q.title, q.kind, q.options, q.ordered, q.opens_at, q.closes_at, q.tags,
+               q.base_rate, q.reference_class, q.criteria, q.created_by, q.source, q.source_id,
+               q.seq, q.recorded_at, r.outcome, r.resolved_at,
+               coalesce(f.n_forecasts, 0) AS n_forecasts, coalesce(f.n_forecasters, 0) AS n_forecasters,
+               f.forecasters
+        FROM questions q LEFT JOIN r ON r.question = q.id LEFT JOIN f ON f.question = q.id
+        WHERE {cond}) WHERE true"""
+
+
+def _records_sql(table: str, clock: str, qid: str | None) -> tuple[str, dict[str, Any]]:
+    if table == "forecasts":
+        sql = f"SELECT * FROM ({_forecasts_sql(clock)}) WHERE true"
+    elif table == "resolutions":
+        sql = f"SELECT * FROM ({_resolutions_sql(clock)}) WHERE true"
+    elif table == "questions":
+        world = "opens_at" if clock == "world" else None
+        sql = f"SELECT * EXCLUDE (prev_hash, hash) FROM questions WHERE {_clock_filter(world, clock)}"
+    elif table == "events":
+        sql = f"SELECT * EXCLUDE (prev_hash, hash) FROM events WHERE {_clock_filter('occurred_at', clock)}"
+    elif table == "evidence":
+        sql = _evidence_sql(clock)
+    else:
+        raise InvalidInput(f"unknown table {table!r}; one of {', '.join(LEDGER_TABLES)}")
+    if qid is None:
+        return sql, {}
+    if table == "events":
+        raise InvalidInput("events belong to no question; read evidence for a question's events")
+    return sql + f" AND {'id' if table == 'questions' else 'question'} = $q", {"q": qid}

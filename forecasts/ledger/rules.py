@@ -1,0 +1,507 @@
+"""Every ledger rule, written once.
+
+A rule is a test over column values that reads the same on one row (Python scalars) and on a
+frame (numpy arrays): ``(made < opens) | (made > closes)`` is a bool for one forecast and a mask
+for a million.  Each rule reports a breach to a :class:`Problems` with its error class and
+message:
+
+* the **live path** (``Ledger.log``, ``resolve``, ``add_event``, ...) checks one row with
+  ``Problems()`` and the first breach is raised as its error (nothing is written);
+* the **import path** (``Ledger.import_history``, ``import_forecast_frame`` and every importer
+  in :mod:`forecasts.sources`, through :func:`check_forecast_frame`, :func:`question_row`,
+  :func:`check_resolution` and :func:`check_event_time`) checks a whole frame with
+  ``Problems(lines)`` and collects every breached row once, with the line of the source file it
+  came from, so the import can be refused whole (:class:`~forecasts.errors.ImportRejected`) or,
+  when asked, go ahead without those rows.
+
+Value rules (a probability, a date, a slug, a name) live in :mod:`forecasts.domain`; the rules
+here are the ledger's, which relate a row to its question, to the ledger's clock or to the other
+rows of an import:
+
+===================  =====================================================================
+questions            the id is a slug and new (not in the ledger, not twice in an import);
+                     a title; a known kind, options only for multiple choice; it closes
+                     after it opens
+forecasts            the question exists; ``made_at`` is a date, not in the future, within
+                     the question's open period ``[opens_at, closes_at]``; a binary
+                     forecast is one probability in [0, 1] (0 or 1 only with
+                     ``allow_certainty``), a multiple-choice one a probability per option
+                     summing to 1; a valid forecaster name; a source id at most once per
+                     import; a rationale of at most 10,000 characters
+live forecasts       also: made now (within :data:`~forecasts.domain.CLOCK_TOLERANCE`,
+                     no backdating), by a person (no reserved prefix), on a question that
+                     is open now and not resolved
+events               dated, not in the future
+resolutions          an outcome of the question (or ambiguous/annulled), dated at or after
+                     the question opens and not in the future
+sources              a live row cannot claim an ``import:`` source; a historical row needs
+                     an ``import:``, ``model:``, ``backtest:`` or ``demo:`` one
+===================  =====================================================================
+
+Only the standard library is imported at module level: the live path (``forecasts log``)
+must not load numpy or pandas.  :func:`check_forecast_frame` imports them when it runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from forecasts import domain
+from forecasts.domain import CLOCK_TOLERANCE
+from forecasts.errors import (
+    Backdated,
+    DuplicateQuestion,
+    ForecastsError,
+    ImportRejected,
+    InvalidDate,
+    InvalidInput,
+    InvalidProbability,
+    QuestionClosed,
+    UnknownQuestion,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Message = str | Callable[[int], str]
+#: The most breaches of one rule listed for one import (the count is always exact).
+LISTED_PER_RULE = 1000
+
+
+class Problems:
+    """Where rules report breaches.
+
+    ``Problems()`` checks one row: the first breach is raised as its error class.
+    ``Problems(lines)`` checks a frame whose row ``i`` came from source line ``lines[i]``: each
+    breaching row is recorded once, with the message of the first rule it breaks; ``bad`` is
+    the mask of those rows and ``found`` the ``(line, message)`` pairs.
+    """
+
+    def __init__(self, lines: Sequence[int] | None = None):
+        self.lines = lines
+        self.found: list[tuple[int, str]] = []
+        if lines is None:
+            self.bad: Any = None
+        else:
+            import numpy as np
+
+            self.bad = np.zeros(len(lines), dtype=bool)
+
+    @property
+    def one_row(self) -> bool:
+        return self.lines is None
+
+    def flag(self, breach: Any, error: type[ForecastsError], message: Message) -> None:
+        """Report ``breach`` (a bool for one row, a mask for a frame) of a rule."""
+        if self.lines is None:
+            if bool(breach):
+                raise error(message if isinstance(message, str) else message(0))
+            return
+        import numpy as np
+
+        mask = np.asarray(breach, dtype=bool) & ~self.bad
+        for k, i in enumerate(np.flatnonzero(mask)):
+            if k < LISTED_PER_RULE:
+                self.found.append((int(self.lines[i]), message if isinstance(message, str) else message(int(i))))
+        self.bad |= mask
+
+    def add(self, line: int, message: str) -> None:
+        """Record a breach found row by row (a frame's rule that cannot be vectorised)."""
+        self.found.append((int(line), message))
+
+    def raise_if_any(self) -> None:
+        if self.found:
+            raise ImportRejected.listing(self.found)
+
+
+def _at(values: Any, i: int) -> Any:
+    """Value ``i`` of a column, or the value itself for one row."""
+    if isinstance(values, str | int | float | datetime) or values is None:
+        return values
+    return values.iloc[i] if hasattr(values, "iloc") else values[i]
+
+
+def _when(t: Any) -> str:
+    if t is None:
+        return "?"
+    if not isinstance(t, datetime):
+        import pandas as pd
+
+        t = pd.Timestamp(t)
+        if pd.isna(t):
+            return "?"
+    return f"{t:%Y-%m-%d %H:%M}"
+
+
+def _tolerance64() -> Any:
+    import numpy as np
+
+    return np.timedelta64(int(CLOCK_TOLERANCE.total_seconds() * 1_000_000), "us")
+
+
+# ---------------------------------------------------------------------- sources
+def check_source(source: object, *, live: bool) -> str:
+    """The ``source`` of a row: live rows cannot claim an import; history must name its origin."""
+    text = domain.optional_text(source, "source", 200)
+    if not text:
+        raise InvalidInput("source must be named, e.g. cli, notebook or import:metaculus")
+    if live and text.startswith("import:"):
+        raise InvalidInput("live forecasts cannot claim an import source; use the import path")
+    if not live and not text.startswith(("import:", "model:", "backtest:", "demo:")):
+        raise InvalidInput(f"historical rows need an import:, model: or backtest: source, not {text!r}")
+    return text
+
+
+def is_backtest_source(source: str) -> bool:
+    """Rows written under a ``backtest:`` source are backtests unless they say otherwise."""
+    return source.startswith("backtest:")
+
+
+# ---------------------------------------------------------------------- questions
+def question_row(qid: object, *, title: object, closes: object, criteria: object = None,
+                 kind: object = "binary", options: object = None, ordered: object = False,
+                 opens: object = None, tags: object = None, base_rate: object = None,
+                 reference_class: object = None, by: object = None, source: object = "notebook",
+                 source_id: object = None, now: datetime | None = None) -> dict[str, Any]:
+    """A question as a ledger row (every value checked), or the first breach raised.
+
+    ``opens`` defaults to ``now``.  The row has no ``seq``, ``recorded_at`` or hashes yet.
+    """
+    qid = domain.parse_question_id(qid)
+    title = domain.optional_text(title, "title", 500)
+    if not title:
+        raise InvalidInput("a question needs a title")
+    if kind not in domain.KINDS:
+        raise InvalidInput(f"question kind {kind!r} must be one of {', '.join(domain.KINDS)}")
+    if kind == "binary":
+        if options:
+            raise InvalidInput("a binary question takes no options; make it multiple_choice to give options")
+        opts = None
+    else:
+        opts = domain.parse_options(options if options is not None else [])
+    closes_at = domain.parse_time(closes, "close date")
+    opens_at = (now or domain.now()) if opens is None else domain.parse_time(opens, "open date")
+    if closes_at <= opens_at:
+        raise InvalidDate(f"the question closes ({_when(closes_at)}) before it opens ({_when(opens_at)})")
+    rate = None if base_rate is None else domain.parse_probability(base_rate, allow_certainty=True)
+    return {
+        "id": qid, "title": title, "criteria": domain.optional_text(criteria, "criteria"),
+        "kind": kind, "options": to_json(opts), "ordered": bool(ordered) and opts is not None,
+        "opens_at": opens_at, "closes_at": closes_at, "tags": to_json(domain.parse_tags(tags)),
+        "base_rate": rate, "reference_class": domain.optional_text(reference_class, "reference class", 500),
+        "created_by": domain.parse_forecaster(by),
+        "source": domain.optional_text(source, "source", 200) or "notebook",
+        "source_id": domain.optional_text(source_id, "source id", 200),
+    }
+
+
+def check_new_question(qid: str, *, in_ledger: bool, twice: bool = False, first_line: int | None = None) -> None:
+    """A question id must be new: not in the ledger, not twice in one import."""
+    if twice:
+        where = f" (first on line {first_line})" if first_line is not None else ""
+        raise DuplicateQuestion(f"question {qid!r} appears twice in the import{where}")
+    if in_ledger:
+        raise DuplicateQuestion(f"question {qid!r} already exists")
+
+
+# ---------------------------------------------------------------------- forecasts
+def check_forecast_time(problems: Problems, made: Any, opens: Any, closes: Any, *, now: Any,
+                        question: Any = None) -> None:
+    """``made_at`` is not in the future and lies within the question's open period.
+
+    ``now`` is a ``datetime`` for one row, a ``numpy.datetime64`` for arrays."""
+    latest = now + (CLOCK_TOLERANCE if isinstance(now, datetime) else _tolerance64())
+    problems.flag(made > latest, InvalidDate,
+                  lambda i: f"made_at {_when(_at(made, i))} is in the future")
+    def outside(i: int) -> str:
+        m, q = _at(made, i), _at(question, i)
+        if m < _at(opens, i):
+            side = f"it opens {_when(_at(opens, i))} and takes no forecasts yet"
+        else:
+            side = f"it closed {_when(_at(closes, i))} and takes no more forecasts"
+        return f"made_at {_when(m)} lies outside the open period of question {q!r}: {side}"
+
+    problems.flag((made < opens) | (made > closes), QuestionClosed, outside)
+
+
+def check_live_forecast(question: Mapping[str, Any], *, stated: datetime | None, clock: datetime,
+                        resolution: str | None) -> datetime:
+    """The rules only a live forecast has: made now, on a question open now and unresolved.
+
+    Returns its ``made_at`` (the stated time, else the clock).
+    """
+    qid = question["id"]
+    one = Problems()
+    one.flag(stated is not None and abs(stated - clock) > CLOCK_TOLERANCE, Backdated,
+             f"made_at {_when(stated)} is not now ({_when(clock)} UTC): live forecasts cannot be "
+             "backdated or postdated; history enters through an import")
+    one.flag(resolution is not None, QuestionClosed,
+             f"question {qid!r} is resolved ({resolution}); it takes no more forecasts")
+    # the question must be open now (a stated made_at within the tolerance may fall just outside)
+    check_forecast_time(one, clock, question["opens_at"], question["closes_at"], now=clock, question=qid)
+    return stated or clock
+
+
+def check_probability(problems: Problems, p: Any, *, allow_certainty: bool) -> None:
+    """A binary forecast's probability: a number in [0, 1]; exactly 0 or 1 only when allowed."""
+    missing = p != p  # NaN, for a float or an array alike
+    problems.flag(missing | (p == float("inf")) | (p == float("-inf")), InvalidProbability,
+                  "probability is missing or not a number")
+    problems.flag((p < 0.0) | (p > 1.0), InvalidProbability,
+                  lambda i: f"probability {float(_at(p, i))!r} is outside [0, 1]")
+    if not allow_certainty:
+        problems.flag((p == 0.0) | (p == 1.0), InvalidProbability,
+                      "probability is certain (0 or 1); a wrong certain forecast scores infinitely "
+                      "badly under the log score: allow certainty if you mean it")
+
+
+def question_probabilities(question: Mapping[str, Any], probability: object, options: object,
+                           allow_certainty: bool) -> tuple[float | None, dict[str, float] | None]:
+    """One forecast's values for its question's kind: ``(P(yes), None)`` for a binary question,
+    ``(None, {option: p})`` for a multiple-choice one."""
+    qid, opts = question["id"], question["options"]
+    if question["kind"] == "binary":
+        if options:
+            raise InvalidInput(f"question {qid!r} is binary: give one probability, not options")
+        if probability is None:
+            raise InvalidInput(f"question {qid!r} needs a probability, e.g. 65%")
+        p = domain.parse_probability(probability, allow_certainty=True)
+        check_probability(Problems(), p, allow_certainty=allow_certainty)
+        return p, None
+    if probability is not None or not options:
+        raise InvalidInput(f"question {qid!r} is multiple choice: give a probability for each of {', '.join(opts)}")
+    return None, domain.parse_option_probabilities(options, opts, allow_certainty=allow_certainty)
+
+
+@dataclass(frozen=True)
+class CheckedRows:
+    """Question or event rows that passed :func:`question_row` / :func:`event_row` (and
+    :func:`check_event_time`) for ``source``: the store writes them without checking again."""
+
+    table: str
+    rows: tuple[dict[str, Any], ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class CheckedForecasts:
+    """A forecast frame that passed :func:`check_forecast_frame`: the rows to write, in ledger
+    columns, and the source they were checked for.  The store writes it without checking again."""
+
+    frame: pd.DataFrame
+    source: str
+    problems: tuple[tuple[int, str], ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+def check_forecast_frame(frame: pd.DataFrame, questions: pd.DataFrame, *, source: str,
+                         lines: Sequence[int] | None = None, allow_certainty: bool = False,
+                         now: datetime | None = None, skip_malformed: bool = False,
+                         bad_questions: Mapping[str, str] | None = None) -> CheckedForecasts:
+    """Check many historical forecasts at once against their questions.
+
+    ``frame`` has ``question``, ``forecaster``, ``made_at`` (text, naive UTC or aware), and
+    ``probability`` (binary) or ``probabilities`` (dicts, multiple choice), optionally
+    ``rationale``, ``source_id``, ``model_version``, ``params``, ``backtest``.  ``questions``
+    is indexed by id with ``kind``, ``options`` (a list or JSON), ``opens_at``, ``closes_at``:
+    the ledger's questions and the import's own.  ``bad_questions`` maps the ids of the
+    import's malformed questions to why (their forecasts are refused with that reason).
+
+    Breaches are listed with their line (``lines[i]``, default ``i + 2`` as in a CSV with a
+    header); unless ``skip_malformed``, any breach raises
+    :class:`~forecasts.errors.ImportRejected` listing them all.  Returns the rows that pass,
+    with ``made_at`` as naive UTC ``datetime64[us]``, ``probabilities`` and ``params`` as JSON.
+    """
+    import numpy as np
+    import pandas as pd
+
+    src = check_source(source, live=False)
+    df = frame.reset_index(drop=True).copy()
+    n = len(df)
+    problems = Problems(list(lines) if lines is not None else list(range(2, n + 2)))
+    for col in ("question", "forecaster", "made_at"):
+        if col not in df.columns:
+            raise InvalidInput(f"the import has no {col!r} column")
+    if "probability" not in df.columns and "probabilities" not in df.columns:
+        raise InvalidInput("the import has neither a 'probability' nor a 'probabilities' column")
+    for col, default in (("probability", np.nan), ("probabilities", None), ("rationale", None),
+                         ("source_id", None), ("model_version", None), ("params", None),
+                         ("backtest", is_backtest_source(src))):
+        if col not in df.columns:
+            df[col] = default
+
+    qid = df["question"].astype("object")
+    if bad_questions:
+        problems.flag(qid.isin(list(bad_questions)).to_numpy(), InvalidInput,
+                      lambda i: bad_questions[qid.iloc[i]])
+    known = qid.isin(questions.index).to_numpy()
+    problems.flag(~known, UnknownQuestion, lambda i: f"unknown question {qid.iloc[i]!r}")
+
+    made = pd.to_datetime(df["made_at"], errors="coerce", utc=True, format="mixed")
+    made = made.dt.tz_convert(None).astype("datetime64[us]")
+    problems.flag(made.isna().to_numpy(), InvalidDate, "made_at is missing or not a date")
+    clock = now or domain.now()
+    opens = qid.map(questions["opens_at"]).astype("datetime64[us]")
+    closes = qid.map(questions["closes_at"]).astype("datetime64[us]")
+    check_forecast_time(problems, made.to_numpy(), opens.to_numpy(), closes.to_numpy(),
+                        now=np.datetime64(clock, "us"), question=qid)
+
+    names = df["forecaster"].astype("object")
+    bad_names: dict[Any, str] = {}
+    for name in pd.unique(names):
+        try:
+            if not isinstance(name, str):
+                raise InvalidInput("forecaster is missing")
+            domain.parse_forecaster(name)
+        except InvalidInput as exc:
+            bad_names[name] = exc.message
+    if bad_names:
+        problems.flag(names.isin(list(bad_names)).to_numpy(), InvalidInput, lambda i: bad_names[names.iloc[i]])
+
+    kind = qid.map(questions["kind"])
+    binary = (kind == "binary").to_numpy()
+    p = pd.to_numeric(df["probability"], errors="coerce").to_numpy(dtype=float, copy=True)
+    binary_p = np.where(binary, p, 0.5)
+    check_probability(problems, binary_p, allow_certainty=allow_certainty)
+    probs_json: list[str | None] = [None] * n
+    for i in np.flatnonzero((kind == "multiple_choice").to_numpy() & ~problems.bad):
+        opts = questions.at[qid.iloc[i], "options"]
+        opts = json.loads(opts) if isinstance(opts, str) else list(opts)
+        try:
+            parsed = domain.parse_option_probabilities(df["probabilities"].iloc[i], opts,
+                                                       allow_certainty=allow_certainty)
+        except InvalidInput as exc:
+            problems.flag(np.arange(n) == i, InvalidInput, exc.message)
+            continue
+        probs_json[i] = to_json(parsed)
+        p[i] = np.nan
+
+    sid = df["source_id"].astype("object").where(df["source_id"].notna(), None)
+    sid = sid.map(lambda v: None if v is None else str(v))
+    problems.flag((sid.notna() & sid.duplicated(keep="first")).to_numpy(), InvalidInput,
+                  lambda i: f"source_id {sid.iloc[i]!r} appears twice in the import")
+    text = df["rationale"].astype("object").where(df["rationale"].notna(), None)
+    problems.flag(text.map(lambda v: v is not None and (not isinstance(v, str) or len(v) > 10_000 or "\x00" in v))
+                  .to_numpy(dtype=bool), InvalidInput, "rationale is not text of at most 10,000 characters")
+
+    if problems.found and not skip_malformed:
+        problems.raise_if_any()
+    params = df["params"].map(lambda v: None if v is None or (isinstance(v, float) and v != v)
+                              else (v if isinstance(v, str) else to_json(v)))
+    out = pd.DataFrame({
+        "question": qid.astype(str).to_numpy(), "forecaster": names.astype(str).to_numpy(),
+        "made_at": made.to_numpy(), "probability": p, "probabilities": probs_json,
+        "rationale": text.map(lambda v: (v.strip() or None) if isinstance(v, str) else None).to_numpy(),
+        "source": src, "source_id": sid.to_numpy(),
+        "model_version": df["model_version"].astype("object").where(df["model_version"].notna(), None).to_numpy(),
+        "params": params.to_numpy(), "backtest": df["backtest"].astype(bool).to_numpy(),
+    })
+    out["probability"] = out["probability"].astype("float64")
+    good = out[~problems.bad].reset_index(drop=True)
+    return CheckedForecasts(good, src, tuple(sorted(problems.found)))
+
+
+# ---------------------------------------------------------------------- events and resolutions
+def event_row(title: object, *, on: object, description: object = None, source_url: object = None,
+              actors: object = None, cameo: object = None, goldstein: object = None, tags: object = None,
+              date_precision: object = "day", by: object = None, source: object = "notebook",
+              source_id: object = None) -> dict[str, Any]:
+    """An event as a ledger row (every value checked), or the first breach raised.
+
+    A CAMEO code fills in the Goldstein conflict-cooperation score (-10..+10) from
+    ``data/cameo_goldstein.csv`` unless ``goldstein`` is given.
+    """
+    from forecasts.sources.cameo import goldstein_for
+
+    title = domain.optional_text(title, "event title", 500)
+    if not title:
+        raise InvalidInput("an event needs a title")
+    if on is None or (isinstance(on, str) and not on.strip()):
+        raise InvalidDate("an event needs a date")
+    code = domain.parse_cameo(cameo)
+    if goldstein is None or goldstein == "":
+        score = goldstein_for(code) if code else None
+    else:
+        try:
+            score = float(goldstein)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise InvalidInput(f"Goldstein score {goldstein!r} is not a number") from None
+        if not -10.0 <= score <= 10.0:
+            raise InvalidInput(f"Goldstein score {score:g} must lie in [-10, 10]")
+    if date_precision not in ("day", "approx", "time"):
+        raise InvalidInput("date precision must be day, approx or time")
+    if isinstance(actors, list | tuple):
+        actors = ";".join(str(a).strip() for a in actors)
+    url = domain.optional_text(source_url, "source URL", 2000)
+    if url and not url.startswith(("http://", "https://")):
+        raise InvalidInput(f"source URL {url!r} must start with http:// or https://")
+    return {"title": title, "description": domain.optional_text(description, "description"),
+            "occurred_at": domain.parse_time(on, "event date"), "date_precision": date_precision,
+            "source_url": url, "actors": domain.optional_text(actors, "actors", 200),
+            "cameo": code, "goldstein": score, "tags": to_json(domain.parse_tags(tags)),
+            "created_by": domain.parse_forecaster(by),
+            "source": domain.optional_text(source, "source", 200) or "notebook",
+            "source_id": domain.optional_text(source_id, "source id", 200)}
+
+
+def evidence_row(question: str, event: object, *, lr: object = None, strength: object = None,
+                 weight: object = None, note: object = None, by: object = None,
+                 source: object = "notebook") -> dict[str, Any]:
+    """An evidence assessment as a ledger row (the question and event are checked against
+    the ledger by the caller)."""
+    from forecasts.errors import UnknownEvent
+
+    if isinstance(event, bool):
+        raise UnknownEvent(f"event id {event!r} must be a number")
+    try:
+        event_id = int(str(event).strip())
+    except ValueError:
+        raise UnknownEvent(f"event id {event!r} must be a number; list the events to find it") from None
+    ratio, verbal = domain.parse_likelihood_ratio(lr, strength)
+    return {"question": domain.parse_question_id(question), "event": event_id,
+            "assessed_by": domain.parse_forecaster(by), "lr": ratio, "strength": verbal,
+            "weight": domain.parse_weight(weight), "note": domain.optional_text(note, "note"),
+            "source": domain.optional_text(source, "source", 200) or "notebook"}
+
+
+def check_event_time(occurred_at: datetime, *, now: datetime, title: str | None = None) -> None:
+    """An event is not dated in the future."""
+    if occurred_at > now + CLOCK_TOLERANCE:
+        what = f"event {title!r}" if title else "event"
+        raise InvalidDate(f"{what} is dated {occurred_at:%Y-%m-%d}, in the future")
+
+
+def check_resolution(question: Mapping[str, Any], outcome: object, resolved_at: datetime, *,
+                     now: datetime) -> str:
+    """A resolution: an outcome of the question, dated at or after it opens and not in the future.
+
+    Returns the outcome in its ledger form."""
+    options = question["options"]
+    if isinstance(options, str):
+        options = json.loads(options)
+    result = domain.parse_outcome(outcome, question["kind"], options)
+    if resolved_at < question["opens_at"]:
+        raise InvalidDate(f"resolution date {resolved_at:%Y-%m-%d} is before question {question['id']!r} "
+                          f"opens ({question['opens_at']:%Y-%m-%d})")
+    if resolved_at > now + CLOCK_TOLERANCE:
+        raise InvalidDate(f"resolution date {resolved_at:%Y-%m-%d} is in the future")
+    return result
+
+
+# ---------------------------------------------------------------------- storage form
+def json_list(value: object) -> list[Any] | None:
+    """A list stored as JSON text (or given as a list) as a list; ``None`` stays ``None``."""
+    if value is None:
+        return None
+    return json.loads(value) if isinstance(value, str) else list(value)  # type: ignore[call-overload]
+
+
+def to_json(value: Any) -> str | None:
+    """Lists and mappings are stored as compact JSON text (``None`` stays NULL)."""
+    return None if value is None else json.dumps(value, sort_keys=False, separators=(",", ":"))

@@ -1,0 +1,136 @@
+"""The storage interface of the ledger: the one thing a backend implements.
+
+:class:`~forecasts.ledger.Ledger` holds the ledger's rules (:mod:`forecasts.ledger.rules`) and
+its API; a backend only stores and reads rows.  The interface is narrow on purpose:
+
+* **append** rows in one transaction (:meth:`Storage.transact`): the transaction offers the
+  few look-ups the rules need (a question, its latest resolution, a forecast, whether an event
+  exists, the source ids already imported), gives every appended row its ``seq``, its
+  ``recorded_at`` from the backend's clock (:attr:`Transaction.now`) and its place in the hash
+  chain, and writes all or nothing;
+* **read** a table as of a moment (:meth:`Storage.read` as a DataFrame, :meth:`Storage.records`
+  as plain dicts for the fast path that must not load pandas), under either clock;
+* the **chain**: its head, every row in ``seq`` order for :meth:`~forecasts.ledger.Ledger.verify`,
+  where a given hash sits.
+
+The DuckDB file (:class:`forecasts.ledger.duckdb_storage.DuckDBStorage`) is the default backend.
+Nothing above the ledger -- scoring, models, runs, the report, the CLI -- knows which backend it
+talks to: they use :class:`~forecasts.ledger.Ledger`'s methods only.
+
+Conventions every backend keeps: times are naive UTC; lists and mappings are stored as JSON text
+and decoded on read; ``forecasts`` reads have corrections applied and retractions left out;
+``resolutions`` reads hold the latest per question unless ``latest=False``; ``evidence`` reads
+carry their event's ``occurred_at``, ``event_title``, ``cameo`` and ``goldstein``; ``questions``
+reads carry the latest ``outcome`` and ``resolved_at`` and ``n_forecasts``, ``n_forecasters`` and
+``forecasters``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+T = TypeVar("T")
+Table = Literal["questions", "forecasts", "events", "evidence", "resolutions"]
+Clock = Literal["both", "world"]
+ExportFormat = Literal["csv", "parquet"]
+#: A ledger row as the chain sees it: its table, column names and values (``seq`` first).
+ChainRow = tuple[str, tuple[str, ...], tuple[Any, ...]]
+
+
+class Head(NamedTuple):
+    """The chain head: the ``seq`` the next row gets and the hash it will link to."""
+
+    next_seq: int
+    hash: str
+
+
+class Transaction(Protocol):
+    """One write transaction: look-ups for the rules, then appends; all or nothing."""
+
+    #: The backend's clock for this transaction: every row's ``recorded_at``.
+    now: datetime
+
+    def question(self, qid: str) -> dict[str, Any] | None:
+        """``id, kind, options (list or None), opens_at, closes_at, title`` of a question."""
+        ...
+
+    def questions(self) -> pd.DataFrame:
+        """Every question's ``kind, options, opens_at, closes_at``, indexed by id."""
+        ...
+
+    def latest_resolution(self, qid: str) -> tuple[str, datetime] | None:
+        """``(outcome, resolved_at)`` of a question's latest resolution."""
+        ...
+
+    def forecast(self, seq: int) -> dict[str, Any] | None:
+        """``question, forecaster, made_at, corrects`` of forecast row ``seq``."""
+        ...
+
+    def has_event(self, seq: int) -> bool: ...
+
+    def source_ids(self, table: Table, source: str) -> set[str]:
+        """The ``source_id`` values already stored in ``table`` under ``source``."""
+        ...
+
+    def append(self, table: Table, rows: Sequence[dict[str, Any]] | pd.DataFrame) -> int:
+        """Append rows (dicts or a frame of the table's columns but the bookkeeping ones):
+        each gets ``seq``, ``recorded_at`` = :attr:`now`, ``prev_hash`` and ``hash``; returns the
+        first ``seq`` given (the next one if no rows)."""
+        ...
+
+    def chain(self) -> Iterator[ChainRow]:
+        """Every row in ``seq`` order, this transaction's own included."""
+        ...
+
+
+class Storage(Protocol):
+    """A ledger backend (see the module docstring)."""
+
+    #: Where the ledger lives, as shown in messages (a file path or a server URL).
+    location: str
+
+    def exists(self) -> bool: ...
+
+    def create(self) -> list[str]:
+        """Create the ledger if needed and apply pending migrations; their names."""
+        ...
+
+    def transact(self, work: Callable[[Transaction], T]) -> T:
+        """Run ``work`` in one write transaction: committed if it returns, rolled back if it
+        raises.  A backend may run ``work`` again after a transient failure, so ``work`` does
+        nothing but look-ups and appends on the transaction."""
+        ...
+
+    def read(self, table: Table, as_of: datetime, *, clock: Clock = "both", question: str | None = None,
+             forecaster: str | None = None, include_backtest: bool = True, latest: bool = True,
+             raw: bool = False) -> pd.DataFrame:
+        """``table`` as of ``as_of``.  ``raw`` reads stored forecast rows as written
+        (corrections and retractions as rows of their own)."""
+        ...
+
+    def records(self, tables: Sequence[Table], as_of: datetime, *, clock: Clock = "both",
+                question: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        """:meth:`read` as plain dicts in ``seq`` order, several tables in one go, no pandas."""
+        ...
+
+    def head(self) -> Head: ...
+
+    def chain(self) -> Iterator[ChainRow]: ...
+
+    def find_hash(self, h: str) -> int | None:
+        """The ``seq`` of the row whose hash is ``h``."""
+        ...
+
+    def counts(self) -> dict[str, int]: ...
+
+    def export(self, folder: Path, fmt: ExportFormat) -> dict[str, Path]: ...
+
+    def restore(self, files: dict[str, Path]) -> dict[str, int]:
+        """Load exported tables row for row in one transaction, verified before it commits."""
+        ...
