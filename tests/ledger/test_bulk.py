@@ -45,7 +45,7 @@ def test_bulk_import_round_trip(history):
     assert back["rationale"].iloc[0] == '50% "sure" ü'
     assert set(back["source"]) == {"import:test"}
     assert history.verify().ok
-    history.log  # live rows chain on after bulk rows
+    # live rows chain on after bulk rows
     history.add_question("live", title="Live?", closes="2300-01-01")
     history.log("live", 0.3)
     assert history.verify().ok

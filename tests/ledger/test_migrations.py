@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from forecasts.ledger import Ledger, migrations, store
+from forecasts.ledger import Ledger, migrations
 
 
 def test_blank_file_gets_every_migration(db_path):
