@@ -67,12 +67,14 @@ class ImportRejected(InvalidInput):
         self.problems = problems
 
     @classmethod
-    def listing(cls, problems: list[tuple[int, str]]) -> ImportRejected:
-        """The error for these ``(line, reason)`` problems: a count and the first five."""
+    def listing(cls, problems: list[tuple[int, str]], total: int | None = None) -> ImportRejected:
+        """The error for these ``(line, reason)`` problems: a count and the first five.
+        ``total`` is the number of malformed rows when ``problems`` lists only some of them."""
         problems = sorted(problems)
+        count = max(total or 0, len(problems))
         shown = "; ".join(f"line {line}: {why}" for line, why in problems[:5])
-        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        return cls(f"{len(problems)} malformed row(s), nothing imported: {shown}{more}", problems)
+        more = f" (and {count - 5} more)" if count > 5 else ""
+        return cls(f"{count} malformed row(s), nothing imported: {shown}{more}", problems)
 
 
 class ReservedForecaster(InvalidInput):

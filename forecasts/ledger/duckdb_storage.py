@@ -233,10 +233,12 @@ class DuckDBStorage:
                 return work(con)
             except ForecastsError:
                 raise
-            except (duckdb.IOException, duckdb.FatalException, duckdb.InternalException) as exc:
+            except duckdb.Error as exc:
                 if _is_full(exc):
                     raise StoreFull(f"the disk holding ledger {self.path} is full; nothing was written. "
                                     "Free some space and retry") from None
+                if not isinstance(exc, duckdb.IOException | duckdb.FatalException | duckdb.InternalException):
+                    raise  # not the file's fault: a bug to fix, not to hide
                 if not _is_transient(exc):
                     raise StoreCorrupt(f"ledger {self.path} cannot be read ({str(exc).splitlines()[0]}); "
                                        "it may be damaged: verify it, or restore it from an export") from None

@@ -109,13 +109,14 @@ class Problems:
                 self.found.append((int(self.lines[i]), message if isinstance(message, str) else message(int(i))))
         self.bad |= mask
 
-    def add(self, line: int, message: str) -> None:
-        """Record a breach found row by row (a frame's rule that cannot be vectorised)."""
-        self.found.append((int(line), message))
+    @property
+    def count(self) -> int:
+        """How many rows breach a rule (``found`` lists at most :data:`LISTED_PER_RULE` per rule)."""
+        return len(self.found) if self.bad is None else max(int(self.bad.sum()), len(self.found))
 
     def raise_if_any(self) -> None:
         if self.found:
-            raise ImportRejected.listing(self.found)
+            raise ImportRejected.listing(self.found, self.count)
 
 
 def _at(values: Any, i: int) -> Any:
@@ -295,6 +296,8 @@ class CheckedForecasts:
     frame: pd.DataFrame
     source: str
     problems: tuple[tuple[int, str], ...] = ()
+    #: How many rows were left out as malformed (``problems`` may list only some of them).
+    malformed: int = 0
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -404,7 +407,7 @@ def check_forecast_frame(frame: pd.DataFrame, questions: pd.DataFrame, *, source
     })
     out["probability"] = out["probability"].astype("float64")
     good = out[~problems.bad].reset_index(drop=True)
-    return CheckedForecasts(good, src, tuple(sorted(problems.found)))
+    return CheckedForecasts(good, src, tuple(sorted(problems.found)), problems.count)
 
 
 # ---------------------------------------------------------------------- events and resolutions

@@ -23,11 +23,10 @@ the first moment the crowd's forecast is known.  A resolved question resolves ``
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from forecasts.errors import InvalidInput
-from forecasts.sources.generic import ImportSummary, Progress, clean, load_track_record, read_table, slug
+from forecasts.sources.generic import ImportSummary, Progress, clean, load_track_record, read_json, read_table, slug
 
 SOURCE = "import:forecastbench"
 MARKETS = ("manifold", "metaculus", "infer", "polymarket")
@@ -41,19 +40,13 @@ def _time(v: object) -> object:
 def _from_json(path: Path, resolutions: Path | None):
     import pandas as pd
 
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"cannot read {path.name} as JSON: {exc}") from None
+    data = read_json(path)
     items = data.get("questions") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise InvalidInput(f"{path.name} holds no 'questions' list (a ForecastBench question set)")
     res = {}
     if resolutions is not None:
-        try:
-            rdata = json.loads(Path(resolutions).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InvalidInput(f"cannot read {Path(resolutions).name} as JSON: {exc}") from None
+        rdata = read_json(resolutions)
         for r in (rdata.get("resolutions") if isinstance(rdata, dict) else rdata) or []:
             key = (str(r.get("source")), str(r.get("id")))
             if r.get("resolved") and key not in res:  # the first resolution date counts

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from forecasts.errors import InvalidInput
 from forecasts.sources.events_csv import load_events
-from forecasts.sources.generic import ImportSummary, Progress, clean, read_table
+from forecasts.sources.generic import ImportSummary, Progress, clean, read_table, source_file
 
 SOURCE = "import:gdelt"
 
@@ -55,9 +55,7 @@ def columns(version: int, *, source_url: bool = True) -> list[str]:
 def read_export(path: str | Path):
     """A GDELT export as a frame of text columns with ``_line``; the layout is recognised from a
     header row or from the number of columns (57/58: 1.0, 61: 2.0)."""
-    p = Path(path)
-    if not p.exists():
-        raise InvalidInput(f"no file {p}")
+    p = source_file(path)
     with p.open(encoding="utf-8", errors="replace") as fh:
         first = fh.readline()
     sep = "\t" if first.count("\t") > first.count(",") else ","

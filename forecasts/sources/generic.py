@@ -126,6 +126,32 @@ def to_utc(values: Any) -> Any:
 
 
 # ---------------------------------------------------------------------- reading files
+def source_file(path: str | Path) -> Path:
+    """The file an importer reads: it must exist, be a file and be readable."""
+    p = Path(path)
+    if p.is_dir():
+        raise InvalidInput(f"{p} is a folder; give the file to import")
+    if not p.exists():
+        raise InvalidInput(f"no file {p}")
+    try:
+        with p.open("rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {p}: {exc.strerror or exc}") from None
+    return p
+
+
+def read_json(path: str | Path) -> Any:
+    """A JSON file an importer reads (see :func:`source_file`)."""
+    import json
+
+    p = source_file(path)
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"cannot read {p.name} as JSON: {exc}") from None
+
+
 def read_table(path: str | Path, *, sep: str | None = None, header: bool = True,
                names: Sequence[str] | None = None) -> Any:
     """Read a CSV/TSV (every column as text) or Parquet file into a frame with a ``_line``
@@ -133,11 +159,12 @@ def read_table(path: str | Path, *, sep: str | None = None, header: bool = True,
     counted), the 1-based row number plus one in a Parquet file (as if it had a header)."""
     import pandas as pd
 
-    p = Path(path)
-    if not p.exists():
-        raise InvalidInput(f"no file {p}")
+    p = source_file(path)
     if p.suffix.lower() in (".parquet", ".pq"):
-        df = pd.read_parquet(p)
+        try:
+            df = pd.read_parquet(p)
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise InvalidInput(f"cannot read {p.name} as Parquet: {str(exc).splitlines()[0]}") from None
         df["_line"] = range(2, len(df) + 2)
         return df
     if sep is None:
@@ -319,7 +346,7 @@ def load_track_record(ledger, *, source: str, questions: Sequence[dict] = (), fo
     if problems:
         problems.sort()
         if not skip_malformed:
-            raise ImportRejected.listing(problems)
+            raise ImportRejected.listing(problems, checked_f.malformed + len(qproblems))
         summary.malformed = problems
 
     summary.added = {"questions": 0, "resolutions": 0, "forecasts": 0}

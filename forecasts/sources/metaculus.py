@@ -23,7 +23,6 @@ resolve time; open questions get none.
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +34,7 @@ from forecasts.sources.generic import (
     Progress,
     clean,
     load_track_record,
+    read_json,
     read_table,
     to_utc,
 )
@@ -187,10 +187,7 @@ def _table_from_api(path: Path) -> Any:
     question's points share its position in the file (1-based) as their line number."""
     import pandas as pd
 
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"cannot read {path.name} as JSON: {exc}") from None
+    data = read_json(path)
     items = data.get("results") if isinstance(data, dict) and "results" in data else data
     items = [items] if isinstance(items, dict) else items
     if not isinstance(items, list):
