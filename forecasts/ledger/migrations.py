@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import duckdb
+
 from forecasts.domain import now
 
 LEDGER_TABLES = ("questions", "forecasts", "events", "evidence", "resolutions")
@@ -50,7 +52,7 @@ _CHAIN = """
 """
 
 
-def m001_ledger(con) -> None:
+def m001_ledger(con: duckdb.DuckDBPyConnection) -> None:
     """The five ledger tables."""
     con.execute(f"""
         CREATE TABLE questions (
@@ -127,10 +129,10 @@ def m001_ledger(con) -> None:
             {_CHAIN})""")
 
 
-MIGRATIONS: list[Callable] = [m001_ledger]
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [m001_ledger]
 
 
-def applied(con) -> set[int]:
+def applied(con: duckdb.DuckDBPyConnection) -> set[int]:
     """Versions already applied (creating the bookkeeping table on a blank file)."""
     con.execute(
         "CREATE TABLE IF NOT EXISTS _forecasts_migrations ("
@@ -139,7 +141,7 @@ def applied(con) -> set[int]:
     return {row[0] for row in con.execute("SELECT version FROM _forecasts_migrations").fetchall()}
 
 
-def migrate(con) -> list[str]:
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply every migration not yet applied, each in one transaction; return their names."""
     done = applied(con)
     names = []

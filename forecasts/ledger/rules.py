@@ -106,7 +106,7 @@ class Problems:
         mask = np.asarray(breach, dtype=bool) & ~self.bad
         for k, i in enumerate(np.flatnonzero(mask)):
             if k < LISTED_PER_RULE:
-                self.found.append((int(self.lines[i]), message if isinstance(message, str) else message(int(i))))
+                self.found.append((int(self.lines[int(i)]), message if isinstance(message, str) else message(int(i))))
         self.bad |= mask
 
     @property
@@ -374,8 +374,8 @@ def check_forecast_frame(frame: pd.DataFrame, questions: pd.DataFrame, *, source
     check_probability(problems, binary_p, allow_certainty=allow_certainty)
     probs_json: list[str | None] = [None] * n
     for i in np.flatnonzero((kind == "multiple_choice").to_numpy() & ~problems.bad):
-        opts = questions.at[qid.iloc[i], "options"]
-        opts = json.loads(opts) if isinstance(opts, str) else list(opts)
+        stored: Any = questions.at[qid.iloc[i], "options"]
+        opts = json.loads(stored) if isinstance(stored, str) else list(stored)
         try:
             parsed = domain.parse_option_probabilities(df["probabilities"].iloc[i], opts,
                                                        allow_certainty=allow_certainty)
@@ -420,7 +420,7 @@ def event_row(title: object, *, on: object, description: object = None, source_u
     A CAMEO code fills in the Goldstein conflict-cooperation score (-10..+10) from
     ``data/cameo_goldstein.csv`` unless ``goldstein`` is given.
     """
-    from forecasts.sources.cameo import goldstein_for
+    from forecasts.cameo import goldstein_for
 
     title = domain.optional_text(title, "event title", 500)
     if not title:

@@ -535,16 +535,17 @@ class Ledger:
         q = q.iloc[0]
         rows = [{"at": q["opens_at"], "kind": "opens", "who": q["created_by"], "what": q["title"], "seq": q["seq"]}]
         raw = self.storage.read("forecasts", t, clock=clock, question=qid, raw=True)
-        for r in raw.itertuples():
-            if r.probabilities:
-                value = ", ".join(f"{k}={v:.1%}" for k, v in r.probabilities.items())
+        for r in raw.to_dict("records"):
+            if r["probabilities"]:
+                value = ", ".join(f"{k}={v:.1%}" for k, v in r["probabilities"].items())
             else:
-                value = "" if pd.isna(r.probability) else f"{r.probability:.1%}"
-            kind = "retraction" if r.retracted else ("forecast" if pd.isna(r.corrects) else "correction")
-            what = value if kind == "forecast" else (f"of row {int(r.corrects)}" + (f": {value}" if value else ""))
-            if not pd.isna(r.rationale) and r.rationale:
-                what += f" ({r.rationale})"
-            rows.append({"at": r.made_at, "kind": kind, "who": r.forecaster, "what": what, "seq": r.seq})
+                value = "" if pd.isna(r["probability"]) else f"{r['probability']:.1%}"
+            fixes = r["corrects"]
+            kind = "retraction" if r["retracted"] else ("forecast" if pd.isna(fixes) else "correction")
+            what = value if kind == "forecast" else (f"of row {int(fixes)}" + (f": {value}" if value else ""))
+            if isinstance(r["rationale"], str) and r["rationale"]:
+                what += f" ({r['rationale']})"
+            rows.append({"at": r["made_at"], "kind": kind, "who": r["forecaster"], "what": what, "seq": r["seq"]})
         for r in self.evidence(t, clock=clock, question=qid).itertuples():
             rows.append({"at": r.occurred_at, "kind": "event", "who": r.assessed_by,
                          "what": f"#{r.event} {r.event_title} (LR {r.lr:.3g}" + (f", weight {r.weight:g}" if r.weight != 1 else "") + ")",

@@ -14,11 +14,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from forecasts import domain
 from forecasts.errors import ImportRejected, InvalidInput
 from forecasts.ledger import rules
 from forecasts.sources.generic import ImportSummary, Progress, clean, read_table, slug
+
+if TYPE_CHECKING:
+    from forecasts.ledger import Ledger
 
 SOURCE = "import:events-csv"
 _ALIASES = {"on": ("on", "occurred_on", "occurred_at", "date"), "cameo": ("cameo", "cameo_code")}
@@ -36,7 +40,7 @@ def check_event(e: dict, source: str = SOURCE) -> dict:
     return row
 
 
-def load_events(ledger, events: Sequence[dict], *, source: str, dry_run: bool = False,
+def load_events(ledger: Ledger, events: Sequence[dict], *, source: str, dry_run: bool = False,
                 progress: Progress = None, skip_malformed: bool = False,
                 summary: ImportSummary | None = None) -> ImportSummary:
     """Validate every event (``line`` key: its source line), skip those the ledger already holds
@@ -87,7 +91,7 @@ def event_id(on: object, title: object) -> str:
     return f"{str(on).strip()[:10]}:{digest}"
 
 
-def import_events_csv(ledger, path: str | Path, *, mapping: dict[str, str] | None = None,
+def import_events_csv(ledger: Ledger, path: str | Path, *, mapping: dict[str, str] | None = None,
                       name: str = "events-csv", tags: Sequence[str] = (), dry_run: bool = False,
                       progress: Progress = None, skip_malformed: bool = False) -> ImportSummary:
     """Import dated events from a CSV/Parquet table (columns in the module docstring)."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from forecasts.errors import InvalidInput
 from forecasts.sources.generic import (
@@ -35,6 +36,9 @@ from forecasts.sources.generic import (
     read_table,
     slug,
 )
+
+if TYPE_CHECKING:
+    from forecasts.ledger import Ledger
 
 SOURCE = "import:fatebook"
 COLUMNS = ("Question title", "Multiple choice option", "Forecast created by", "Forecast (scale = 0-1)",
@@ -50,7 +54,7 @@ def _key(title: str, created: str) -> tuple[str, str]:
     return f"fatebook-{digest}", f"{created}|{title}"[:200]
 
 
-def import_fatebook(ledger, path: str | Path, *, prefix: str = "fatebook", dry_run: bool = False,
+def import_fatebook(ledger: Ledger, path: str | Path, *, prefix: str = "fatebook", dry_run: bool = False,
                     progress: Progress = None, skip_malformed: bool = False,
                     allow_certainty: bool = True) -> ImportSummary:
     """Import a Fatebook CSV export (questions, forecasts, resolutions)."""
@@ -116,7 +120,7 @@ def _number(v: object) -> float:
         return float("nan")
 
 
-def _stamp(v: object) -> str:
+def _stamp(v: Any) -> str:
     import pandas as pd
 
     if v is None or (not isinstance(v, str) and pd.isna(v)):
@@ -124,7 +128,7 @@ def _stamp(v: object) -> str:
     return pd.Timestamp(v).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def export_fatebook(ledger, path: str | Path, *, as_of: object = None) -> Path:
+def export_fatebook(ledger: Ledger, path: str | Path, *, as_of: object = None) -> Path:
     """Write the ledger's forecasts as a Fatebook-style CSV export (one row per forecast, one
     per option for multiple-choice questions) to ``path`` (a ``.csv`` file, or a folder that
     gets ``fatebook.csv``); returns the file.  Times are UTC, to the

@@ -24,9 +24,13 @@ the first moment the crowd's forecast is known.  A resolved question resolves ``
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from forecasts.errors import InvalidInput
 from forecasts.sources.generic import ImportSummary, Progress, clean, load_track_record, read_json, read_table, slug
+
+if TYPE_CHECKING:
+    from forecasts.ledger import Ledger
 
 SOURCE = "import:forecastbench"
 MARKETS = ("manifold", "metaculus", "infer", "polymarket")
@@ -66,7 +70,7 @@ def _from_json(path: Path, resolutions: Path | None):
     return pd.DataFrame(rows)
 
 
-def import_forecastbench(ledger, path: str | Path, *, resolutions: str | Path | None = None,
+def import_forecastbench(ledger: Ledger, path: str | Path, *, resolutions: str | Path | None = None,
                          dry_run: bool = False, progress: Progress = None,
                          skip_malformed: bool = False) -> ImportSummary:
     """Import ForecastBench market questions, the frozen crowd forecasts and the resolutions."""

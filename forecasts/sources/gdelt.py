@@ -23,10 +23,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from forecasts import domain
 from forecasts.errors import InvalidInput
 from forecasts.sources.events_csv import load_events
 from forecasts.sources.generic import ImportSummary, Progress, clean, read_table, source_file
+
+if TYPE_CHECKING:
+    from forecasts.ledger import Ledger
 
 SOURCE = "import:gdelt"
 
@@ -52,7 +57,7 @@ def columns(version: int, *, source_url: bool = True) -> list[str]:
     return cols
 
 
-def read_export(path: str | Path):
+def read_export(path: str | Path) -> Any:
     """A GDELT export as a frame of text columns with ``_line``; the layout is recognised from a
     header row or from the number of columns (57/58: 1.0, 61: 2.0)."""
     p = source_file(path)
@@ -68,7 +73,7 @@ def read_export(path: str | Path):
     return read_table(p, sep=sep, header=False, names=layouts[n])
 
 
-def import_gdelt(ledger, path: str | Path, *, actors: Sequence[str] | None = None,
+def import_gdelt(ledger: Ledger, path: str | Path, *, actors: Sequence[str] | None = None,
                  codes: Sequence[str] | None = None, root_only: bool = False, since: object = None,
                  until: object = None, dry_run: bool = False, progress: Progress = None,
                  skip_malformed: bool = False) -> ImportSummary:
@@ -76,7 +81,7 @@ def import_gdelt(ledger, path: str | Path, *, actors: Sequence[str] | None = Non
     Goldstein scores come from ``data/cameo_goldstein.csv``."""
     import pandas as pd
 
-    from forecasts.sources.cameo import cameo_table
+    from forecasts.cameo import cameo_table
 
     t = read_export(path)
     summary = ImportSummary(source=SOURCE, path=str(path), rows_read=len(t))
@@ -113,11 +118,11 @@ def import_gdelt(ledger, path: str | Path, *, actors: Sequence[str] | None = Non
         keep &= root
     day = pd.to_datetime(t["SQLDATE"].fillna(""), format="%Y%m%d", errors="coerce")
     if since is not None:
-        early = day < pd.Timestamp(since)
+        early = day < pd.Timestamp(domain.parse_time(since, "since date"))
         summary.filtered["before_since"] = int((keep & early).sum())
         keep &= ~early
     if until is not None:
-        late = day > pd.Timestamp(until)
+        late = day > pd.Timestamp(domain.parse_time(until, "until date"))
         summary.filtered["after_until"] = int((keep & late).sum())
         keep &= ~late
     summary.filtered = {k: v for k, v in summary.filtered.items() if v}

@@ -33,11 +33,14 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forecasts import domain
 from forecasts.errors import ImportRejected, InvalidInput
 from forecasts.ledger import rules
+
+if TYPE_CHECKING:
+    from forecasts.ledger import Ledger
 
 Progress = Callable[[int, int], None] | None
 
@@ -98,7 +101,7 @@ def forecaster_name(prefix: str, raw: object) -> str:
     return f"{prefix}:{body}"[:100]
 
 
-def clean(v: object) -> object:
+def clean(v: Any) -> Any:
     """``None`` for missing values (None, NaN, NA, NaT, blank text); other values unchanged."""
     if v is None:
         return None
@@ -171,7 +174,7 @@ def read_table(path: str | Path, *, sep: str | None = None, header: bool = True,
         sep = "\t" if p.suffix.lower() in (".tsv", ".txt") else ","
     try:
         df = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
-                         header=0 if header else None, names=names, quoting=0)
+                         header=0 if header else None, names=None if names is None else list(names), quoting=0)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise InvalidInput(f"cannot read {p.name}: {str(exc).splitlines()[0]}") from None
     df["_line"] = _record_lines(p, len(df), sep, header)
@@ -200,7 +203,7 @@ def _record_lines(p: Path, n: int, sep: str, header: bool) -> list[int]:
 
 
 # ---------------------------------------------------------------------- validation
-def _existing_questions(ledger) -> dict[str, dict]:
+def _existing_questions(ledger: Ledger) -> dict[str, dict]:
     return {q["id"]: q for q in ledger.records("questions")}
 
 
@@ -240,7 +243,7 @@ def _checked_question(q: dict, source: str) -> dict:
     return rules.question_row(h.pop("qid", q.get("qid")), **h, source=source)
 
 
-def load_track_record(ledger, *, source: str, questions: Sequence[dict] = (), forecasts: Any = None,
+def load_track_record(ledger: Ledger, *, source: str, questions: Sequence[dict] = (), forecasts: Any = None,
                       resolutions: Sequence[dict] = (), dry_run: bool = False, progress: Progress = None,
                       skip_malformed: bool = False, allow_certainty: bool = False,
                       summary: ImportSummary | None = None, question_file: str | None = None) -> ImportSummary:
@@ -375,7 +378,7 @@ def load_track_record(ledger, *, source: str, questions: Sequence[dict] = (), fo
 
 
 # ---------------------------------------------------------------------- the generic importer
-def import_csv(ledger, path: str | Path, *, mapping: dict[str, str] | None = None, name: str = "csv",
+def import_csv(ledger: Ledger, path: str | Path, *, mapping: dict[str, str] | None = None, name: str = "csv",
                prefix: str | None = None, dry_run: bool = False, progress: Progress = None,
                skip_malformed: bool = False, allow_certainty: bool = False) -> ImportSummary:
     """Import forecasts from any CSV or Parquet table, mapping its columns onto the ledger's.

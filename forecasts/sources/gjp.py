@@ -25,9 +25,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from forecasts.errors import InvalidInput
 from forecasts.sources.generic import ImportSummary, Progress, clean, load_track_record, read_table
+
+if TYPE_CHECKING:
+    from forecasts.ledger import Ledger
 
 SOURCE = "import:gjp"
 _OPTION = re.compile(r"\(([a-z])\)\s*(.*?)\s*(?=,\s*\([a-z]\)|$)", re.S)
@@ -85,7 +89,7 @@ def _questions(path: str | Path) -> tuple[list[dict], list[dict], dict[str, dict
     return questions, resolutions, kinds, len(t)
 
 
-def import_gjp(ledger, path: str | Path, *, questions: str | Path | None = None, dry_run: bool = False,
+def import_gjp(ledger: Ledger, path: str | Path, *, questions: str | Path | None = None, dry_run: bool = False,
                progress: Progress = None, skip_malformed: bool = False,
                question_ids: list[str] | None = None, allow_certainty: bool = True) -> ImportSummary:
     """Import GJP questions (``path`` = ``gjp_ifps.csv``) or survey forecasts (``path`` = a

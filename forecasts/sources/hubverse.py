@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forecasts.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from forecasts.ledger import Ledger
 
 _BAD = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -31,7 +34,7 @@ def model_id(forecaster: str) -> str:
     return _BAD.sub("-", forecaster).strip("-") or "model"
 
 
-def hubverse_frames(ledger, *, as_of: object = None, forecaster: str | None = None) -> tuple[Any, Any]:
+def hubverse_frames(ledger: Ledger, *, as_of: object = None, forecaster: str | None = None) -> tuple[Any, Any]:
     """``(model_output, oracle_output)`` frames of the ledger as of a time."""
     import pandas as pd
 
@@ -63,7 +66,7 @@ def hubverse_frames(ledger, *, as_of: object = None, forecaster: str | None = No
     return model, oracle_df
 
 
-def export_hubverse(ledger, path: str | Path, *, fmt: str = "csv", as_of: object = None,
+def export_hubverse(ledger: Ledger, path: str | Path, *, fmt: str = "csv", as_of: object = None,
                     forecaster: str | None = None) -> dict[str, Path]:
     """Write ``model-output.<fmt>`` and ``oracle-output.<fmt>`` into the folder ``path``
     (``fmt``: ``csv`` or ``parquet``); returns the two files.  CSV writes missing values as ``NA`` as hubverse tools expect."""

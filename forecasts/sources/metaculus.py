@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forecasts.errors import InvalidInput
 from forecasts.sources.generic import (
@@ -39,12 +39,15 @@ from forecasts.sources.generic import (
     to_utc,
 )
 
+if TYPE_CHECKING:
+    from forecasts.ledger import Ledger
+
 SOURCE = "import:metaculus"
 FORECASTER = "import:metaculus"
 _OUTCOMES = {1.0: "yes", 0.0: "no", -1.0: "ambiguous"}
 
 
-def import_metaculus(ledger, path: str | Path, *, questions: str | Path | None = None,
+def import_metaculus(ledger: Ledger, path: str | Path, *, questions: str | Path | None = None,
                      dry_run: bool = False, progress: Progress = None, skip_malformed: bool = False,
                      question_ids: list[int] | None = None, resolved_before: object = None) -> ImportSummary:
     """Import Metaculus questions, community prediction histories and resolutions.
@@ -73,7 +76,7 @@ def _titles(path: str | Path) -> dict[str, str]:
     return {str(clean(q)).split(".")[0]: clean(title) for q, title in zip(t["question_id"], t["question_title"], strict=True)}
 
 
-def _load(ledger, table, titles, summary, *, dry_run, progress, skip_malformed, question_ids, resolved_before):
+def _load(ledger: Ledger, table, titles, summary, *, dry_run, progress, skip_malformed, question_ids, resolved_before):
     import numpy as np
     import pandas as pd
 
@@ -194,7 +197,7 @@ def _table_from_api(path: Path) -> Any:
         raise InvalidInput(f"{path.name} holds no Metaculus question or list of questions")
     rows = []
     for pos, q in enumerate(items, start=1):
-        inner = q.get("question") if isinstance(q.get("question"), dict) else {}
+        inner: dict[str, Any] = q["question"] if isinstance(q.get("question"), dict) else {}
         kind = (q.get("possibility") or {}).get("type") or q.get("type") or inner.get("type") or "binary"
         if kind != "binary":
             continue

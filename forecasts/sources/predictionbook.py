@@ -20,6 +20,7 @@ open-period rule: they are malformed rows (use ``skip_malformed`` to import the 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from forecasts.errors import InvalidInput
 from forecasts.sources.generic import (
@@ -31,6 +32,9 @@ from forecasts.sources.generic import (
     read_table,
     to_utc,
 )
+
+if TYPE_CHECKING:
+    from forecasts.ledger import Ledger
 
 SOURCE = "import:predictionbook"
 _OUTCOMES = {1.0: "yes", 0.0: "no", -1.0: "ambiguous"}
@@ -67,7 +71,7 @@ def _prepare(path: str | Path):
     return t
 
 
-def import_predictionbook(ledger, path: str | Path, *, questions: str | Path | None = None,
+def import_predictionbook(ledger: Ledger, path: str | Path, *, questions: str | Path | None = None,
                           dry_run: bool = False, progress: Progress = None, skip_malformed: bool = False,
                           allow_certainty: bool = True) -> ImportSummary:
     """Import PredictionBook forecasts (``path`` = the forecasts file; ``questions`` = the

@@ -142,7 +142,7 @@ def test_two_writers_at_once_get_a_retry_or_store_locked_never_a_raw_error(ledge
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for who in ("ana", "bo")]
     outs = [p.communicate(timeout=300) for p in procs]
-    for (out, err), p in zip(outs, procs, strict=True):
+    for (_, err), p in zip(outs, procs, strict=True):
         assert p.returncode == 0 and "Traceback" not in err, err
     written = sum(int(out.split()[0]) for out, _ in outs)
     refused = sum(int(out.split()[1]) for out, _ in outs)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from forecasts.sources.forecastbench import import_forecastbench
 
-
 # CC BY-SA 4.0, shipped in the project's data/ (see data/README.md)
 MARKETS = Path(__file__).resolve().parents[2] / "data" / "forecastbench_2024-07-21_market_questions.csv"
 

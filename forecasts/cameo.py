@@ -1,4 +1,4 @@
-"""CAMEO event codes and their Goldstein conflict-cooperation scores.
+"""CAMEO event codes and their Goldstein conflict-cooperation scores, and the project's data files.
 
 The table is ``data/cameo_goldstein.csv`` (GDELT's CAMEO code and Goldstein scale lookups; see
 ``data/README.md`` for provenance).  Codes keep their leading zeros (``036``).  Goldstein scores
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from forecasts.errors import InvalidInput
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 
 def data_file(name: str) -> Path:
