@@ -7,6 +7,7 @@ the working folder, so no test can touch a real ``data/forecasts.duckdb``.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +55,23 @@ def _run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> su
 def cli():
     """Run the real ``forecasts`` entry point in a subprocess: ``cli("log", "rain", "60%")``."""
     return _run_cli
+
+
+@pytest.fixture(scope="session")
+def demo_ledger_file(tmp_path_factory) -> Path:
+    """The New START demo ledger (before the models' replay), built once per test session.
+    Read it, never write to it: take :func:`demo_copy` for a ledger to change."""
+    from forecasts.demo import build_demo_ledger
+
+    return build_demo_ledger(tmp_path_factory.mktemp("demo-ledger") / "new-start.duckdb").path
+
+
+@pytest.fixture
+def demo_copy(demo_ledger_file, tmp_path) -> Ledger:
+    """A copy of the session's demo ledger in this test's own folder, free to write to."""
+    target = tmp_path / "new-start.duckdb"
+    shutil.copyfile(demo_ledger_file, target)
+    return Ledger.open(target)
 
 
 @pytest.fixture

@@ -62,10 +62,8 @@ def test_demo_refuses_a_users_ledger(tmp_path, snapshot):
     assert snapshot(mine) == before
 
 
-def test_demo_rebuilds_fresh(tmp_path):
-    path = tmp_path / "demo.duckdb"
-    build_demo_ledger(path)
-    ledger = build_demo_ledger(path)
+def test_demo_rebuilds_fresh(demo_copy):
+    ledger = build_demo_ledger(demo_copy.path)  # an earlier demo ledger is replaced
     assert ledger.counts()["forecasts"] == 115 and ledger.verify().ok
 
 
