@@ -191,6 +191,8 @@ class DuckDBStorage:
         return StoreMissing(f"no ledger at {self.path}; create one first (forecasts init)")
 
     def _connect_once(self) -> duckdb.DuckDBPyConnection:
+        """A connection, waiting (with backoff, up to ``lock_timeout``) while another process
+        holds the file; any other failure is raised as DuckDB raised it (see :meth:`_failure`)."""
         if self.path.is_dir():
             raise InvalidInput(f"{self.path} is a folder, not a ledger file")
         deadline = time.monotonic() + self.lock_timeout
@@ -199,11 +201,8 @@ class DuckDBStorage:
             try:
                 return duckdb.connect(str(self.path))
             except duckdb.IOException as exc:
-                text = str(exc).lower()
-                if "lock" not in text:
-                    if _is_full(exc):
-                        raise StoreFull(f"cannot open ledger {self.path}: the disk is full; free some space and retry") from None
-                    raise StoreCorrupt(f"cannot open ledger {self.path}: {str(exc).splitlines()[0]}") from None
+                if "lock" not in str(exc).lower():
+                    raise
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise StoreLocked(
@@ -212,46 +211,67 @@ class DuckDBStorage:
                     ) from None
                 time.sleep(min(delay, remaining))
                 delay = min(delay * 2, 0.5)
-            except duckdb.Error as exc:
-                raise StoreCorrupt(f"cannot open ledger {self.path} (not a ledger file, or damaged): "
-                                   f"{str(exc).splitlines()[0]}") from None
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        """A fresh connection, the schema brought up to date on the first one."""
+        con = self._connect_once()
+        if not self._migrated:
+            try:
+                migrations.migrate(con)
+            except BaseException:
+                con.close()
+                raise
+            self._migrated = True
+        return con
+
+    def _failure(self, exc: duckdb.Error, *, final: bool) -> ForecastsError | None:
+        """The ledger error for a storage failure; ``None`` for one worth retrying (a file
+        caught half-written by another process) unless ``final``.  Errors that are not the
+        file's fault are bugs: re-raised as they are."""
+        if _is_full(exc):
+            return StoreFull(f"the disk holding ledger {self.path} is full; nothing was written. "
+                             "Free some space and retry")
+        if not isinstance(exc, duckdb.IOException | duckdb.FatalException | duckdb.InternalException):
+            raise exc
+        if _is_transient(exc) and not final:
+            return None
+        first = str(exc).splitlines()[0]
+        if "not a valid duckdb database" in first.lower():
+            return StoreCorrupt(f"{self.path} is not a ledger: it is not a DuckDB database file")
+        return StoreCorrupt(f"ledger {self.path} is damaged or truncated ({first}); "
+                            "verify it, or restore it from an export or a backup")
 
     def _run(self, work: Callable[[duckdb.DuckDBPyConnection], T], *, create: bool = False) -> T:
-        """Run ``work`` on a fresh connection (schema brought up to date first); retry a file
-        caught half-written by another process; map storage failures to ledger errors.  A
-        missing file is never created here unless ``create``."""
+        """Run ``work`` on a fresh connection; retry a file caught half-written by another
+        process; map storage failures to ledger errors.  A missing file is never created here
+        unless ``create``."""
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.02
         while True:
             if not create and not self.path.exists():
                 raise self._missing()
-            con = self._connect_once()
             try:
-                if not self._migrated:
-                    migrations.migrate(con)
-                    self._migrated = True
-                return work(con)
-            except ForecastsError:
-                raise
+                con = self._open()
             except duckdb.Error as exc:
-                if _is_full(exc):
-                    raise StoreFull(f"the disk holding ledger {self.path} is full; nothing was written. "
-                                    "Free some space and retry") from None
-                if not isinstance(exc, duckdb.IOException | duckdb.FatalException | duckdb.InternalException):
-                    raise  # not the file's fault: a bug to fix, not to hide
-                if not _is_transient(exc):
-                    raise StoreCorrupt(f"ledger {self.path} cannot be read ({str(exc).splitlines()[0]}); "
-                                       "it may be damaged: verify it, or restore it from an export") from None
-                if time.monotonic() >= deadline:
-                    raise StoreCorrupt(f"ledger {self.path} is damaged or truncated "
-                                       f"({str(exc).splitlines()[0]}); restore it from an export or a backup") from None
-            except OSError as exc:
-                if _is_full(exc) or getattr(exc, "errno", None) in (28, 27):
-                    raise StoreFull(f"the disk holding ledger {self.path} is full; nothing was written. "
-                                    "Free some space and retry") from None
-                raise
-            finally:
-                con.close()
+                error = self._failure(exc, final=time.monotonic() >= deadline)
+                if error is not None:
+                    raise error from None
+            else:
+                try:
+                    return work(con)
+                except ForecastsError:
+                    raise
+                except duckdb.Error as exc:
+                    error = self._failure(exc, final=time.monotonic() >= deadline)
+                    if error is not None:
+                        raise error from None
+                except OSError as exc:
+                    if _is_full(exc) or exc.errno in (27, 28):  # EFBIG, ENOSPC
+                        raise StoreFull(f"the disk holding ledger {self.path} is full; nothing was written. "
+                                        "Free some space and retry") from None
+                    raise
+                finally:
+                    con.close()
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
 
@@ -367,15 +387,14 @@ class DuckDBStorage:
         """Every row in ``seq`` order, streamed through one connection held while iterating."""
         if not self.path.exists():
             raise self._missing()
-        con = self._connect_once()
         try:
-            if not self._migrated:
-                migrations.migrate(con)
-                self._migrated = True
+            con = self._open()
+        except duckdb.Error as exc:
+            raise self._failure(exc, final=True) from None  # type: ignore[misc]
+        try:
             yield from _chain_rows(con)
-        except (duckdb.IOException, duckdb.FatalException, duckdb.InternalException) as exc:
-            raise StoreCorrupt(f"ledger {self.path} cannot be read ({str(exc).splitlines()[0]}); "
-                               "it may be damaged: restore it from an export") from None
+        except duckdb.Error as exc:
+            raise self._failure(exc, final=True) from None  # type: ignore[misc]
         finally:
             con.close()
 

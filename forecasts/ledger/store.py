@@ -74,6 +74,16 @@ def _row_number(value: object, error: type[InvalidInput], what: str) -> int:
     return n
 
 
+def _live_forecast(qid: str, forecaster: str, made_at: datetime, p: float | None, ps: dict[str, float] | None,
+                   rationale: str | None, source: str, *, corrects: int | None = None,
+                   retracted: bool = False) -> dict[str, Any]:
+    """A live forecast row (a correction or retraction when it ``corrects`` another)."""
+    return {"question": qid, "forecaster": forecaster, "made_at": made_at, "probability": p,
+            "probabilities": rules.to_json(ps), "rationale": rationale, "source": source,
+            "source_id": None, "model_version": None, "params": None, "backtest": False,
+            "corrects": corrects, "retracted": retracted}
+
+
 def _question(tx: Transaction, qid: str) -> dict[str, Any]:
     q = tx.question(qid)
     if q is None:
@@ -171,10 +181,7 @@ class Ledger:
             resolution = tx.latest_resolution(qid)
             made = rules.check_live_forecast(q, stated=stated, clock=tx.now,
                                              resolution=None if resolution is None else resolution[0])
-            row = {"question": qid, "forecaster": forecaster, "made_at": made,
-                   "probability": p, "probabilities": rules.to_json(ps), "rationale": rationale,
-                   "source": src, "source_id": None, "model_version": None, "params": None,
-                   "backtest": False, "corrects": None, "retracted": False}
+            row = _live_forecast(qid, forecaster, made, p, ps, rationale, src)
             tx.append("forecasts", [row])
             return row
 
@@ -214,10 +221,8 @@ class Ledger:
             if tx.latest_resolution(q["id"]) is not None:
                 raise QuestionClosed(f"question {q['id']!r} is resolved; its forecasts are final")
             p, ps = (None, None) if retract else rules.question_probabilities(q, probability, options, allow_certainty)
-            row = {"question": q["id"], "forecaster": forecaster, "made_at": target["made_at"],
-                   "probability": p, "probabilities": rules.to_json(ps), "rationale": rationale,
-                   "source": src, "source_id": None, "model_version": None, "params": None,
-                   "backtest": False, "corrects": target_seq, "retracted": retract}
+            row = _live_forecast(q["id"], forecaster, target["made_at"], p, ps, rationale, src,
+                                 corrects=target_seq, retracted=retract)
             tx.append("forecasts", [row])
             return row
 

@@ -160,3 +160,11 @@ def test_the_import_count_is_exact_when_the_listing_is_cut(ledger):
                           "probability": [0.5] * n})
     with pytest.raises(InvalidInput, match=f"^{n} malformed row"):
         ledger.import_forecast_frame(frame, source="import:bulk")
+
+
+def test_a_file_that_is_not_a_ledger_is_one_clear_error(tmp_path):
+    path = tmp_path / "notes.duckdb"
+    path.write_text("question,probability\nrain,0.4\n")
+    with pytest.raises(StoreCorrupt, match="is not a ledger"):
+        Ledger.open(path).questions()
+    assert path.read_text() == "question,probability\nrain,0.4\n"
