@@ -1,4 +1,4 @@
-"""CAMEO event codes and their Goldstein conflict-cooperation scores, and the project's data files.
+"""CAMEO event codes and their Goldstein conflict-cooperation scores.
 
 The table is ``data/cameo_goldstein.csv`` (GDELT's CAMEO code and Goldstein scale lookups; see
 ``data/README.md`` for provenance).  Codes keep their leading zeros (``036``).  Goldstein scores
@@ -9,19 +9,9 @@ from __future__ import annotations
 
 import csv
 from functools import cache
-from pathlib import Path
 
 from forecasts.errors import InvalidInput
-
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
-
-
-def data_file(name: str) -> Path:
-    """A file shipped in the project's ``data/`` folder, or a clear error if it is missing."""
-    path = DATA_DIR / name
-    if not path.exists():
-        raise InvalidInput(f"data file {path} is missing; run from a full clone of the project")
-    return path
+from forecasts.paths import data_file
 
 
 @cache

@@ -30,7 +30,7 @@ from typing import Any
 
 from forecasts.errors import InvalidInput
 from forecasts.ledger.store import Ledger
-from forecasts.cameo import data_file
+from forecasts.paths import data_file
 
 DEMO_PATH = Path("data") / "demo" / "new-start.duckdb"
 QUESTION = "new-start-extension"

@@ -415,7 +415,12 @@ class DuckDBStorage:
                 target = folder / f"{table}.{fmt}"
                 opts = "(FORMAT parquet)" if fmt == "parquet" else "(FORMAT csv, HEADER true)"
                 order = "version" if table.startswith("_") else "seq"
-                con.execute(f"COPY (SELECT * FROM {table} ORDER BY {order}) TO '{_sql_path(target)}' {opts}")
+                try:
+                    con.execute(f"COPY (SELECT * FROM {table} ORDER BY {order}) TO '{_sql_path(target)}' {opts}")
+                except duckdb.IOException as exc:  # the target's fault, not the ledger's
+                    if _is_full(exc):
+                        raise StoreFull(f"the disk holding {folder} is full; the export is incomplete") from None
+                    raise InvalidInput(f"cannot write {target}: {str(exc).splitlines()[0]}") from None
                 files[table] = target
             return files
 

@@ -51,6 +51,7 @@ from forecasts.ledger import integrity, rules
 from forecasts.ledger.duckdb_storage import DuckDBStorage
 from forecasts.ledger.migrations import LEDGER_TABLES
 from forecasts.ledger.storage import Clock, ExportFormat, Storage, Table, Transaction
+from forecasts.paths import output_folder
 
 DEFAULT_PATH = Path("data") / "forecasts.duckdb"
 #: Row numbers are BIGINTs: larger ones cannot name a row.
@@ -612,11 +613,7 @@ class Ledger:
         timestamps with microseconds and doubles in round-trip form."""
         if fmt not in ("csv", "parquet"):
             raise InvalidInput("export format must be csv or parquet")
-        folder = Path(out)
-        if folder.exists() and not folder.is_dir():
-            raise InvalidInput(f"{folder} exists and is not a folder")
-        folder.mkdir(parents=True, exist_ok=True)
-        return self.storage.export(folder, fmt)
+        return self.storage.export(output_folder(out), fmt)
 
     def restore(self, folder: str | os.PathLike[str]) -> dict[str, int]:
         """Load an :meth:`export` (CSV or Parquet) into this empty ledger, row for row.

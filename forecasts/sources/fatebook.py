@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from forecasts.errors import InvalidInput
+from forecasts.paths import output_file, output_folder
 from forecasts.sources.generic import (
     ImportSummary,
     Progress,
@@ -138,9 +139,8 @@ def export_fatebook(ledger: Ledger, path: str | Path, *, as_of: object = None) -
     rs = ledger.resolutions(as_of)
     out = Path(path)
     if out.is_dir() or out.suffix.lower() != ".csv":  # a folder, as for 'forecasts export OUT'
-        out.mkdir(parents=True, exist_ok=True)
-        out = out / "fatebook.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
+        out = output_folder(out) / "fatebook.csv"
+    out = output_file(out)
     res = {r.question: r for r in rs.itertuples()}
     qmap = {q.id: q for q in qs.itertuples()}
     with out.open("w", newline="", encoding="utf-8") as fh:

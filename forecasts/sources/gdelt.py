@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 from forecasts import domain
 from forecasts.errors import InvalidInput
+from forecasts.paths import source_file
 from forecasts.sources.events_csv import load_events
-from forecasts.sources.generic import ImportSummary, Progress, clean, read_table, source_file
+from forecasts.sources.generic import ImportSummary, Progress, clean, read_table
 
 if TYPE_CHECKING:
     from forecasts.ledger import Ledger

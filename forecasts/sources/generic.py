@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from forecasts import domain
 from forecasts.errors import ImportRejected, InvalidInput
 from forecasts.ledger import rules
+from forecasts.paths import source_file
 
 if TYPE_CHECKING:
     from forecasts.ledger import Ledger
@@ -129,21 +130,6 @@ def to_utc(values: Any) -> Any:
 
 
 # ---------------------------------------------------------------------- reading files
-def source_file(path: str | Path) -> Path:
-    """The file an importer reads: it must exist, be a file and be readable."""
-    p = Path(path)
-    if p.is_dir():
-        raise InvalidInput(f"{p} is a folder; give the file to import")
-    if not p.exists():
-        raise InvalidInput(f"no file {p}")
-    try:
-        with p.open("rb") as fh:
-            fh.read(1)
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {p}: {exc.strerror or exc}") from None
-    return p
-
-
 def read_json(path: str | Path) -> Any:
     """A JSON file an importer reads (see :func:`source_file`)."""
     import json

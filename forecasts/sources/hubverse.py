@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from forecasts.errors import InvalidInput
+from forecasts.paths import output_folder
 
 if TYPE_CHECKING:
     from forecasts.ledger import Ledger
@@ -72,10 +73,7 @@ def export_hubverse(ledger: Ledger, path: str | Path, *, fmt: str = "csv", as_of
     (``fmt``: ``csv`` or ``parquet``); returns the two files.  CSV writes missing values as ``NA`` as hubverse tools expect."""
     if fmt not in ("csv", "parquet"):
         raise InvalidInput("hubverse export format must be csv or parquet")
-    folder = Path(path)
-    if folder.exists() and not folder.is_dir():
-        raise InvalidInput(f"{folder} exists and is not a folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = output_folder(path)
     model, oracle = hubverse_frames(ledger, as_of=as_of, forecaster=forecaster)
     files = {"model_output": folder / f"model-output.{fmt}", "oracle_output": folder / f"oracle-output.{fmt}"}
     for frame, target in ((model, files["model_output"]), (oracle, files["oracle_output"])):
