@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from forecasts.domain import is_person
 from forecasts.errors import InvalidInput
@@ -53,7 +54,7 @@ def recency_weights(n: int) -> np.ndarray:
     return np.exp(np.sqrt(k) - math.sqrt(n))
 
 
-def weighted_median(values: Sequence[float], weights: Sequence[float]) -> float:
+def weighted_median(values: ArrayLike, weights: ArrayLike) -> float:
     """The smallest value whose cumulative weight reaches half the total weight.
 
     >>> weighted_median([0.1, 0.5, 0.9], [1, 1, 3])

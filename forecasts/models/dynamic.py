@@ -18,6 +18,7 @@ Probabilities are clipped to [1e-4, 1 - 1e-4] before taking log-odds.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,14 +57,14 @@ def smooth(series: pd.Series, *, freq: str = "D") -> pd.DataFrame:
     if grid.notna().sum() < 3:
         raise InvalidInput("smoothing needs forecasts on at least 3 different days")
     y = logit_array(grid.to_numpy())   # NaN (no forecast that day) stays NaN
-    model = UnobservedComponents(y, level="local level")
+    model = UnobservedComponents(y, level="local level")  # pyright: ignore[reportArgumentType]  (the stubs say bool)
     with warnings.catch_warnings():
         # Only the optimiser's convergence notice on short, flat series: the fit is still the
         # best found, and the smoothed path is reported either way.
         from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fit = model.fit(disp=False)
+        fit: Any = model.fit(disp=False)
     filtered = np.asarray(fit.filtered_state[0])
     smoothed = np.asarray(fit.smoothed_state[0])
     sd = np.sqrt(np.asarray(fit.smoothed_state_cov[0, 0]))

@@ -145,7 +145,8 @@ def combine(assessments: Iterable[Mapping[str, Any]], *, same_day_decay: float =
         lr = float(row["lr"])
         if not (math.isfinite(lr) and lr > 0):
             raise InvalidInput(f"likelihood ratio {row['lr']!r} must be a finite number above 0")
-        w = float(row.get("weight") if row.get("weight") is not None else 1.0)
+        given = row.get("weight")
+        w = 1.0 if given is None else float(given)
         if not 0.0 < w <= 1.0:
             raise InvalidInput(f"weight {w!r} must lie in (0, 1]")
         key = (row["event"], row.get("assessed_by"))

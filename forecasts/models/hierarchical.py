@@ -42,17 +42,22 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from forecasts.errors import InvalidInput
 from forecasts.models.evidence import combine
 from forecasts.models.logodds import expit_array, logit
 from forecasts.models.prior import choose_prior, events_after_prior
+
+if TYPE_CHECKING:
+    import arviz as az
+    import pymc as pm
 
 __all__ = ["Design", "build_model", "design_from_records", "fit", "load_summary", "predict",
            "save_summary", "simulate"]
@@ -70,8 +75,9 @@ class Design:
     ``G`` (Q,): sum of ``w d m``; ``types`` (K names), ``type_quad`` (K indices into ``quads``).
     """
 
-    def __init__(self, y, prior_logit, X, G, types, type_quad, quads, questions=(), n_events=0,
-                 trained_through=None):
+    def __init__(self, y: ArrayLike, prior_logit: ArrayLike, X: ArrayLike, G: ArrayLike, types: Sequence[str],
+                 type_quad: ArrayLike, quads: Sequence[str], questions: Sequence[str] = (), n_events: int = 0,
+                 trained_through: str | None = None) -> None:
         self.y = np.asarray(y, dtype=np.int64)
         self.prior_logit = np.asarray(prior_logit, dtype=float)
         self.X = np.asarray(X, dtype=float).reshape(len(self.y), len(types))
@@ -220,7 +226,7 @@ def simulate(n_questions: int = 200, events_per_question: float = 10.0, *, n_typ
     return design, {k: np.asarray(v) if isinstance(v, np.ndarray) else float(v) for k, v in params.items()}
 
 
-def build_model(design: Design):
+def build_model(design: Design) -> pm.Model:
     """The PyMC model of the module docstring for a design."""
     import pymc as pm
 
@@ -266,7 +272,8 @@ def _diagnostics(idata, wall: float) -> dict:
 
 
 def sample(design: Design, *, draws: int = 1000, tune: int = 1000, chains: int = 2, cores: int = 2,
-           sampler: str = "pymc", target_accept: float = 0.9, seed: int | None = None):
+           sampler: Literal["pymc", "nutpie"] = "pymc", target_accept: float = 0.9,
+           seed: int | None = None) -> tuple[az.InferenceData, dict[str, Any]]:
     """NUTS on the design: ``(idata, diagnostics)``.  ``sampler`` is ``"pymc"`` or ``"nutpie"``."""
     import logging
 
@@ -276,7 +283,7 @@ def sample(design: Design, *, draws: int = 1000, tune: int = 1000, chains: int =
         raise InvalidInput("sampler must be pymc or nutpie (blackjax fails through pm.sample)")
     if sampler == "nutpie":
         try:
-            import nutpie  # noqa: F401
+            import nutpie  # noqa: F401  # pyright: ignore[reportMissingImports]
         except ImportError:
             raise InvalidInput("nutpie is not installed: install the project's 'nutpie' extra") from None
     if chains < 2:
@@ -297,7 +304,7 @@ def sample(design: Design, *, draws: int = 1000, tune: int = 1000, chains: int =
     return idata, _diagnostics(idata, wall)
 
 
-def summarize(idata, design: Design, diagnostics: dict, *, max_draws: int = 1000, seed: int = 0,
+def summarize(idata: az.InferenceData, design: Design, diagnostics: dict, *, max_draws: int = 1000, seed: int = 0,
               as_of: object = None) -> dict:
     """The JSON-ready posterior summary that :func:`predict` uses (see the module docstring)."""
     post = idata["posterior"]
@@ -325,7 +332,7 @@ def summarize(idata, design: Design, diagnostics: dict, *, max_draws: int = 1000
             "effects": effects, "draws": draws}
 
 
-def fit(design: Design, **kwargs) -> tuple[dict, Any]:
+def fit(design: Design, **kwargs: Any) -> tuple[dict, Any]:
     """Sample (see :func:`sample`) and summarise: ``(summary, idata)``."""
     as_of = kwargs.pop("as_of", None)
     idata, diagnostics = sample(design, **kwargs)
@@ -359,7 +366,7 @@ def load_summary(where: str | Path, *, allow_unconverged: bool = False) -> dict:
     return summary
 
 
-def predict(summary: dict, prior: float, items: Sequence[dict], *, seed: int = 0) -> dict:
+def predict(summary: Mapping[str, Any], prior: float, items: Sequence[dict], *, seed: int = 0) -> dict:
     """Apply fitted effects to a question: prior ``prior``, events ``items`` as
     :func:`forecasts.models.evidence.combine` returns them.  Numpy only.
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -91,7 +92,7 @@ class Recalibration:
                 "n_questions": self.n_questions, "n_cases": self.n_cases}
 
 
-def fit(p: Sequence[float], y: Sequence[float], weights: Sequence[float] | None = None, *,
+def fit(p: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None, *,
         prior_mean: tuple[float, float] = (0.0, 1.0), prior_sd: tuple[float, float] = (1.0, 1.0),
         n_questions: int | None = None) -> Recalibration:
     """Fit the recalibration to forecasts ``p`` with outcomes ``y`` (0/1), optionally weighted.
@@ -156,7 +157,8 @@ def history_cases(forecasts: Sequence[dict], resolutions: Sequence[dict], foreca
     return np.asarray(p), np.asarray(y), np.asarray(w), len(by_q)
 
 
-def fit_forecaster(forecasts: Sequence[dict], resolutions: Sequence[dict], forecaster: str, **kwargs) -> Recalibration:
+def fit_forecaster(forecasts: Sequence[dict], resolutions: Sequence[dict], forecaster: str,
+                   **kwargs: Any) -> Recalibration:
     """:func:`fit` on one forecaster's resolved history (see :func:`history_cases`)."""
     p, y, w, n = history_cases(forecasts, resolutions, forecaster)
     if n == 0:

@@ -121,6 +121,7 @@ def test_prior_rule(ledger):
                           events=[{"title": "e", "on": "2020-01-05"}], source="import:test")
     eid = _event_ids(ledger)[0]
     q = live.read_question(ledger, "q", domain.now(), "both")
+    assert q["question"] is not None
     assert choose_prior(q["question"], [], [])["p"] == 0.5
     ledger.import_history(forecasts=[{"question": "q", "forecaster": "model:evidence", "made_at": "2020-01-02",
                                       "probability": 0.9}], source="model:evidence")
@@ -225,3 +226,18 @@ def test_learned_effects_feed_the_hazard_model(ledger):
     with pytest.raises(InvalidInput, match="look ahead"):
         live.forecast(ledger, "q", "learned-hazard", at, clock="world",
                      summary={**summary, "trained_through": "2020-08-01T00:00:00"})
+
+
+def test_imported_records_neither_set_the_prior_nor_enter_the_pool(ledger):
+    """An imported record (a platform's community prediction) is not an analyst: the models'
+    prior and the crowd aggregates use persons only (forecasts.domain.is_person)."""
+    ledger.import_history(questions=[{"qid": "q", "title": "Q?", "opens": "2020-01-01", "closes": "2300-01-01"}],
+                          forecasts=[{"question": "q", "forecaster": "import:metaculus", "made_at": "2020-01-02",
+                                      "probability": 0.9},
+                                     {"question": "q", "forecaster": "ana", "made_at": "2020-01-05", "probability": 0.3}],
+                          source="import:test")
+    ev = live.forecast(ledger, "q", "evidence", "2020-02-01", clock="world")
+    assert ev["rows"][0]["probability"] == pytest.approx(0.3) and "ana's first forecast" in ev["explanation"][0]
+    pooled = live.forecast(ledger, "q", "aggregate", "2020-02-01", clock="world", method="mean")
+    assert pooled["rows"][0]["probability"] == pytest.approx(0.3)
+    assert pooled["rows"][0]["params"]["forecasters"] == ["ana"]
