@@ -91,3 +91,22 @@ def test_recovers_simulated_effects_with_calibrated_intervals():
     expected = len(ranks) / 10
     chi2 = ((counts - expected) ** 2 / expected).sum()
     assert chi2 < 30, (chi2, counts)   # 9 d.f.: P(chi2 > 30) ~ 0.0004 under uniformity (ranks are only roughly independent)
+
+
+def test_design_from_records_needs_no_ledger():
+    """Plain records in (as Ledger.records returns them): only resolved binary questions count,
+    events before a forecast prior are in it already, and an imported record is no prior."""
+    from datetime import datetime as dt
+
+    qs = [{"id": "a", "kind": "binary", "base_rate": None, "opens_at": dt(2020, 1, 1), "closes_at": dt(2020, 12, 1)},
+          {"id": "b", "kind": "binary", "base_rate": None, "opens_at": dt(2020, 1, 1), "closes_at": dt(2020, 12, 1)}]
+    fs = [{"question": "a", "forecaster": "import:metaculus", "made_at": dt(2020, 1, 2), "probability": 0.9},
+          {"question": "a", "forecaster": "ana", "made_at": dt(2020, 2, 1), "probability": 0.25}]
+    vs = [{"question": "a", "event": 1, "lr": 3.0, "assessed_by": "ana", "occurred_at": dt(2020, 1, 10), "cameo": "036"},
+          {"question": "a", "event": 2, "lr": 3.0, "assessed_by": "ana", "occurred_at": dt(2020, 3, 1), "cameo": "111"}]
+    rs = [{"question": "a", "outcome": "yes", "resolved_at": dt(2020, 6, 1)}]
+    d = hm.design_from_records(qs, fs, vs, rs)
+    assert d.questions == ["a"] and d.y.tolist() == [1]
+    assert d.prior_logit.tolist() == pytest.approx([ev.logit(0.25)])   # ana's, not the import's 0.9
+    assert d.types == ["11"] and d.n_events == 1                        # event 1 predates her forecast
+    assert d.trained_through == "2020-06-01T00:00:00"
