@@ -1,7 +1,7 @@
 """Benchmarks of the models (run: ``.venv/bin/python benchmarks/bench_models.py [--quick]``).
 
 1. In process: an evidence and a hazard update of one question (30 assessed events), median
-   of many runs: the model step alone, and the whole ``run.forecast`` (one ledger read through one connection + model).
+   of many runs: the model step alone, and the whole ``forecasts.runs.live.forecast`` (one ledger read through one connection + model).
 2. Cold start of ``forecasts update QUESTION`` (closed-form model) against ``forecasts log`` in
    the same run: subprocesses, median of 10, each against a fresh copy of a small ledger.
 3. The learned model on 200 simulated resolved questions with about 2,000 events: sampling
@@ -22,6 +22,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -38,7 +39,8 @@ def _median_ms(fn, n: int) -> float:
 
 def bench_in_process() -> dict:
     from forecasts.ledger import Ledger
-    from forecasts.models import evidence, hazard, run
+    from forecasts.models import evidence, hazard
+    from forecasts.runs import live
 
     t0 = datetime(2020, 8, 19)
     rows = [{"event": i, "lr": (3.0 if i % 3 else 1 / 1.5), "weight": 1.0 if i % 5 else 0.5,
@@ -57,7 +59,7 @@ def bench_in_process() -> dict:
                               evidence=[{"question": "q", "event": i, "by": "ana", "lr": r["lr"], "weight": r["weight"]}
                                         for i, r in zip(ids, rows, strict=True)], source="import:bench")
         for m in ("evidence", "hazard"):
-            out[f"{m}_forecast_with_ledger_reads_ms"] = _median_ms(lambda m=m: run.forecast(ledger, "q", m), 30)
+            out[f"{m}_forecast_with_ledger_reads_ms"] = _median_ms(lambda m=m: live.forecast(ledger, "q", m), 30)
     return out
 
 
@@ -96,7 +98,7 @@ def bench_learned(quick: bool) -> dict:
     from forecasts.models import hierarchical as hm
 
     design, _ = hm.simulate(200, 10.0, rng=2026)
-    out = {"questions": len(design.y), "events": design.n_events, "parameters": 1 + 1 + 1 + len(design.quads)
+    out: dict[str, Any] = {"questions": len(design.y), "events": design.n_events, "parameters": 1 + 1 + 1 + len(design.quads)
            + len(design.types)}
     draws = 300 if quick else 1000
     for label in ("pymc first (with compile)", "pymc warm"):
@@ -106,7 +108,7 @@ def bench_learned(quick: bool) -> dict:
                       "ess_per_s": d["ess_bulk_min"] / (time.perf_counter() - t), "rhat_max": d["rhat_max"],
                       "divergences": d["divergences"]}
     try:
-        import nutpie  # noqa: F401
+        import nutpie  # noqa: F401  # pyright: ignore[reportMissingImports]
     except ImportError:
         out["nutpie"] = "not installed (add the project's 'nutpie' extra to measure it)"
     else:
@@ -118,7 +120,7 @@ def bench_learned(quick: bool) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer draws for the learned model")
     parser.add_argument("--skip-learned", action="store_true")
     args = parser.parse_args()

@@ -189,7 +189,7 @@ def run_demo(path: str | os.PathLike | None = None,
     rows per table, the score table (models included), the chain check, the models'
     final explanations, and the report's path.
     """
-    from forecasts.models.run import replay_demo
+    from forecasts.runs.replay import replay_demo
 
     ledger = build_demo_ledger(path)
     replay = replay_demo(ledger)

@@ -1,7 +1,17 @@
 """Bayesian models that update questions as events arrive; every model is a forecaster.
 
+The models are pure: records (lists of dicts) or frames and plain values in, forecast rows and
+explanations out.  None of them reads or writes the ledger: :mod:`forecasts.runs` does that.
+
 Modules (import the one you need; this package imports nothing, so that the closed-form fast
 path of ``forecasts update`` loads no numpy, pandas or PyMC):
+
+logodds
+    logit, expit and the clipping floor, once: scalars (standard library) and arrays (numpy).
+prior
+    The prior of the evidence, hazard and learned models (:func:`~forecasts.models.prior.choose_prior`).
+forecasters
+    Each model on one question's records as of t: forecast rows and an explanation.
 
 evidence
     Model 1: prior log-odds plus weighted log likelihood ratios, explained step by step.
@@ -17,6 +27,5 @@ recalibrate
 dynamic
     Model 6: local-level state-space smoothing of a crowd's log-odds (statsmodels).
 run
-    The glue: read the ledger as of t, run a model, append ``model:<name>`` rows; backtests;
-    the New START replay.
+    A compatibility shim for the CLI, re-exporting :mod:`forecasts.runs` (to be deleted).
 """

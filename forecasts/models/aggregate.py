@@ -16,8 +16,10 @@ Methods (:func:`pool`)
     Extremized log-odds pooling (Satopää et al. 2014): ``expit(d * mean(logit p))``.  The factor
     ``d`` is learned from resolved history by :func:`fit_extremizing`.
 
-Each forecaster counts once: their latest forecast (:func:`latest_by_forecaster`), models
-(``model:*``) and crowds (``crowd:*``) left out, imports (``import:*``) kept.  Probabilities are
+Each person counts once: their latest forecast (:func:`latest_by_forecaster`).  Only persons
+are pooled (:func:`forecasts.domain.is_person`): models (``model:*``), crowds (``crowd:*``),
+imported records (``import:*``, such as a platform's community prediction) and backtests are
+left out.  Probabilities are
 clipped to [1e-4, 1 - 1e-4] before any log-odds is taken.  Pooled forecasts are written as
 forecaster ``crowd:<method>`` (source ``model:aggregate``), so scoring keeps them out of the
 "median forecaster" pool.
@@ -30,23 +32,16 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from forecasts.domain import is_person
 from forecasts.errors import InvalidInput
-from forecasts.models.evidence import PROB_FLOOR
+from forecasts.models.logodds import expit_array, logit_array
 
 __all__ = ["METHODS", "fit_extremizing", "latest_by_forecaster", "pool", "recency_weights"]
 
 METHODS = ("mean", "median", "geomean_odds", "recency_median", "extremized")
 VERSION = "aggregate-1"
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, PROB_FLOOR, 1 - PROB_FLOOR)
-    return np.log(p / (1 - p))
-
-
-def _expit(x):
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 def recency_weights(n: int) -> np.ndarray:
@@ -59,7 +54,7 @@ def recency_weights(n: int) -> np.ndarray:
     return np.exp(np.sqrt(k) - math.sqrt(n))
 
 
-def weighted_median(values: Sequence[float], weights: Sequence[float]) -> float:
+def weighted_median(values: ArrayLike, weights: ArrayLike) -> float:
     """The smallest value whose cumulative weight reaches half the total weight.
 
     >>> weighted_median([0.1, 0.5, 0.9], [1, 1, 3])
@@ -95,7 +90,7 @@ def pool(probabilities: Sequence[float], method: str = "mean", *, times: Sequenc
     if method == "median":
         return float(np.median(p))
     if method == "geomean_odds":
-        return float(_expit(_logit(p).mean()))
+        return float(expit_array(logit_array(p).mean()))
     if method == "recency_median":
         if times is not None:
             order = sorted(range(len(p)), key=lambda i: times[i])
@@ -103,15 +98,16 @@ def pool(probabilities: Sequence[float], method: str = "mean", *, times: Sequenc
         return weighted_median(p, recency_weights(len(p)))
     if method == "extremized":
         d = 1.0 if factor is None else float(factor)
-        return float(_expit(d * _logit(p).mean()))
+        return float(expit_array(d * logit_array(p).mean()))
     raise InvalidInput(f"unknown pooling method {method!r}; one of {', '.join(METHODS)}")
 
 
 def latest_by_forecaster(forecasts: Sequence[dict], as_of: datetime | None = None) -> list[dict]:
-    """Each person's (and import's) latest binary forecast at or before ``as_of``, in time order."""
+    """Each person's latest binary forecast at or before ``as_of``, in time order (models,
+    crowds, imported records and backtests left out: :func:`forecasts.domain.is_person`)."""
     latest: dict[str, dict] = {}
     for f in forecasts:
-        if f.get("probability") is None or f["forecaster"].startswith(("model:", "crowd:")):
+        if f.get("probability") is None or not is_person(f["forecaster"]):
             continue
         if as_of is not None and f["made_at"] > as_of:
             continue
@@ -121,10 +117,13 @@ def latest_by_forecaster(forecasts: Sequence[dict], as_of: datetime | None = Non
     return sorted(latest.values(), key=lambda f: f["made_at"])
 
 
-def pooled_history(forecasts: Sequence[dict], resolutions: Sequence[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pooled_history(forecasts: Sequence[dict], resolutions: Sequence[dict], *,
+                   persons_only: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Training cases for the extremizing factor: after every forecast on a resolved (yes/no)
-    question, before its resolution, the mean log-odds of everyone's latest forecast.
+    question, before its resolution, the mean log-odds of every person's latest forecast.
 
+    ``persons_only=False`` pools every forecaster given instead (the evaluation extremizes
+    one imported crowd's own series: :mod:`forecasts.runs.evaluate`).
     Returns ``(mean_logit, outcome, weight)``; each question's cases weigh 1 in total.
     """
     outcome = {r["question"]: 1.0 if r["outcome"] == "yes" else 0.0
@@ -133,7 +132,7 @@ def pooled_history(forecasts: Sequence[dict], resolutions: Sequence[dict]) -> tu
     by_q: dict[str, list[dict]] = {}
     for f in forecasts:
         if f["question"] in outcome and f.get("probability") is not None and f["made_at"] < resolved_at[f["question"]] \
-                and not f["forecaster"].startswith(("model:", "crowd:")):
+                and (not persons_only or is_person(f["forecaster"])):
             by_q.setdefault(f["question"], []).append(f)
     xs, ys, ws = [], [], []
     for qid, rows in by_q.items():
@@ -142,7 +141,7 @@ def pooled_history(forecasts: Sequence[dict], resolutions: Sequence[dict]) -> tu
         cases = []
         for f in rows:
             current[f["forecaster"]] = f["probability"]
-            cases.append(float(_logit(np.fromiter(current.values(), float)).mean()))
+            cases.append(float(logit_array(np.fromiter(current.values(), float)).mean()))
         xs += cases
         ys += [outcome[qid]] * len(cases)
         ws += [1.0 / len(cases)] * len(cases)
@@ -150,29 +149,29 @@ def pooled_history(forecasts: Sequence[dict], resolutions: Sequence[dict]) -> tu
 
 
 def fit_extremizing(forecasts: Sequence[dict], resolutions: Sequence[dict], *, prior_mean: float = 1.0,
-                    prior_sd: float = 1.0) -> dict:
+                    prior_sd: float = 1.0, persons_only: bool = True) -> dict:
     """The extremizing factor ``d`` learned from resolved history (MAP with a Normal prior).
 
     Maximises ``sum_i w_i log Bernoulli(y_i | expit(d x_i)) + log Normal(d | prior_mean, prior_sd)``
-    over the cases of :func:`pooled_history` by Newton's method (the objective is concave);
+    over the cases of :func:`pooled_history` (``persons_only`` is passed on) by Newton's method (the objective is concave);
     ``sd`` is the Laplace approximation.  With no resolved history, ``d = 1``.
 
     Returns ``{"factor", "sd", "n_questions", "n_cases"}``.
     """
-    x, y, w = pooled_history(forecasts, resolutions)
+    x, y, w = pooled_history(forecasts, resolutions, persons_only=persons_only)
     n_q = int(round(w.sum())) if w.size else 0
     if x.size == 0:
         return {"factor": 1.0, "sd": float(prior_sd), "n_questions": 0, "n_cases": 0}
     d = prior_mean
     prec0 = 1.0 / prior_sd**2
     for _ in range(50):
-        p = _expit(d * x)
+        p = expit_array(d * x)
         grad = float(np.sum(w * (y - p) * x)) - (d - prior_mean) * prec0
         hess = -float(np.sum(w * p * (1 - p) * x * x)) - prec0
         step = max(min(grad / hess, 1.0), -1.0)   # a bounded Newton step: no overshoot from a flat start
         d -= step
         if abs(step) < 1e-10:
             break
-    p = _expit(d * x)
+    p = expit_array(d * x)
     info = float(np.sum(w * p * (1 - p) * x * x)) + prec0
     return {"factor": float(d), "sd": float(1 / math.sqrt(info)), "n_questions": n_q, "n_cases": int(x.size)}

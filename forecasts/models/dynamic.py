@@ -18,20 +18,17 @@ Probabilities are clipped to [1e-4, 1 - 1e-4] before taking log-odds.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from forecasts.errors import InvalidInput
-from forecasts.models.evidence import PROB_FLOOR
+from forecasts.models.logodds import PROB_FLOOR, expit_array, logit_array
 
 __all__ = ["smooth"]
 
 VERSION = "dynamic-1"
-
-
-def _expit(x):
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 def smooth(series: pd.Series, *, freq: str = "D") -> pd.DataFrame:
@@ -59,20 +56,20 @@ def smooth(series: pd.Series, *, freq: str = "D") -> pd.DataFrame:
     grid = s.resample(freq).last()
     if grid.notna().sum() < 3:
         raise InvalidInput("smoothing needs forecasts on at least 3 different days")
-    y = np.log(grid / (1 - grid))
-    model = UnobservedComponents(y.to_numpy(), level="local level")
+    y = logit_array(grid.to_numpy())   # NaN (no forecast that day) stays NaN
+    model = UnobservedComponents(y, level="local level")  # pyright: ignore[reportArgumentType]  (the stubs say bool)
     with warnings.catch_warnings():
         # Only the optimiser's convergence notice on short, flat series: the fit is still the
         # best found, and the smoothed path is reported either way.
         from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fit = model.fit(disp=False)
+        fit: Any = model.fit(disp=False)
     filtered = np.asarray(fit.filtered_state[0])
     smoothed = np.asarray(fit.smoothed_state[0])
     sd = np.sqrt(np.asarray(fit.smoothed_state_cov[0, 0]))
-    out = pd.DataFrame({"observed": grid.to_numpy(), "filtered": _expit(filtered), "smoothed": _expit(smoothed),
-                        "lower": _expit(smoothed - 1.6449 * sd), "upper": _expit(smoothed + 1.6449 * sd)},
+    out = pd.DataFrame({"observed": grid.to_numpy(), "filtered": expit_array(filtered), "smoothed": expit_array(smoothed),
+                        "lower": expit_array(smoothed - 1.6449 * sd), "upper": expit_array(smoothed + 1.6449 * sd)},
                        index=grid.index)
     params = dict(zip(model.param_names, np.asarray(fit.params), strict=True))
     out.attrs = {"sigma_noise": float(np.sqrt(params["sigma2.irregular"])),

@@ -43,7 +43,8 @@ Conventions
   module and must start as fast as ``forecasts log``.
 * A model forecast is never certain: it is clipped to ``[PROB_FLOOR, 1 - PROB_FLOOR]`` =
   ``[1e-4, 1 - 1e-4]`` (the ledger refuses 0 and 1, and a certain wrong forecast has an
-  infinite log score).  The explanation says when clipping happened.
+  infinite log score).  The explanation says when clipping happened.  ``logit``, ``expit``,
+  ``clip`` and ``PROB_FLOOR`` are those of :mod:`forecasts.models.logodds`, re-exported here.
 * Functions take plain values and lists of dicts (as :meth:`Ledger.records` returns them) and
   return values; they never read or write the ledger.
 """
@@ -58,45 +59,12 @@ from typing import Any
 
 from forecasts.domain import VERBAL_SCALE
 from forecasts.errors import InvalidInput
+from forecasts.models.logodds import PROB_FLOOR, clip, expit, logit
 
 __all__ = ["PROB_FLOOR", "VERBAL_SCALE", "EvidenceResult", "Step", "clip", "expit", "logit",
            "combine", "update", "verbal_lr"]
 
-#: Model forecasts are clipped to [PROB_FLOOR, 1 - PROB_FLOOR]: never certain.
-PROB_FLOOR = 1e-4
 VERSION = "evidence-1"
-
-
-def logit(p: float) -> float:
-    """Log-odds of ``p`` (nats); ``p`` must lie strictly inside (0, 1).
-
-    >>> round(logit(0.75), 4)
-    1.0986
-    """
-    if not 0.0 < p < 1.0:
-        raise InvalidInput(f"probability {p!r} must lie strictly between 0 and 1 for log-odds")
-    return math.log(p / (1.0 - p))
-
-
-def expit(x: float) -> float:
-    """The inverse of :func:`logit`, stable for large ``|x|``.
-
-    >>> expit(0.0), round(expit(math.log(3)), 4)
-    (0.5, 0.75)
-    """
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    z = math.exp(x)
-    return z / (1.0 + z)
-
-
-def clip(p: float) -> float:
-    """Keep a model probability off certainty: ``[1e-4, 1 - 1e-4]``.
-
-    >>> clip(1.0), clip(0.3)
-    (0.9999, 0.3)
-    """
-    return min(max(p, PROB_FLOOR), 1.0 - PROB_FLOOR)
 
 
 def verbal_lr(strength: str) -> float:
@@ -177,7 +145,8 @@ def combine(assessments: Iterable[Mapping[str, Any]], *, same_day_decay: float =
         lr = float(row["lr"])
         if not (math.isfinite(lr) and lr > 0):
             raise InvalidInput(f"likelihood ratio {row['lr']!r} must be a finite number above 0")
-        w = float(row.get("weight") if row.get("weight") is not None else 1.0)
+        given = row.get("weight")
+        w = 1.0 if given is None else float(given)
         if not 0.0 < w <= 1.0:
             raise InvalidInput(f"weight {w!r} must lie in (0, 1]")
         key = (row["event"], row.get("assessed_by"))

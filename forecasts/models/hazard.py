@@ -27,9 +27,14 @@ sure we are about the rate: small ``a`` (heavy tail) learns a lot from quiet day
 Events dated before ``t0`` are counted in the prior when it is an analyst's forecast; with a
 base-rate prior they multiply the hazard from ``t0`` on (the caller decides which to pass).
 
-Conventions: standard library only (the ``forecasts update`` fast path); times are naive UTC
-datetimes, durations in days; the forecast is clipped to [1e-4, 1 - 1e-4] (never certain) while
-``raw`` keeps the unclipped value.
+With no events at all, :func:`quiet_decay` is the same closed form for arrays of priors and
+times (numpy): many forecasts decayed at once, as the evaluation on a crowd's track record
+needs.
+
+Conventions: standard library only at import (the ``forecasts update`` fast path; numpy is
+imported inside :func:`quiet_decay`); times are naive UTC datetimes, durations in days; the
+forecast is clipped to [1e-4, 1 - 1e-4] (never certain) while ``raw`` keeps the unclipped
+value.
 """
 
 from __future__ import annotations
@@ -38,12 +43,17 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from forecasts.errors import InvalidInput
-from forecasts.models.evidence import clip, combine
+from forecasts.models.evidence import combine
+from forecasts.models.logodds import PROB_FLOOR, clip
 
-__all__ = ["DEFAULT_SHAPE", "HazardResult", "prior_rate", "probability_by", "update"]
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike
+
+__all__ = ["DEFAULT_SHAPE", "HazardResult", "prior_rate", "probability_by", "quiet_decay", "update"]
 
 DEFAULT_SHAPE = 2.0
 VERSION = "hazard-1"
@@ -183,3 +193,35 @@ def update(prior: float, prior_at: datetime, deadline: datetime, as_of: datetime
               "multiplier": c, "days_left": left, "n_events": len(steps) - 2}
     return HazardResult(probability=p, raw=raw, shape=shape, rate=B, multiplier=c, days_left=left,
                         steps=tuple(steps), params=params)
+
+
+def quiet_decay(p0: ArrayLike, t0: ArrayLike, deadline: ArrayLike, t: ArrayLike, shape: float) -> np.ndarray:
+    """P(X by ``deadline`` | nothing by ``t``) from ``p0`` stated at ``t0``, with no events: the
+    closed form of :func:`update`, vectorised (numpy; times as ``datetime64``, broadcast).
+
+    ``b = H r / (1 - r)`` with ``H = deadline - t0`` and ``r = (1 - p0) ** (1 / a)``; then
+    ``P = 1 - (B / (B + (deadline - t))) ** a`` with ``B = b + (t - t0)``, in days.  ``p0`` is
+    first clipped to [1e-4, 1 - 1e-4], and so is the result, as :func:`update` clips its
+    forecast.
+
+    >>> import numpy as np
+    >>> t0, deadline = np.datetime64("2021-01-01"), np.datetime64("2021-04-11")
+    >>> quiet_decay([0.5, 0.5], t0, deadline, np.array(["2021-01-01", "2021-02-20"], "datetime64[D]"),
+    ...             1.0).round(3).tolist()    # 50 quiet days: 1 - 150 / (150 + 50)
+    [0.5, 0.25]
+    """
+    import numpy as np
+
+    if not shape > 0:
+        raise InvalidInput("the Gamma shape must be positive")
+    day = np.timedelta64(1, "D")
+    p = np.clip(np.asarray(p0, dtype=float), PROB_FLOOR, 1 - PROB_FLOOR)
+    start, end, now = np.asarray(t0), np.asarray(deadline), np.asarray(t)
+    horizon = (end - start) / day
+    quiet = (now - start) / day
+    left = np.maximum((end - now) / day, 0.0)
+    r = (1.0 - p) ** (1.0 / shape)
+    b = np.maximum(horizon, 1e-9) * r / (1.0 - r)
+    B = b + np.maximum(quiet, 0.0)
+    out = -np.expm1(shape * np.log(B / (B + left)))
+    return np.clip(out, PROB_FLOOR, 1 - PROB_FLOOR)

@@ -3,7 +3,7 @@
 The model (PyMC, fitted in batch by ``forecasts fit``)
 -----------------------------------------------------
 For each resolved yes/no question ``q`` with prior log-odds ``x_q`` (the prior of
-:func:`forecasts.models.run.choose_prior`) and assessed events ``e`` after the prior, each with
+:func:`forecasts.models.prior.choose_prior`) and assessed events ``e`` after the prior, each with
 an assessed direction ``d_e = sign(ln LR_e)`` (+1 for YES, -1 for NO), a weight ``w_e`` (the
 correlated-report discount) and a Goldstein intensity ``m_e = |goldstein_e| / 10``::
 
@@ -42,16 +42,24 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from forecasts.errors import InvalidInput
+from forecasts.models.evidence import combine
+from forecasts.models.logodds import expit_array, logit
+from forecasts.models.prior import choose_prior, events_after_prior
 
-__all__ = ["Design", "build_model", "design_from_ledger", "fit", "load_summary", "predict",
+if TYPE_CHECKING:
+    import arviz as az
+    import pymc as pm
+
+__all__ = ["Design", "build_model", "design_from_records", "fit", "load_summary", "predict",
            "save_summary", "simulate"]
 
 VERSION = "learned-1"
@@ -67,8 +75,9 @@ class Design:
     ``G`` (Q,): sum of ``w d m``; ``types`` (K names), ``type_quad`` (K indices into ``quads``).
     """
 
-    def __init__(self, y, prior_logit, X, G, types, type_quad, quads, questions=(), n_events=0,
-                 trained_through=None):
+    def __init__(self, y: ArrayLike, prior_logit: ArrayLike, X: ArrayLike, G: ArrayLike, types: Sequence[str],
+                 type_quad: ArrayLike, quads: Sequence[str], questions: Sequence[str] = (), n_events: int = 0,
+                 trained_through: str | None = None) -> None:
         self.y = np.asarray(y, dtype=np.int64)
         self.prior_logit = np.asarray(prior_logit, dtype=float)
         self.X = np.asarray(X, dtype=float).reshape(len(self.y), len(types))
@@ -106,10 +115,10 @@ def event_type(cameo: str | None) -> tuple[str, str]:
 
 def design_from_records(questions: Sequence[dict], forecasts: Sequence[dict], evidence: Sequence[dict],
                         resolutions: Sequence[dict]) -> Design:
-    """Build the design from ledger rows (lists of dicts or DataFrames) of resolved questions."""
-    from forecasts.models.evidence import combine, logit
-    from forecasts.models.run import _events_after_prior, choose_prior
+    """Build the design from ledger rows (lists of dicts or DataFrames) of resolved questions.
 
+    The caller reads the rows as of a time (:func:`forecasts.runs.learned.design_from_ledger`);
+    this function only turns them into matrices."""
     questions, forecasts, evidence, resolutions = (_rows(x) for x in (questions, forecasts, evidence, resolutions))
     outcome = {r["question"]: r for r in resolutions if r["outcome"] in ("yes", "no")}
     f_by_q: dict[str, list] = {}
@@ -134,7 +143,7 @@ def design_from_records(questions: Sequence[dict], forecasts: Sequence[dict], ev
         prior = choose_prior(q, fs, vs)
         row: dict[int, float] = {}
         g = 0.0
-        for item in combine(_events_after_prior(prior, vs)):
+        for item in combine(events_after_prior(prior, vs)):
             d = math.copysign(1.0, item["delta"]) if item["delta"] != 0 else 0.0
             if d == 0.0:
                 continue
@@ -175,14 +184,6 @@ def _rows(x) -> list[dict]:
     return list(x)
 
 
-def design_from_ledger(ledger, as_of: object = None, clock: str = "both") -> Design:
-    """The design of every question resolved in the ledger as of a time."""
-    return design_from_records(ledger.records("questions", as_of, clock=clock),
-                               ledger.records("forecasts", as_of, clock=clock),
-                               ledger.records("evidence", as_of, clock=clock),
-                               ledger.records("resolutions", as_of, clock=clock))
-
-
 def simulate(n_questions: int = 200, events_per_question: float = 10.0, *, n_types: int = 12,
              n_quads: int = 4, rng: np.random.Generator | int | None = None,
              params: dict | None = None) -> tuple[Design, dict]:
@@ -218,14 +219,14 @@ def simulate(n_questions: int = 200, events_per_question: float = 10.0, *, n_typ
         G[i] = np.sum(w * d * m)
     prior = rng.normal(0, 1, n_questions)
     eta = params["alpha"] + prior + X @ params["beta"] + params["gamma"] * G
-    y = (rng.uniform(size=n_questions) < 1 / (1 + np.exp(-eta))).astype(int)
+    y = (rng.uniform(size=n_questions) < expit_array(eta)).astype(int)
     design = Design(y, prior, X, G, [f"t{k}" for k in range(n_types)], type_quad,
                     [f"q{j}" for j in range(n_quads)], [f"sim-{i}" for i in range(n_questions)], n_events,
                     "2000-01-01T00:00:00")
     return design, {k: np.asarray(v) if isinstance(v, np.ndarray) else float(v) for k, v in params.items()}
 
 
-def build_model(design: Design):
+def build_model(design: Design) -> pm.Model:
     """The PyMC model of the module docstring for a design."""
     import pymc as pm
 
@@ -271,7 +272,8 @@ def _diagnostics(idata, wall: float) -> dict:
 
 
 def sample(design: Design, *, draws: int = 1000, tune: int = 1000, chains: int = 2, cores: int = 2,
-           sampler: str = "pymc", target_accept: float = 0.9, seed: int | None = None):
+           sampler: Literal["pymc", "nutpie"] = "pymc", target_accept: float = 0.9,
+           seed: int | None = None) -> tuple[az.InferenceData, dict[str, Any]]:
     """NUTS on the design: ``(idata, diagnostics)``.  ``sampler`` is ``"pymc"`` or ``"nutpie"``."""
     import logging
 
@@ -281,7 +283,7 @@ def sample(design: Design, *, draws: int = 1000, tune: int = 1000, chains: int =
         raise InvalidInput("sampler must be pymc or nutpie (blackjax fails through pm.sample)")
     if sampler == "nutpie":
         try:
-            import nutpie  # noqa: F401
+            import nutpie  # noqa: F401  # pyright: ignore[reportMissingImports]
         except ImportError:
             raise InvalidInput("nutpie is not installed: install the project's 'nutpie' extra") from None
     if chains < 2:
@@ -302,7 +304,7 @@ def sample(design: Design, *, draws: int = 1000, tune: int = 1000, chains: int =
     return idata, _diagnostics(idata, wall)
 
 
-def summarize(idata, design: Design, diagnostics: dict, *, max_draws: int = 1000, seed: int = 0,
+def summarize(idata: az.InferenceData, design: Design, diagnostics: dict, *, max_draws: int = 1000, seed: int = 0,
               as_of: object = None) -> dict:
     """The JSON-ready posterior summary that :func:`predict` uses (see the module docstring)."""
     post = idata["posterior"]
@@ -330,7 +332,7 @@ def summarize(idata, design: Design, diagnostics: dict, *, max_draws: int = 1000
             "effects": effects, "draws": draws}
 
 
-def fit(design: Design, **kwargs) -> tuple[dict, Any]:
+def fit(design: Design, **kwargs: Any) -> tuple[dict, Any]:
     """Sample (see :func:`sample`) and summarise: ``(summary, idata)``."""
     as_of = kwargs.pop("as_of", None)
     idata, diagnostics = sample(design, **kwargs)
@@ -364,7 +366,7 @@ def load_summary(where: str | Path, *, allow_unconverged: bool = False) -> dict:
     return summary
 
 
-def predict(summary: dict, prior: float, items: Sequence[dict], *, seed: int = 0) -> dict:
+def predict(summary: Mapping[str, Any], prior: float, items: Sequence[dict], *, seed: int = 0) -> dict:
     """Apply fitted effects to a question: prior ``prior``, events ``items`` as
     :func:`forecasts.models.evidence.combine` returns them.  Numpy only.
 
@@ -374,8 +376,6 @@ def predict(summary: dict, prior: float, items: Sequence[dict], *, seed: int = 0
     holds the event's learned log-odds shift as posterior ``draws`` (its log likelihood ratio)
     and their mean and 90% interval.
     """
-    from forecasts.models.evidence import logit
-
     d = {k: np.asarray(v, dtype=float) for k, v in summary["draws"].items()}
     n = d["alpha"].shape[0]
     rng = np.random.default_rng(seed)
@@ -405,7 +405,7 @@ def predict(summary: dict, prior: float, items: Sequence[dict], *, seed: int = 0
         lines.append(f"#{item['event']} {item['title']} (CAMEO root {name}, {origin}): learned "
                      f"{float(delta.mean()):+.2f} log-odds [90% {np.quantile(delta, 0.05):+.2f}, "
                      f"{np.quantile(delta, 0.95):+.2f}] vs the analyst's {item['delta']:+.2f}")
-    p = 1.0 / (1.0 + np.exp(-eta))
+    p = expit_array(eta)
     out = {"probability": float(p.mean()), "q05": float(np.quantile(p, 0.05)), "q95": float(np.quantile(p, 0.95)),
            "steps": steps}
     lines.append(f"posterior predictive {out['probability']:.1%} [90% {out['q05']:.1%}-{out['q95']:.1%}]")

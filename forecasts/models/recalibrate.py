@@ -23,24 +23,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from forecasts.models.evidence import PROB_FLOOR
+from forecasts.models.logodds import expit_array, logit_array
 
 __all__ = ["Recalibration", "fit", "fit_forecaster", "history_cases"]
 
 VERSION = "recalibrate-1"
 _Z90 = 1.6448536269514722
-
-
-def _logit(p):
-    p = np.clip(np.asarray(p, dtype=float), PROB_FLOOR, 1 - PROB_FLOOR)
-    return np.log(p / (1 - p))
-
-
-def _expit(x):
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 @dataclass(frozen=True)
@@ -71,12 +64,26 @@ class Recalibration:
         >>> [round(v, 3) for v in r.predict(0.8)]
         [0.8, 0.8, 0.8]
         """
-        x = float(_logit(p))
+        x = float(logit_array(p))
         m = self.mean[0] + self.mean[1] * x
         v = self.cov[0][0] + 2 * x * self.cov[0][1] + x * x * self.cov[1][1]
         s = math.sqrt(max(v, 0.0))
-        mean = float(_expit(m / math.sqrt(1 + math.pi * v / 8)))
-        return mean, float(_expit(m - _Z90 * s)), float(_expit(m + _Z90 * s))
+        mean = float(self.predictive_mean(p))
+        return mean, float(expit_array(m - _Z90 * s)), float(expit_array(m + _Z90 * s))
+
+    def predictive_mean(self, p: ArrayLike) -> np.ndarray:
+        """Recalibrated probabilities of an array of ``p``: the posterior predictive mean
+        ``expit(m / sqrt(1 + pi v / 8))`` with ``m = a + b x``, ``v = Var(a + b x)``,
+        ``x = logit p`` (``p`` clipped to [1e-4, 1 - 1e-4] first).
+
+        >>> r = Recalibration((0.0, 2.0), ((0.0, 0.0), (0.0, 0.0)), 0, 0)
+        >>> r.predictive_mean([0.5, 0.75]).round(4).tolist()     # slope 2: odds squared
+        [0.5, 0.9]
+        """
+        x = logit_array(p)
+        m = self.mean[0] + self.mean[1] * x
+        v = self.cov[0][0] + 2 * x * self.cov[0][1] + x * x * self.cov[1][1]
+        return expit_array(m / np.sqrt(1 + math.pi * v / 8))
 
     def params(self) -> dict:
         """JSON-ready summary for a forecast row."""
@@ -85,7 +92,7 @@ class Recalibration:
                 "n_questions": self.n_questions, "n_cases": self.n_cases}
 
 
-def fit(p: Sequence[float], y: Sequence[float], weights: Sequence[float] | None = None, *,
+def fit(p: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None, *,
         prior_mean: tuple[float, float] = (0.0, 1.0), prior_sd: tuple[float, float] = (1.0, 1.0),
         n_questions: int | None = None) -> Recalibration:
     """Fit the recalibration to forecasts ``p`` with outcomes ``y`` (0/1), optionally weighted.
@@ -98,7 +105,7 @@ def fit(p: Sequence[float], y: Sequence[float], weights: Sequence[float] | None 
     >>> round(r.slope, 1), abs(r.intercept) < 0.1
     (0.5, True)
     """
-    x = _logit(p)
+    x = logit_array(p)
     yy = np.asarray(y, dtype=float)
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
     X = np.column_stack([np.ones_like(x), x])
@@ -111,7 +118,7 @@ def fit(p: Sequence[float], y: Sequence[float], weights: Sequence[float] | None 
     beta = m0.copy()
     current = log_post(beta)
     for _ in range(100):
-        mu = _expit(X @ beta)
+        mu = expit_array(X @ beta)
         grad = X.T @ (w * (yy - mu)) - P0 @ (beta - m0)
         H = (X * (w * mu * (1 - mu))[:, None]).T @ X + P0
         step = np.linalg.solve(H, grad)
@@ -124,7 +131,7 @@ def fit(p: Sequence[float], y: Sequence[float], weights: Sequence[float] | None 
         beta, current = beta + t * step, trial
         if np.max(np.abs(t * step)) < 1e-10:
             break
-    mu = _expit(X @ beta)
+    mu = expit_array(X @ beta)
     H = (X * (w * mu * (1 - mu))[:, None]).T @ X + P0
     cov = np.linalg.inv(H)
     return Recalibration(mean=(float(beta[0]), float(beta[1])),
@@ -150,7 +157,8 @@ def history_cases(forecasts: Sequence[dict], resolutions: Sequence[dict], foreca
     return np.asarray(p), np.asarray(y), np.asarray(w), len(by_q)
 
 
-def fit_forecaster(forecasts: Sequence[dict], resolutions: Sequence[dict], forecaster: str, **kwargs) -> Recalibration:
+def fit_forecaster(forecasts: Sequence[dict], resolutions: Sequence[dict], forecaster: str,
+                   **kwargs: Any) -> Recalibration:
     """:func:`fit` on one forecaster's resolved history (see :func:`history_cases`)."""
     p, y, w, n = history_cases(forecasts, resolutions, forecaster)
     if n == 0:

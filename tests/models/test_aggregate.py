@@ -38,15 +38,16 @@ def test_recency_median_favours_the_newest():
     assert ag.pool(ps, "median") == pytest.approx(0.55)
 
 
-def test_latest_by_forecaster_skips_models_and_crowds():
+def test_latest_by_forecaster_keeps_persons_only():
+    """Models, crowds and imported records (a platform's community prediction is not an
+    analyst) are left out: only persons are pooled (forecasts.domain.is_person)."""
     t0 = datetime(2020, 1, 1)
     rows = [{"forecaster": "ana", "made_at": t0, "probability": 0.2},
             {"forecaster": "ana", "made_at": t0 + timedelta(1), "probability": 0.4},
             {"forecaster": "model:hazard", "made_at": t0, "probability": 0.9},
             {"forecaster": "crowd:mean", "made_at": t0, "probability": 0.9},
             {"forecaster": "import:metaculus", "made_at": t0, "probability": 0.6}]
-    assert [(r["forecaster"], r["probability"]) for r in ag.latest_by_forecaster(rows)] == \
-        [("import:metaculus", 0.6), ("ana", 0.4)]
+    assert [(r["forecaster"], r["probability"]) for r in ag.latest_by_forecaster(rows)] == [("ana", 0.4)]
 
 
 def test_extremizing_factor_is_recovered():

@@ -119,3 +119,30 @@ def test_explanation_names_each_event():
     assert text[0].startswith("2020-08-19 prior 45.0%")
     assert "#21 Moscow rejects all meetings: hazard x0.667" in text[1]
     assert len(text) == 3
+
+
+def test_quiet_decay_is_the_hazard_models_closed_form():
+    t0, deadline = datetime(2021, 1, 1), datetime(2021, 7, 1)
+    for p0, days, a in ((0.5, 30, 1.0), (0.2, 100, 2.0), (0.9, 1, 0.5)):
+        t = t0 + timedelta(days=days)
+        want = hz.update(p0, t0, deadline, t, shape=a).probability
+        got = hz.quiet_decay(p0, np.datetime64(t0), np.datetime64(deadline), np.datetime64(t), a)
+        assert got == pytest.approx(want, rel=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(p0=st.floats(0.001, 0.999), shape=st.sampled_from([0.0625, 0.5, 1.0, 2.0, 8.0]),
+       quiet=st.lists(st.floats(0.0, 300.0), min_size=1, max_size=8))
+def test_update_without_events_agrees_with_quiet_decay_on_arrays(p0, shape, quiet):
+    """One vectorised call over many as-of times gives what the model says at each of them,
+    past the deadline included (clipped to 1e-4)."""
+    times = [T0 + timedelta(days=d) for d in quiet]
+    got = hz.quiet_decay(np.full(len(times), p0), np.datetime64(T0), np.datetime64(DEADLINE),
+                         np.array(times, dtype="datetime64[us]"), shape)
+    want = [hz.update(p0, T0, DEADLINE, t, shape=shape).probability for t in times]
+    assert got.tolist() == pytest.approx(want, rel=1e-9, abs=1e-12)
+
+
+def test_quiet_decay_refuses_a_shape_that_is_not_positive():
+    with pytest.raises(InvalidInput):
+        hz.quiet_decay(0.5, np.datetime64(T0), np.datetime64(DEADLINE), np.datetime64(T0), 0.0)

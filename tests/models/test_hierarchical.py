@@ -1,4 +1,4 @@
-"""Model 3 (learned event effects): the design built from a ledger, prediction from stored
+"""Model 3 (learned event effects): the design built from records, prediction from stored
 draws without PyMC, and (slow) recovery of effects simulated from the model's own prior:
 90% interval coverage over repeated small fits and a simulation-based calibration check."""
 
@@ -13,33 +13,6 @@ import pytest
 from forecasts.errors import InvalidInput
 from forecasts.models import evidence as ev
 from forecasts.models import hierarchical as hm
-
-
-def _resolved_ledger(ledger, n=8, seed=0):
-    """n resolved questions, each with a forecast and two assessed, CAMEO-coded events."""
-    rng = np.random.default_rng(seed)
-    qs = [{"qid": f"q{i}", "title": f"Q{i}?", "opens": "2020-01-01", "closes": "2020-12-31"} for i in range(n)]
-    events = [{"title": f"e{i}", "on": "2020-03-01", "cameo": ["036", "111", "0312"][i % 3]} for i in range(2 * n)]
-    ledger.import_history(questions=qs, events=events, source="import:test")
-    ids = [e["seq"] for e in ledger.records("events")]
-    ledger.import_history(
-        forecasts=[{"question": f"q{i}", "forecaster": "ana", "made_at": "2020-02-01", "probability": 0.5}
-                   for i in range(n)],
-        evidence=[{"question": f"q{i // 2}", "event": ids[i], "by": "ana", "lr": float(rng.choice([3.0, 1 / 3]))}
-                  for i in range(2 * n)],
-        resolutions=[{"question": f"q{i}", "outcome": "yes" if i % 2 else "no", "on": "2020-06-01"} for i in range(n)],
-        source="import:test")
-
-
-def test_design_from_ledger(ledger):
-    _resolved_ledger(ledger)
-    d = hm.design_from_ledger(ledger)
-    assert len(d.y) == 8 and d.y.tolist() == [0, 1] * 4
-    assert set(d.types) == {"03", "11"} and d.n_events == 16
-    assert d.X.shape == (8, 2) and set(np.unique(d.X)) <= {-2.0, -1.0, 0.0, 1.0, 2.0}   # sums of w d
-    assert d.trained_through == "2020-06-01T00:00:00"
-    # as of before any resolution: nothing to learn from
-    assert len(hm.design_from_ledger(ledger, "2020-05-01").y) == 0
 
 
 def test_event_type_uses_cameo_root_and_quad():
@@ -87,7 +60,7 @@ def test_importing_the_model_module_does_not_import_pymc():
     # pymc may have been imported by another test, so check in a fresh interpreter
     import subprocess
 
-    code = "import forecasts.models.hierarchical, forecasts.models.run, sys; print('pymc' in sys.modules)"
+    code = "import forecasts.models.hierarchical, forecasts.runs.live, forecasts.runs.learned, sys; print('pymc' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
 
 
@@ -120,24 +93,20 @@ def test_recovers_simulated_effects_with_calibrated_intervals():
     assert chi2 < 30, (chi2, counts)   # 9 d.f.: P(chi2 > 30) ~ 0.0004 under uniformity (ranks are only roughly independent)
 
 
-@pytest.mark.slow
-def test_fit_on_a_ledger_saves_and_feeds_the_learned_model(ledger, tmp_path):
-    from forecasts.models import run
+def test_design_from_records_needs_no_ledger():
+    """Plain records in (as Ledger.records returns them): only resolved binary questions count,
+    events before a forecast prior are in it already, and an imported record is no prior."""
+    from datetime import datetime as dt
 
-    _resolved_ledger(ledger, n=12)
-    design = hm.design_from_ledger(ledger)
-    summary, _ = hm.fit(design, draws=500, tune=500, seed=3)
-    d = summary["diagnostics"]
-    assert set(d) >= {"rhat_max", "ess_bulk_min", "ess_tail_min", "divergences", "ess_per_second", "converged"}
-    assert set(summary["effects"]) == {"03", "11"}
-    path = hm.save_summary(summary, run.models_folder(ledger))
-    assert path.parent == ledger.path.parent / "models"
-    ledger.add_question("new", title="New?", closes="2300-01-01")
-    ledger.log("new", 0.5, by="ana")
-    e = ledger.add_event("Threat", on="2026-01-01", cameo="111")
-    ledger.add_evidence("new", e["seq"], strength="moderate for no", by="ana")
-    out = run.forecast(ledger, "new", "learned", summary=summary)
-    row = out["rows"][0]
-    assert row["forecaster"] == "model:learned" and row["model_version"].endswith(summary["version"])
-    lo, hi = row["params"]["interval90"]
-    assert lo < row["probability"] < hi
+    qs = [{"id": "a", "kind": "binary", "base_rate": None, "opens_at": dt(2020, 1, 1), "closes_at": dt(2020, 12, 1)},
+          {"id": "b", "kind": "binary", "base_rate": None, "opens_at": dt(2020, 1, 1), "closes_at": dt(2020, 12, 1)}]
+    fs = [{"question": "a", "forecaster": "import:metaculus", "made_at": dt(2020, 1, 2), "probability": 0.9},
+          {"question": "a", "forecaster": "ana", "made_at": dt(2020, 2, 1), "probability": 0.25}]
+    vs = [{"question": "a", "event": 1, "lr": 3.0, "assessed_by": "ana", "occurred_at": dt(2020, 1, 10), "cameo": "036"},
+          {"question": "a", "event": 2, "lr": 3.0, "assessed_by": "ana", "occurred_at": dt(2020, 3, 1), "cameo": "111"}]
+    rs = [{"question": "a", "outcome": "yes", "resolved_at": dt(2020, 6, 1)}]
+    d = hm.design_from_records(qs, fs, vs, rs)
+    assert d.questions == ["a"] and d.y.tolist() == [1]
+    assert d.prior_logit.tolist() == pytest.approx([ev.logit(0.25)])   # ana's, not the import's 0.9
+    assert d.types == ["11"] and d.n_events == 1                        # event 1 predates her forecast
+    assert d.trained_through == "2020-06-01T00:00:00"

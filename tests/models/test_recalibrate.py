@@ -51,3 +51,11 @@ def test_history_cases_weigh_each_question_once():
     p, y, w, n = rc.history_cases(forecasts, resolutions, "ana")
     assert n == 2 and p.tolist() == [0.6] * 4 + [0.2] and y.tolist() == [1] * 4 + [0]
     assert w.tolist() == [0.25] * 4 + [1.0]
+
+
+def test_predictive_mean_of_an_array_is_predict_elementwise():
+    rng = np.random.default_rng(4)
+    stated, y = _overconfident(300, rng)
+    fit = rc.fit(stated, y)
+    ps = np.array([0.0, 1e-6, 0.03, 0.5, 0.8, 0.999, 1.0])
+    assert fit.predictive_mean(ps).tolist() == pytest.approx([fit.predict(p)[0] for p in ps], rel=1e-12)

@@ -1,5 +1,5 @@
-"""Models as forecasters against real DuckDB ledgers: no lookahead (as a property), live
-updates, backtests, the prior rule and the New START replay."""
+"""Models as forecasters against real DuckDB ledgers: no lookahead (as a property, live and
+replayed), live updates, the prior rule and the learned models' refusal to look ahead."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 from forecasts import domain
 from forecasts.errors import InvalidInput, UnknownQuestion
 from forecasts.ledger import Ledger
-from forecasts.models import run
+from forecasts.models.prior import choose_prior
+from forecasts.runs import live
+from forecasts.runs.backtest import backtest
 
 PEOPLE = ["ana", "bob", "cyd", "import:crowd"]
 CLOSED_AND_POOLED = ("evidence", "hazard", "aggregate", "recalibrated")
@@ -61,7 +63,7 @@ def _ledger_with_history(folder: Path, rng: random.Random) -> tuple[Ledger, list
 
 def _snapshot(ledger, qids, as_of, clock):
     return {(q, m): [(r["forecaster"], r["probability"], r["params"]) for r in
-                     run.forecast(ledger, q, m, as_of, clock=clock)["rows"]]
+                     live.forecast(ledger, q, m, as_of, clock=clock)["rows"]]
             for q in qids for m in CLOSED_AND_POOLED}
 
 
@@ -88,7 +90,7 @@ def test_no_lookahead_ledger_clock(seed):
         else:
             ledger.retract(row["seq"], by="ana")
         ledger.add_evidence(rng.choice(qids), rng.choice(_event_ids(ledger)), lr=rng.uniform(0.1, 10), by="bob")
-        run.update_all(ledger, "evidence")
+        live.update_all(ledger, "evidence")
         ledger.resolve(rng.choice(qids), rng.choice(["yes", "no"]), on="2020-06-01")
         assert _snapshot(ledger, qids, t, "both") == before
 
@@ -105,12 +107,12 @@ def test_no_lookahead_world_clock(seed, cut_days):
         before = _snapshot(ledger, qids, t, "world")
         after = t + timedelta(seconds=1)
         # (an assessment has no world time of its own: it is dated by its event, so new
-        # assessments of events dated before t are not "after t" on this clock; see run.py)
+        # assessments of events dated before t are not "after t" on this clock; see forecasts/runs/backtest.py)
         ledger.import_history(**_random_rows(rng, after, datetime(2022, 1, 1), qids, 6, []),
                               source="import:later")
         ledger.import_history(resolutions=[{"question": rng.choice(qids), "outcome": "yes", "on": after}],
                               source="import:later")
-        run.backtest(ledger, qids[0], "hazard", start=after, every="30d")
+        backtest(ledger, qids[0], "hazard", start=after, every="30d")
         assert _snapshot(ledger, qids, t, "world") == before
 
 
@@ -118,19 +120,20 @@ def test_prior_rule(ledger):
     ledger.import_history(questions=[{"qid": "q", "title": "Q?", "opens": "2020-01-01", "closes": "2300-01-01"}],
                           events=[{"title": "e", "on": "2020-01-05"}], source="import:test")
     eid = _event_ids(ledger)[0]
-    q = run.read_question(ledger, "q", domain.now(), "both")
-    assert run.choose_prior(q["question"], [], [])["p"] == 0.5
+    q = live.read_question(ledger, "q", domain.now(), "both")
+    assert q["question"] is not None
+    assert choose_prior(q["question"], [], [])["p"] == 0.5
     ledger.import_history(forecasts=[{"question": "q", "forecaster": "model:evidence", "made_at": "2020-01-02",
                                       "probability": 0.9}], source="model:evidence")
     ledger.import_history(forecasts=[{"question": "q", "forecaster": "bob", "made_at": "2020-01-03", "probability": 0.3},
                                      {"question": "q", "forecaster": "ana", "made_at": "2020-01-10", "probability": 0.6}],
                           evidence=[{"question": "q", "event": eid, "by": "ana", "lr": 4.0}], source="import:test")
-    out = run.forecast(ledger, "q", "evidence", clock="both")
+    out = live.forecast(ledger, "q", "evidence", clock="both")
     # ana assessed the evidence, so her first forecast is the prior; the event predates it
     assert out["rows"][0]["probability"] == pytest.approx(0.6)
     assert "ana's first forecast" in out["explanation"][0]
     # without ana's forecast (as of before it, world clock), bob's is the prior and the event counts
-    early = run.forecast(ledger, "q", "evidence", "2020-01-06", clock="world")
+    early = live.forecast(ledger, "q", "evidence", "2020-01-06", clock="world")
     assert early["rows"][0]["probability"] == pytest.approx(0.3 * 4 / (0.3 * 4 + 0.7))
 
 
@@ -140,7 +143,7 @@ def test_base_rate_prior_counts_every_event(ledger):
                           events=[{"title": "e", "on": "2019-12-01"}], source="import:test")
     ledger.import_history(evidence=[{"question": "q", "event": _event_ids(ledger)[0], "by": "ana", "lr": 3.0}],
                           source="import:test")
-    out = run.forecast(ledger, "q", "evidence", "2020-02-01", clock="world")
+    out = live.forecast(ledger, "q", "evidence", "2020-02-01", clock="world")
     assert out["rows"][0]["probability"] == pytest.approx(0.5)
     assert "base rate (treaties)" in out["explanation"][0]
 
@@ -149,7 +152,7 @@ def test_update_writes_a_model_row(ledger, open_question):
     ledger.log(open_question, 0.4, by="ana")
     e = ledger.add_event("Clouds gather", on=domain.now())
     ledger.add_evidence(open_question, e["seq"], strength="moderate for yes", by="ana")
-    out = run.update(ledger, open_question, "evidence")
+    out = live.update(ledger, open_question, "evidence")
     assert out["rows"][0]["probability"] == pytest.approx(2 / 3)
     model = [r for r in ledger.records("forecasts") if r["forecaster"] == "model:evidence"]
     assert len(model) == 1
@@ -162,11 +165,11 @@ def test_update_writes_a_model_row(ledger, open_question):
 
 def test_update_refuses_unknown_and_skips_resolved(ledger, open_question):
     with pytest.raises(UnknownQuestion):
-        run.update(ledger, "nope")
+        live.update(ledger, "nope")
     with pytest.raises(InvalidInput):
-        run.update(ledger, open_question, "bayes")
+        live.update(ledger, open_question, "bayes")
     ledger.resolve(open_question, "yes")
-    out = run.update(ledger, open_question, "hazard")
+    out = live.update(ledger, open_question, "hazard")
     assert out["rows"] == [] and out["skipped"].startswith("resolved")
 
 
@@ -174,26 +177,10 @@ def test_update_all_covers_open_questions_in_one_go(ledger, open_question, snaps
     ledger.add_question("snow", title="Snow?", closes="2300-01-01")
     ledger.add_question("hail", title="Hail?", closes="2300-01-01")
     ledger.resolve("hail", "no")
-    out = run.update_all(ledger, "hazard")
+    out = live.update_all(ledger, "hazard")
     assert sorted(r["question"] for r in out["rows"]) == ["rain", "snow"]
     before = snapshot(ledger)
     assert before[0]["forecasts"] == 2
-
-
-def test_backtest_marks_rows_and_skips_repeats(ledger):
-    ledger.import_history(questions=[{"qid": "q", "title": "Q?", "opens": "2020-01-01", "closes": "2020-03-01"}],
-                          forecasts=[{"question": "q", "forecaster": "ana", "made_at": "2020-01-02", "probability": 0.5}],
-                          source="import:test")
-    out = run.backtest(ledger, "q", "hazard", "2020-01-01", "2020-02-29", "1w")
-    assert len(out["rows"]) == 9
-    assert all(r["backtest"] and r["forecaster"] == "model:hazard" for r in out["rows"])
-    assert out["skipped"] == {}
-    stored = [r for r in ledger.records("forecasts", clock="world") if r["forecaster"] == "model:hazard"]
-    assert {r["source"] for r in stored} == {"backtest:hazard"} and all(r["backtest"] for r in stored)
-    probs = [r["probability"] for r in sorted(stored, key=lambda r: r["made_at"]) if r["made_at"] >= datetime(2020, 1, 2)]
-    assert probs == sorted(probs, reverse=True)   # quiet weeks: the hazard probability decays
-    again = run.backtest(ledger, "q", "hazard", "2020-01-01", "2020-02-29", "1w")
-    assert again["rows"] == [] and again["existing"] == 9
 
 
 def test_learned_effects_from_the_future_are_refused(ledger, tmp_path):
@@ -201,26 +188,7 @@ def test_learned_effects_from_the_future_are_refused(ledger, tmp_path):
     ledger.import_history(questions=[{"qid": "q", "title": "Q?", "opens": "2020-01-01", "closes": "2300-01-01"}],
                           source="import:test")
     with pytest.raises(InvalidInput, match="look ahead"):
-        run.forecast(ledger, "q", "learned", "2020-06-01", clock="world", summary=summary)
-
-
-def test_replay_demo(tmp_path):
-    from forecasts.demo import build_demo_ledger
-
-    ledger = build_demo_ledger(tmp_path / "demo.duckdb")
-    out = run.replay_demo(ledger)
-    paths = out["paths"]
-    assert {"model:evidence", "model:hazard", "import:metaculus", "model:dynamic-crowd"} <= set(paths["forecaster"])
-    ev = paths[paths["forecaster"] == "model:evidence"]
-    assert ev["made_at"].min() >= datetime(2020, 8, 10, 23) and ev["made_at"].max() < datetime(2021, 1, 26, 12)
-    assert ((paths["probability"] > 0) & (paths["probability"] < 1)).all()
-    assert out["written"]["evidence"] == out["written"]["hazard"] > 30
-    scores = out["scores"]
-    assert {"model:evidence", "model:hazard", "import:metaculus"} <= set(scores.index)
-    assert scores["coverage"].loc["model:evidence"] > 0.99
-    assert any("Billingslea answers that Russia turned down all US meeting offers" in line
-               for line in out["explanations"]["evidence"])
-    assert ledger.verify().ok
+        live.forecast(ledger, "q", "learned", "2020-06-01", clock="world", summary=summary)
 
 
 def test_learned_effects_feed_the_hazard_model(ledger):
@@ -243,7 +211,7 @@ def test_learned_effects_feed_the_hazard_model(ledger):
         forecasts=[{"question": "q", "forecaster": "ana", "made_at": "2020-01-02", "probability": 0.3}],
         evidence=[{"question": "q", "event_index": 0, "by": "ana", "lr": 1.5}], source="import:test")
     at = datetime(2020, 7, 1)
-    out = run.forecast(ledger, "q", "learned-hazard", at, clock="world", summary=summary)
+    out = live.forecast(ledger, "q", "learned-hazard", at, clock="world", summary=summary)
     row = out["rows"][0]
     assert row["forecaster"] == "model:learned-hazard" and row["model_version"].startswith(hazard.VERSION)
     lo, hi = row["params"]["interval90"]
@@ -251,10 +219,25 @@ def test_learned_effects_feed_the_hazard_model(ledger):
     # the same hazard model with the learned LR e^1 in place of the analyst's 1.5
     direct = hazard.update(0.3, datetime(2020, 1, 2), datetime(2021, 1, 1), at,
                            [{"event": 1, "lr": float(np.e), "occurred_at": datetime(2020, 6, 1)}]).probability
-    analyst = run.forecast(ledger, "q", "hazard", at, clock="world")["rows"][0]["probability"]
+    analyst = live.forecast(ledger, "q", "hazard", at, clock="world")["rows"][0]["probability"]
     assert row["probability"] == pytest.approx(direct, abs=0.01)
     assert row["probability"] > analyst  # the learned effect (e^1 = 2.7) is stronger than LR 1.5
     assert any("hazard multipliers" in line for line in out["explanation"])
     with pytest.raises(InvalidInput, match="look ahead"):
-        run.forecast(ledger, "q", "learned-hazard", at, clock="world",
+        live.forecast(ledger, "q", "learned-hazard", at, clock="world",
                      summary={**summary, "trained_through": "2020-08-01T00:00:00"})
+
+
+def test_imported_records_neither_set_the_prior_nor_enter_the_pool(ledger):
+    """An imported record (a platform's community prediction) is not an analyst: the models'
+    prior and the crowd aggregates use persons only (forecasts.domain.is_person)."""
+    ledger.import_history(questions=[{"qid": "q", "title": "Q?", "opens": "2020-01-01", "closes": "2300-01-01"}],
+                          forecasts=[{"question": "q", "forecaster": "import:metaculus", "made_at": "2020-01-02",
+                                      "probability": 0.9},
+                                     {"question": "q", "forecaster": "ana", "made_at": "2020-01-05", "probability": 0.3}],
+                          source="import:test")
+    ev = live.forecast(ledger, "q", "evidence", "2020-02-01", clock="world")
+    assert ev["rows"][0]["probability"] == pytest.approx(0.3) and "ana's first forecast" in ev["explanation"][0]
+    pooled = live.forecast(ledger, "q", "aggregate", "2020-02-01", clock="world", method="mean")
+    assert pooled["rows"][0]["probability"] == pytest.approx(0.3)
+    assert pooled["rows"][0]["params"]["forecasters"] == ["ana"]

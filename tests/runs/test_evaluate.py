@@ -8,17 +8,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
-from forecasts.models import hazard
-from forecasts.sources.evaluate import evaluate_crowd, is_deadline_question, quiet_decay
-
-
-def test_quiet_decay_is_the_hazard_models_closed_form():
-    t0, deadline = datetime(2021, 1, 1), datetime(2021, 7, 1)
-    for p0, days, a in ((0.5, 30, 1.0), (0.2, 100, 2.0), (0.9, 1, 0.5)):
-        t = t0 + timedelta(days=days)
-        want = hazard.update(p0, t0, deadline, t, shape=a).probability
-        got = quiet_decay(p0, np.datetime64(t0), np.datetime64(deadline), np.datetime64(t), a)
-        assert got == pytest.approx(want, rel=1e-12)
+from forecasts.runs.evaluate import evaluate_crowd, is_deadline_question
 
 
 def _underconfident_crowd(ledger, seed=0, n=300, flip_after=None):

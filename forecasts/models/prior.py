@@ -1,0 +1,76 @@
+"""The prior of the evidence, hazard and learned models: where a question's belief starts.
+
+:func:`choose_prior` picks, in this order:
+
+1. the question's reference-class ``base_rate`` (stated at its opening; every assessed event
+   then counts);
+2. else the earliest forecast by a person who assessed evidence on the question;
+3. else the earliest forecast by any person (:func:`forecasts.domain.is_person`: models,
+   crowd aggregates, imported records such as a platform's community prediction, and
+   backtests are not analysts, so they never set a model's prior);
+4. else 50% at the opening.
+
+With a forecast as prior (2, 3), events dated at or before it are taken to be in it already:
+:func:`events_after_prior` drops them.
+
+Plain dicts in (as :meth:`forecasts.ledger.Ledger.records` returns them), plain dicts out;
+standard library only (the ``forecasts update`` fast path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from forecasts.domain import is_person
+
+__all__ = ["choose_prior", "events_after_prior"]
+
+
+def choose_prior(question: Mapping[str, Any], forecasts: Sequence[Mapping[str, Any]],
+                 evidence: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The prior of a question given its forecasts and evidence (see the module docstring).
+
+    Returns ``{"p", "at", "from", "counts_earlier_events"}``: the probability, when it was
+    stated, where it came from (for explanations) and whether events before it still count.
+
+    >>> from datetime import datetime as dt
+    >>> q = {"base_rate": None, "opens_at": dt(2020, 1, 1)}
+    >>> f = [{"forecaster": "ana", "made_at": dt(2020, 2, 1), "probability": 0.3},
+    ...      {"forecaster": "bob", "made_at": dt(2020, 1, 5), "probability": 0.6},
+    ...      {"forecaster": "import:metaculus", "made_at": dt(2020, 1, 2), "probability": 0.9}]
+    >>> choose_prior(q, f, [{"assessed_by": "ana"}])["from"]
+    "ana's first forecast (2020-02-01)"
+    >>> choose_prior(q, f, [])["from"]      # the imported record is not a person
+    "bob's first forecast (2020-01-05)"
+    """
+    rate = question.get("base_rate")
+    if rate is not None and 0.0 < rate < 1.0:
+        rc = question.get("reference_class")
+        return {"p": float(rate), "at": question["opens_at"], "counts_earlier_events": False,
+                "from": "the question's base rate" + (f" ({rc})" if rc else "")}
+    usable = [f for f in forecasts if f.get("probability") is not None and 0.0 < f["probability"] < 1.0
+              and is_person(f["forecaster"])]
+    assessors = {v.get("assessed_by") for v in evidence}
+    for pool in ([f for f in usable if f["forecaster"] in assessors], usable):
+        if pool:
+            first = min(pool, key=lambda f: (f["made_at"], f.get("seq", 0)))
+            return {"p": float(first["probability"]), "at": first["made_at"], "counts_earlier_events": True,
+                    "from": f"{first['forecaster']}'s first forecast ({first['made_at']:%Y-%m-%d})"}
+    return {"p": 0.5, "at": question["opens_at"], "counts_earlier_events": False,
+            "from": "no prior recorded: 50%"}
+
+
+def events_after_prior(prior: Mapping[str, Any], evidence: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The evidence rows that the prior does not contain yet (all of them for a base rate or
+    the 50% default; those dated after a forecast prior's date otherwise).
+
+    >>> from datetime import datetime as dt
+    >>> prior = {"at": dt(2020, 1, 5), "counts_earlier_events": True}
+    >>> [v["event"] for v in events_after_prior(prior, [{"event": 1, "occurred_at": dt(2020, 1, 1)},
+    ...                                                  {"event": 2, "occurred_at": dt(2020, 1, 9)}])]
+    [2]
+    """
+    if not prior["counts_earlier_events"]:
+        return list(evidence)
+    return [v for v in evidence if v["occurred_at"] > prior["at"]]

@@ -1,0 +1,45 @@
+"""The learned model's ledger side: its training data as of a time and its fitted summaries.
+
+:func:`design_from_ledger` reads every question, forecast, assessment and resolution as of a
+time and hands them to :func:`forecasts.models.hierarchical.design_from_records`;
+:func:`models_folder` says where :func:`forecasts.models.hierarchical.save_summary` writes and
+:func:`load_summary` reads the fitted posterior summaries.
+
+Standard library only at import (``forecasts update`` imports :mod:`forecasts.runs.live`, which
+imports this module); numpy and the model come in with the functions that need them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from forecasts.ledger import Ledger
+    from forecasts.models.hierarchical import Design
+
+__all__ = ["design_from_ledger", "load_summary", "models_folder"]
+
+
+def models_folder(ledger: Ledger) -> Path:
+    """Where fitted posterior summaries live: ``$FORECASTS_MODELS``, else ``models/`` beside the
+    ledger file (``data/models/`` for the default ``data/forecasts.duckdb``)."""
+    env = os.environ.get("FORECASTS_MODELS")
+    return Path(env) if env else Path(ledger.path).parent / "models"
+
+
+def load_summary(ledger: Ledger) -> dict[str, Any]:
+    """The newest converged posterior summary in the ledger's :func:`models_folder`."""
+    from forecasts.models import hierarchical
+
+    return hierarchical.load_summary(models_folder(ledger))
+
+
+def design_from_ledger(ledger: Ledger, as_of: object = None,
+                       clock: Literal["both", "world"] = "both") -> Design:
+    """The design of every question resolved in the ledger as of a time (default: now)."""
+    from forecasts.models.hierarchical import design_from_records
+
+    got = ledger.records_many(("questions", "forecasts", "evidence", "resolutions"), as_of, clock=clock)
+    return design_from_records(got["questions"], got["forecasts"], got["evidence"], got["resolutions"])

@@ -1,0 +1,35 @@
+"""Backtests on a real DuckDB ledger: rows marked as backtests, quiet weeks decaying the
+hazard model, re-runs appending nothing twice, the dates of a backtest."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from forecasts.errors import InvalidInput
+from forecasts.runs.backtest import backtest, backtest_dates
+
+
+def test_backtest_marks_rows_and_skips_repeats(ledger):
+    ledger.import_history(questions=[{"qid": "q", "title": "Q?", "opens": "2020-01-01", "closes": "2020-03-01"}],
+                          forecasts=[{"question": "q", "forecaster": "ana", "made_at": "2020-01-02", "probability": 0.5}],
+                          source="import:test")
+    out = backtest(ledger, "q", "hazard", "2020-01-01", "2020-02-29", "1w")
+    assert len(out["rows"]) == 9
+    assert all(r["backtest"] and r["forecaster"] == "model:hazard" for r in out["rows"])
+    assert out["skipped"] == {}
+    stored = [r for r in ledger.records("forecasts", clock="world") if r["forecaster"] == "model:hazard"]
+    assert {r["source"] for r in stored} == {"backtest:hazard"} and all(r["backtest"] for r in stored)
+    probs = [r["probability"] for r in sorted(stored, key=lambda r: r["made_at"]) if r["made_at"] >= datetime(2020, 1, 2)]
+    assert probs == sorted(probs, reverse=True)   # quiet weeks: the hazard probability decays
+    again = backtest(ledger, "q", "hazard", "2020-01-01", "2020-02-29", "1w")
+    assert again["rows"] == [] and again["existing"] == 9
+
+
+def test_backtest_dates_refuse_bad_steps_and_spans():
+    t0 = datetime(2021, 1, 1)
+    with pytest.raises(InvalidInput, match="positive"):
+        backtest_dates(t0, t0 + timedelta(days=3), timedelta(0))
+    with pytest.raises(InvalidInput, match="before it starts"):
+        backtest_dates(t0, t0 - timedelta(days=1), timedelta(days=1))
