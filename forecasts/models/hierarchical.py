@@ -106,7 +106,7 @@ def event_type(cameo: str | None) -> tuple[str, str]:
     """
     if not cameo:
         return _NONE, _NONE
-    from forecasts.sources.cameo import cameo_table
+    from forecasts.cameo import cameo_table
 
     root = str(cameo)[:2]
     row = cameo_table().get(root)

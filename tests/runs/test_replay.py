@@ -7,10 +7,8 @@ from datetime import datetime
 from forecasts.runs.replay import replay_demo
 
 
-def test_replay_demo(tmp_path):
-    from forecasts.demo import build_demo_ledger
-
-    ledger = build_demo_ledger(tmp_path / "demo.duckdb")
+def test_replay_demo(demo_copy):
+    ledger = demo_copy
     out = replay_demo(ledger)
     paths = out["paths"]
     assert {"model:evidence", "model:hazard", "import:metaculus", "model:dynamic-crowd"} <= set(paths["forecaster"])
