@@ -89,6 +89,12 @@ class _DuckDBTransaction:
         return {"id": row[0], "kind": row[1], "options": json.loads(row[2]) if row[2] else None,
                 "opens_at": row[3], "closes_at": row[4], "title": row[5]}
 
+    def existing_questions(self, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        return {r[0] for r in self.con.execute("SELECT DISTINCT id FROM questions WHERE id IN (SELECT unnest(?))",
+                                                [list(ids)]).fetchall()}
+
     def questions(self) -> Any:
         qs = self.con.execute("SELECT id, kind, options, opens_at, closes_at FROM questions").df()
         qs["options"] = [json.loads(v) if isinstance(v, str) else None for v in qs["options"]]

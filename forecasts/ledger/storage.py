@@ -60,6 +60,10 @@ class Transaction(Protocol):
         """``id, kind, options (list or None), opens_at, closes_at, title`` of a question."""
         ...
 
+    def existing_questions(self, ids: Sequence[str]) -> set[str]:
+        """Which of these question ids the ledger holds (one look-up for many)."""
+        ...
+
     def questions(self) -> pd.DataFrame:
         """Every question's ``kind, options, opens_at, closes_at``, indexed by id."""
         ...

@@ -323,9 +323,9 @@ class Ledger:
             for e in erows:
                 rules.check_event_time(e["occurred_at"], now=tx.now, title=e["title"])
             known: dict[str, dict[str, Any]] = {}
+            in_ledger = tx.existing_questions([q["id"] for q in qrows])
             for q in qrows:
-                rules.check_new_question(q["id"], in_ledger=tx.question(q["id"]) is not None,
-                                         twice=q["id"] in known)
+                rules.check_new_question(q["id"], in_ledger=q["id"] in in_ledger, twice=q["id"] in known)
                 known[q["id"]] = {**q, "options": rules.json_list(q["options"])}
 
             def question(qid: object) -> dict[str, Any]:
