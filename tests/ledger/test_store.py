@@ -324,3 +324,25 @@ def test_a_vanished_file_is_not_recreated_silently(ledger, open_question):
     with pytest.raises(StoreMissing, match="forecasts init"):
         ledger.log("rain", 0.4)
     assert not ledger.path.exists()
+
+
+@pytest.mark.parametrize("name", ["model:evidence", "crowd:median", "import:metaculus", "backtest:hazard"])
+def test_reserved_forecaster_prefixes_are_refused_on_the_live_path(ledger, open_question, snapshot, name):
+    from forecasts.errors import ReservedForecaster
+
+    row = ledger.log(open_question, 0.4, by="ana")
+    event = ledger.add_event("Talks", on="2020-01-01")
+    before = snapshot(ledger)
+    for write in (lambda: ledger.log(open_question, 0.5, by=name),
+                  lambda: ledger.add_question("q2", title="Q?", closes="2300-01-01", by=name),
+                  lambda: ledger.add_event("Talks again", on="2020-01-02", by=name),
+                  lambda: ledger.add_evidence(open_question, event["seq"], lr=2.0, by=name),
+                  lambda: ledger.correct(row["seq"], 0.5, by=name),
+                  lambda: ledger.resolve(open_question, "yes", by=name)):
+        with pytest.raises(ReservedForecaster, match="reserved"):
+            write()
+    assert snapshot(ledger) == before
+    # the import path still writes them, under their own source
+    ledger.import_history(forecasts=[{"question": open_question, "forecaster": name,
+                                      "made_at": row["made_at"], "probability": 0.5}], source="import:test")
+    assert name in set(ledger.forecasts()["forecaster"])
