@@ -4,6 +4,7 @@ files an export writes.  Each check is made here once, with a one-line error a u
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from forecasts.errors import InvalidInput
@@ -19,7 +20,7 @@ def data_file(name: str) -> Path:
     return path
 
 
-def source_file(path: str | Path) -> Path:
+def source_file(path: str | os.PathLike[str]) -> Path:
     """The file an importer reads: it must exist, be a file and be readable."""
     p = Path(path)
     if p.is_dir():
@@ -34,7 +35,7 @@ def source_file(path: str | Path) -> Path:
     return p
 
 
-def output_folder(path: str | Path) -> Path:
+def output_folder(path: str | os.PathLike[str]) -> Path:
     """A folder an export writes into, created if needed; a file in its place is refused."""
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
@@ -46,7 +47,7 @@ def output_folder(path: str | Path) -> Path:
     return folder
 
 
-def output_file(path: str | Path) -> Path:
+def output_file(path: str | os.PathLike[str]) -> Path:
     """A file an export writes, its folder created if needed; a folder in its place is refused."""
     p = Path(path)
     if p.is_dir():

@@ -300,20 +300,7 @@ class DuckDBStorage:
         """Run ``work`` in one write transaction: committed if it returns, rolled back if it
         raises (and then re-run only if the file was caught half-written)."""
 
-        def run(con: duckdb.DuckDBPyConnection) -> T:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                result = work(_DuckDBTransaction(con, _head(con), domain.now()))
-                con.execute("COMMIT")
-                return result
-            except BaseException:
-                try:
-                    con.execute("ROLLBACK")
-                except duckdb.Error:
-                    pass  # DuckDB already rolled back the failed transaction itself
-                raise
-
-        return self._run(run)
+        return self._run(lambda con: _atomically(con, lambda: work(_DuckDBTransaction(con, _head(con), domain.now()))))
 
     # ------------------------------------------------------------------ reads
     def frame(self, sql: str, params: dict[str, Any]) -> Any:
@@ -433,36 +420,42 @@ class DuckDBStorage:
         return self._run(work)
 
     def restore(self, files: dict[str, Path]) -> dict[str, int]:
-        def work(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                counts = {}
-                for table, path in files.items():
-                    described = con.execute(f"DESCRIBE {table}").fetchall()
-                    cols = ", ".join(r[0] for r in described)
-                    if path.suffix == ".csv":
-                        types = ", ".join(f"'{r[0]}': '{r[1]}'" for r in described)
-                        reader = f"read_csv('{_sql_path(path)}', header = true, columns = {{{types}}})"
-                    else:
-                        reader = f"read_parquet('{_sql_path(path)}')"
-                    try:
-                        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {reader}")
-                    except duckdb.Error as exc:
-                        raise InvalidInput(f"cannot read {path.name}: {str(exc).splitlines()[0]}") from None
-                    counts[table] = _first(con.execute(f"SELECT count(*) FROM {table}").fetchall())[0]
-                result = integrity.verify_rows(_chain_rows(con, in_transaction=True))
-                if not result.ok:
-                    raise IntegrityError(f"the export does not verify, nothing restored: {result.problem}")
-                con.execute("COMMIT")
-                return counts
-            except BaseException:
+        def load(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+            counts = {}
+            for table, path in files.items():
+                described = con.execute(f"DESCRIBE {table}").fetchall()
+                cols = ", ".join(r[0] for r in described)
+                if path.suffix == ".csv":
+                    types = ", ".join(f"'{r[0]}': '{r[1]}'" for r in described)
+                    reader = f"read_csv('{_sql_path(path)}', header = true, columns = {{{types}}})"
+                else:
+                    reader = f"read_parquet('{_sql_path(path)}')"
                 try:
-                    con.execute("ROLLBACK")
-                except duckdb.Error:
-                    pass
-                raise
+                    con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {reader}")
+                except duckdb.Error as exc:
+                    raise InvalidInput(f"cannot read {path.name}: {str(exc).splitlines()[0]}") from None
+                counts[table] = _first(con.execute(f"SELECT count(*) FROM {table}").fetchall())[0]
+            result = integrity.verify_rows(_chain_rows(con, in_transaction=True))
+            if not result.ok:
+                raise IntegrityError(f"the export does not verify, nothing restored: {result.problem}")
+            return counts
 
-        return self._run(work)
+        return self._run(lambda con: _atomically(con, lambda: load(con)))
+
+
+def _atomically[R](con: duckdb.DuckDBPyConnection, body: Callable[[], R]) -> R:
+    """``body()`` in one transaction on ``con``: committed if it returns, rolled back if it raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        result = body()
+        con.execute("COMMIT")
+        return result
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # DuckDB already rolled back the failed transaction itself
+        raise
 
 
 # ---------------------------------------------------------------------- SQL
