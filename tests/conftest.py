@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import traceback
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -44,7 +46,38 @@ def open_question(ledger) -> str:
     return "rain"
 
 
-def _run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+class CliResult(NamedTuple):
+    """What a run of the command line left: the exit code and both output streams."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> CliResult:
+    """The ``forecasts`` app in this process, built as :func:`forecasts.cli.main` builds it (only
+    the area of the command mounted).  An exception that escapes the app is written to stderr as
+    the traceback a real process would print, with exit code 1."""
+    from typer.testing import CliRunner
+
+    from forecasts.cli import areas_for, build
+
+    app = build(areas_for(args[0] if args else None))
+    old = Path.cwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(app, list(args), env=env, prog_name="forecasts")
+    finally:
+        os.chdir(old)
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        assert result.exc_info is not None
+        stderr += "".join(traceback.format_exception(*result.exc_info))
+    return CliResult(result.exit_code, result.stdout, stderr)
+
+
+def _run_process(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "forecasts.cli", *args], capture_output=True,
                           text=True, env=full_env, cwd=cwd, timeout=300)
@@ -52,8 +85,15 @@ def _run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> su
 
 @pytest.fixture
 def cli():
-    """Run the real ``forecasts`` entry point in a subprocess: ``cli("log", "rain", "60%")``."""
+    """Run the ``forecasts`` command line in this process: ``cli("log", "rain", "60%")`` returns
+    ``returncode``, ``stdout`` and ``stderr`` like a finished process."""
     return _run_cli
+
+
+@pytest.fixture
+def cli_process():
+    """Run the real ``forecasts`` entry point in a subprocess (``python -m forecasts.cli``)."""
+    return _run_process
 
 
 @pytest.fixture
