@@ -56,13 +56,13 @@ class CliResult(NamedTuple):
 
 def _run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> CliResult:
     """The ``forecasts`` app in this process, built as :func:`forecasts.cli.main` builds it (only
-    the area of the command mounted).  An exception that escapes the app is written to stderr as
+    the command being run mounted).  An exception that escapes the app is written to stderr as
     the traceback a real process would print, with exit code 1."""
     from typer.testing import CliRunner
 
-    from forecasts.cli import areas_for, build
+    from forecasts.cli import app_for
 
-    app = build(areas_for(args[0] if args else None))
+    app = app_for(args[0] if args else None)
     old = Path.cwd()
     if cwd is not None:
         os.chdir(cwd)

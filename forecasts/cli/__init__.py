@@ -21,10 +21,10 @@ cause; the top-level group prints its one line in red on standard error and exit
 caught: any other exception is a library bug and shows its traceback.
 
 Start-up: typer turns every mounted command into a click command at each start, so
-:func:`main` mounts only the area that holds the command being run.  Which area that is, is read
-from the areas' own apps (every module of this package with a module-level ``app``), never
-from a table kept by hand; the ledger area is looked at first, so ``forecasts log`` imports no
-other area.  ``--help`` and an unknown command get every area.  Area modules import only typer
+:func:`main` mounts only the command being run, taken from the area that holds it.  Which area
+that is, is read from the areas' own apps (every module of this package with a module-level
+``app``), never from a table kept by hand; the ledger area is looked at first, so
+``forecasts log`` imports no other area.  ``--help`` and an unknown command get every area.  Area modules import only typer
 and the standard library at module level; pandas and everything heavier are imported inside
 the commands that need them.
 """
@@ -40,6 +40,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 from typer.main import get_command_name
+from typer.models import CommandInfo
 
 from forecasts.errors import ForecastsError
 
@@ -70,7 +71,7 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
-def _root(
+def _options(
     version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
@@ -92,10 +93,9 @@ def area(name: str) -> typer.Typer | None:
 def command_names(app: typer.Typer) -> Iterator[str]:
     """The top-level command names an app registers, command groups by their name."""
     for info in app.registered_commands:
-        if isinstance(info.name, str):
-            yield info.name
-        elif info.callback is not None:
-            yield get_command_name(info.callback.__name__)
+        name = _command_name(info)
+        if name is not None:
+            yield name
     for group in app.registered_groups:
         if isinstance(group.name, str):
             yield group.name
@@ -103,34 +103,60 @@ def command_names(app: typer.Typer) -> Iterator[str]:
             yield from command_names(group.typer_instance)
 
 
-def areas_for(command: str | None) -> list[str]:
-    """The area holding ``command`` (first one found), else every area."""
-    names = area_names()
-    for name in names:
+def _command_name(info: CommandInfo) -> str | None:
+    if isinstance(info.name, str):
+        return info.name
+    return None if info.callback is None else get_command_name(info.callback.__name__)
+
+
+def find_area(command: str | None) -> str | None:
+    """The area whose app holds ``command`` (the first one, in :func:`area_names` order), or None."""
+    for name in area_names():
         app = area(name)
         if app is not None and command in list(command_names(app)):
-            return [name]
-    return [name for name in names if area(name) is not None]
+            return name
+    return None
 
 
-def build(names: list[str]) -> typer.Typer:
-    """The ``forecasts`` app with the areas ``names`` mounted."""
+def _root() -> typer.Typer:
     root = typer.Typer(cls=_Group, help=HELP, no_args_is_help=True, pretty_exceptions_enable=False,
                        rich_markup_mode=None, add_completion=False)
-    root.callback(help=HELP)(_root)
-    for name in names:
+    root.callback(help=HELP)(_options)
+    return root
+
+
+def _mount(root: typer.Typer, app: typer.Typer, command: str) -> None:
+    """Put the command (or command group) ``command`` of ``app`` on ``root``, and nothing else."""
+    root.registered_commands += [info for info in app.registered_commands if _command_name(info) == command]
+    for group in app.registered_groups:
+        if group.name == command:
+            root.registered_groups.append(group)
+        elif not isinstance(group.name, str) and group.typer_instance is not None:
+            _mount(root, group.typer_instance, command)
+
+
+def full_app() -> typer.Typer:
+    """The app with every area mounted, in :func:`area_names` order."""
+    root = _root()
+    for name in area_names():
         app = area(name)
         if app is not None:
             root.add_typer(app)
     return root
 
 
-def full_app() -> typer.Typer:
-    """The app with every area mounted."""
-    return build(areas_for(None))
+def app_for(command: str | None) -> typer.Typer:
+    """The app that runs ``command``: that command alone, taken from its area's app, so typer
+    converts nothing else; the full app for ``--help``, no command or an unknown one."""
+    name = find_area(command)
+    app = area(name) if name is not None else None
+    if command is None or app is None:
+        return full_app()
+    root = _root()
+    _mount(root, app, command)
+    return root
 
 
 def main() -> None:
-    """Entry point of the ``forecasts`` script: mount only the area of the command being run."""
-    command = sys.argv[1] if len(sys.argv) > 1 else None
-    build(areas_for(command))()
+    """Entry point of the ``forecasts`` script (see :func:`app_for`)."""
+    app_for(sys.argv[1] if len(sys.argv) > 1 else None)()
