@@ -24,9 +24,10 @@ Start-up: typer turns every mounted command into a click command at each start, 
 :func:`main` mounts only the command being run, taken from the area that holds it.  Which area
 that is, is read from the areas' own apps (every module of this package with a module-level
 ``app``), never from a table kept by hand; the ledger area is looked at first, so
-``forecasts log`` imports no other area.  ``--help`` and an unknown command get every area.  Area modules import only typer
-and the standard library at module level; pandas and everything heavier are imported inside
-the commands that need them.
+``forecasts log`` imports no other area.  ``--help`` and an unknown command get every area.
+Area modules import only typer and the standard library at module level (and
+:mod:`forecasts.errors`); pandas and everything heavier are imported inside the commands that
+need them.
 """
 
 from __future__ import annotations
