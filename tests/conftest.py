@@ -10,7 +10,9 @@ import os
 import shutil
 import subprocess
 import sys
+import traceback
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -45,7 +47,38 @@ def open_question(ledger) -> str:
     return "rain"
 
 
-def _run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+class CliResult(NamedTuple):
+    """What a run of the command line left: the exit code and both output streams."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> CliResult:
+    """The ``forecasts`` app in this process, built as :func:`forecasts.cli.main` builds it (only
+    the command being run mounted).  An exception that escapes the app is written to stderr as
+    the traceback a real process would print, with exit code 1."""
+    from typer.testing import CliRunner
+
+    from forecasts.cli import app_for
+
+    app = app_for(args[0] if args else None)
+    old = Path.cwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(app, list(args), env=env, prog_name="forecasts")
+    finally:
+        os.chdir(old)
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        assert result.exc_info is not None
+        stderr += "".join(traceback.format_exception(*result.exc_info))
+    return CliResult(result.exit_code, result.stdout, stderr)
+
+
+def _run_process(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "forecasts.cli", *args], capture_output=True,
                           text=True, env=full_env, cwd=cwd, timeout=300)
@@ -53,7 +86,8 @@ def _run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> su
 
 @pytest.fixture
 def cli():
-    """Run the real ``forecasts`` entry point in a subprocess: ``cli("log", "rain", "60%")``."""
+    """Run the ``forecasts`` command line in this process: ``cli("log", "rain", "60%")`` returns
+    ``returncode``, ``stdout`` and ``stderr`` like a finished process."""
     return _run_cli
 
 
@@ -72,6 +106,12 @@ def demo_copy(demo_ledger_file, tmp_path) -> Ledger:
     target = tmp_path / "new-start.duckdb"
     shutil.copyfile(demo_ledger_file, target)
     return Ledger.open(target)
+
+
+@pytest.fixture
+def cli_process():
+    """Run the real ``forecasts`` entry point in a subprocess (``python -m forecasts.cli``)."""
+    return _run_process
 
 
 @pytest.fixture

@@ -1,4 +1,9 @@
-"""The command line, through the real entry point: output, --json, exit codes, one-line errors."""
+"""The command line: output, --json, exit codes, one-line errors, lazy loading.
+
+Most tests run the app in this process (the ``cli`` fixture); a few run the real entry point in
+a subprocess (``cli_process``): the script itself, a missing ledger, a locked one, and the
+checks that ``forecasts log`` and ``--help`` load no heavy library.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from forecasts.cli import full_app
+import forecasts
+from forecasts.cli import app_for, area, area_names, command_names, find_area, full_app
 from forecasts.ledger import Ledger
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+HOLD = """
+import duckdb, sys, time
+con = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+time.sleep(30)
+"""
 
 
 def test_full_workflow(cli, db_path):
@@ -85,9 +97,34 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(cli, db_path, args):
     assert (ledger.counts(), ledger.verify().head) == before
 
 
-def test_missing_ledger_is_a_clear_error(cli, tmp_path):
-    out = cli("log", "rain", "50%", "--db", str(tmp_path / "none.duckdb"))
+def test_missing_ledger_is_a_clear_error(cli_process, tmp_path):
+    out = cli_process("log", "rain", "50%", "--db", str(tmp_path / "none.duckdb"))
     assert out.returncode == 1 and "forecasts init" in out.stderr
+
+
+def test_locked_ledger_is_one_line_from_the_real_entry_point(cli_process, ledger, open_question):
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(ledger.path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        out = cli_process("log", "rain", "40%", "--db", str(ledger.path))
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    assert out.returncode == 1, out
+    assert "locked by another process" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_version_from_the_console_script():
+    script = Path(sys.executable).parent / "forecasts"
+    out = subprocess.run([str(script), "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout == f"forecasts {forecasts.__version__}\n", out
+
+
+def test_version(cli):
+    out = cli("--version")
+    assert out.returncode == 0 and out.stdout == f"forecasts {forecasts.__version__}\n"
 
 
 def test_db_option_and_environment(cli, tmp_path):
@@ -162,3 +199,35 @@ def test_every_command_has_help_and_is_in_the_readme():
         if not re.search(rf"forecasts {' '.join(path)}\b", text):
             missing.append(" ".join(path))
     assert missing == [], f"commands not documented in README.md: {missing}"
+
+
+def test_lazy_loading_finds_every_command():
+    """Every command of the full app is found in exactly one area, and the app built for it
+    alone holds it, with the same help."""
+    import typer.main
+
+    full = typer.main.get_command(full_app())
+    areas = [a for a in area_names() if area(a) is not None]
+    assert len(areas) >= 6
+    claimed = [n for a in areas for n in command_names(area(a))]
+    assert sorted(claimed) == sorted(full.commands)  # each command in one area, none left out
+    for name, command in full.commands.items():
+        found = find_area(name)
+        assert found is not None and name in command_names(area(found))
+        alone = typer.main.get_command(app_for(name))
+        assert list(alone.commands) == [name]
+        assert alone.commands[name].help == command.help
+        if hasattr(command, "commands"):
+            assert list(alone.commands[name].commands) == list(command.commands)
+    assert find_area("no-such-command") is None
+    assert sorted(typer.main.get_command(app_for("no-such-command")).commands) == sorted(full.commands)
+
+
+def test_log_mounts_only_the_ledger_area():
+    probe = ("import sys\n"
+             "from forecasts.cli import main\n"
+             "sys.argv = ['forecasts', 'log', '--help']\n"
+             "try:\n    main()\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in sys.modules if m.startswith('forecasts.cli.')))\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert out.stdout.strip().splitlines()[-1] == "['forecasts.cli.ledger', 'forecasts.cli.options', 'forecasts.cli.output']", out

@@ -1,4 +1,4 @@
-"""The model commands through the real ``forecasts`` entry point (subprocesses, real files)."""
+"""The model commands, run in-process against real ledger files (one subprocess: the import check)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_backtest_and_explain(cli, db_path):
     assert r.returncode == 0, r.stderr
     assert "6 backtest rows written as backtest:hazard" in r.stdout   # 5 weekly dates + the event day
     r = cli("explain", "q", "--model", "hazard", "--as-of", "2020-01-25", "--world")
-    assert "#%d offer: hazard x10" % eid in r.stdout
+    assert f"#{eid} offer: hazard x10" in r.stdout
 
 
 def test_update_with_a_closed_form_model_imports_no_pandas_numpy_or_pymc(cli, tmp_path):

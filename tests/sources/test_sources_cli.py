@@ -1,4 +1,4 @@
-"""The import and evaluate commands, run as the real entry point."""
+"""The import and evaluate commands, run in-process against real files."""
 
 from __future__ import annotations
 

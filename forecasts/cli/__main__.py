@@ -1,0 +1,6 @@
+"""``python -m forecasts.cli``: the ``forecasts`` script."""
+
+from forecasts.cli import main
+
+if __name__ == "__main__":
+    main()

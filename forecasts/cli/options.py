@@ -1,0 +1,43 @@
+"""The options every area of the command line shares, declared once, and what they resolve to.
+
+``--db`` (also ``$FORECASTS_DB``) names the ledger file, ``--by`` who is acting (else
+``$FORECASTS_USER``, else the operating-system user name; the library decides), ``--as-of``
+the moment the ledger is read as of (UTC), ``--json`` machine-readable output.  Only typer and
+the standard library are imported here: every area imports this module at start-up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from forecasts.ledger.store import Ledger
+
+Db = Annotated[
+    Path | None,
+    typer.Option("--db", envvar="FORECASTS_DB", help="Ledger file [default: data/forecasts.duckdb].",
+                 show_default=False),
+]
+#: The demo's own ledger: never ``$FORECASTS_DB``, so the demo cannot touch your ledger.
+DemoDb = Annotated[
+    Path | None,
+    typer.Option("--db", help="Where to build the demo ledger [default: data/demo/new-start.duckdb].",
+                 show_default=False),
+]
+By = Annotated[str | None, typer.Option("--by", help="Who [default: $FORECASTS_USER, else your user name].")]
+#: ``--by`` of the listing commands: a filter, not who is acting.
+OnlyBy = Annotated[str | None, typer.Option("--by", help="Only rows this person recorded "
+                                                         "(questions: created or forecast).")]
+AsOf = Annotated[str | None, typer.Option("--as-of", help="Read the ledger as it was at this date/time (UTC).")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table or text.")]
+
+
+def open_ledger(db: Path | None, *, create: bool = False) -> Ledger:
+    """The ledger ``--db`` names (``$FORECASTS_DB``, else data/forecasts.duckdb); with ``create``
+    a missing file is created, otherwise it is an error (StoreMissing)."""
+    from forecasts.ledger.store import Ledger
+
+    return Ledger.open(db, create=create)

@@ -1,0 +1,146 @@
+"""How the command line prints: one red error line, plain lines, tables, JSON, progress bars.
+
+Conventions: results go to standard output, errors and progress to standard error.  A plain
+line is written without rich, so the writing commands (``log``, ``resolve``...) never load it;
+tables and the error line use rich, imported when first needed.  Text from the ledger (titles,
+ids, notes) is always printed literally: never read as rich markup.  JSON values are made plain
+(ISO dates, NaN as null) by :func:`plain`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def error(message: str) -> None:
+    """The one red line a refused command prints on standard error."""
+    from rich.console import Console
+    from rich.text import Text
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(Text.assemble(("error:", "bold red"), " ", message))
+
+
+def line(text: str, *, err: bool = False) -> None:
+    """One line of plain text on standard output (or standard error)."""
+    (sys.stderr if err else sys.stdout).write(text + "\n")
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready version of a value or a frame cell: ISO dates, Python numbers, NaN and NaT
+    as None, lists and dicts converted item by item."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if hasattr(value, "isoformat"):  # pandas Timestamp
+        return None if str(value) == "NaT" else value.isoformat()
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return plain(value.tolist())
+    if isinstance(value, float):
+        return None if value != value else value
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    pandas = sys.modules.get("pandas")  # a pandas missing value exists only once pandas is loaded
+    if pandas is not None:
+        try:
+            if pandas.isna(value):
+                return None
+        except (TypeError, ValueError):
+            pass
+    return value
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a frame as JSON-ready dicts."""
+    return [{str(k): plain(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+
+
+def write_json(value: Any, *, indent: int | None = 1) -> None:
+    """``value`` as JSON on standard output (made plain first; anything else as its text)."""
+    sys.stdout.write(json.dumps(plain(value), indent=indent, default=str) + "\n")
+
+
+def cell(value: Any) -> str:
+    """The text of a table cell: 4 significant digits, dates to the minute (or the day)."""
+    v = plain(value)
+    if v is None or v == "NaT":
+        return ""
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, list):
+        return ",".join(str(x) for x in v)
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={cell(x)}" for k, x in v.items())
+    if isinstance(v, str) and len(v) >= 19 and v[4] == "-" and v[10] == "T":
+        return v[:16].replace("T", " ") if not v.endswith("T00:00:00") else v[:10]
+    return str(v)
+
+
+def table(df: pd.DataFrame, columns: list[str], *, title: str | None = None, as_json: bool = False,
+          empty: str = "nothing to show") -> None:
+    """A frame as a table of ``columns`` (or, with ``as_json``, every column as JSON records)."""
+    if as_json:
+        write_json(records(df))
+        return
+    if df.empty:
+        line(empty)
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    shown = Table(title=escape(title) if title is not None else None, show_lines=False)
+    for col in columns:
+        shown.add_column(escape(col), overflow="fold")
+    for row in df[columns].itertuples(index=False):
+        shown.add_row(*(escape(cell(v)) for v in row))
+    Console(highlight=False, soft_wrap=False, emoji=False).print(shown)
+
+
+class ProgressUpdate(Protocol):
+    """``update(done, total, description="")``: how far a long command has got."""
+
+    def __call__(self, done: int, total: int | None, description: str = "") -> None: ...
+
+
+@contextmanager
+def progress(label: str, *, show_from: int = 0) -> Iterator[ProgressUpdate]:
+    """A progress bar on standard error, drawn only when that is a terminal and the total is at
+    least ``show_from``.  Yields ``update(done, total, description="")``; the bar is gone on exit."""
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int | None, description: str = "") -> None:
+        if "bar" not in state:
+            if total is not None and total < show_from:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            console = Console(stderr=True)
+            if not console.is_terminal:
+                state["bar"] = None
+                return
+            literal = label.replace("{", "{{").replace("}", "}}")  # the column formats its text
+            bar = Progress(TextColumn(literal, style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
+                           TimeElapsedColumn(), TextColumn("{task.description}", markup=False), console=console,
+                           transient=True)
+            bar.start()
+            state["bar"], state["task"] = bar, bar.add_task(description, total=total)
+        if state["bar"] is not None:
+            state["bar"].update(state["task"], completed=done, total=total, description=description)
+
+    try:
+        yield update
+    finally:
+        if state.get("bar") is not None:
+            state["bar"].stop()

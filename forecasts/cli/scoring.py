@@ -1,0 +1,99 @@
+"""The scoring commands: ``score`` (time-averaged scores by forecaster, tag, question, kind or
+period) and ``calibration`` (CORP decomposition, Spiegelhalter's Z, Cox slope and intercept, ECE
+and a text reliability chart).
+
+The commands read the ledger as of ``--as-of`` and print what :mod:`forecasts.scoring` returns;
+the library checks the grouping, the rule, the reference and the bins, so nothing is re-checked
+here.  pandas and the scoring code are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from forecasts.cli.options import AsOf, Db, Json, open_ledger
+from forecasts.cli.output import line, plain, records, table, write_json
+
+app = typer.Typer()
+
+
+def _frames(db: Path | None, as_of: str | None) -> tuple[Any, Any, Any]:
+    ledger = open_ledger(db)
+    return ledger.forecasts(as_of), ledger.questions(as_of), ledger.resolutions(as_of)
+
+
+def _excluded_line(excluded: dict[str, int]) -> str:
+    left = {k: v for k, v in excluded.items() if v}
+    return ("left out: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in left.items())) if left else "no question left out"
+
+
+@app.command()
+def score(
+    by: Annotated[str, typer.Option(help="Group by forecaster, tag, question, kind or period.")] = "forecaster",
+    rule: Annotated[str, typer.Option(help="brier (0-1), log (nats), spherical, baseline or peer (Metaculus).")] = "brier",
+    relative_to: Annotated[str | None, typer.Option(help="crowd:median (Good Judgment daily relative Brier) or a forecaster.")] = None,
+    bits: Annotated[bool, typer.Option(help="Log score in bits instead of nats.")] = False,
+    as_of: AsOf = None,
+    as_json: Json = False,
+    db: Db = None,
+) -> None:
+    """Time-averaged scores of resolved questions (ambiguous and annulled ones left out and counted)."""
+    from forecasts.scoring import score_table
+
+    log_base: Any = 2 if bits else "e"  # the library takes "e" or 2
+    scores = score_table(*_frames(db, as_of), by=by, rule=rule, relative_to=relative_to, as_of=as_of,
+                         log_base=log_base).rename_axis(by).reset_index()
+    if as_json:
+        write_json({"rule": rule, "by": by, "higher_is_better": scores.attrs.get("higher_is_better"),
+                    "excluded": plain(scores.attrs.get("excluded", {})), "rows": records(scores)})
+        return
+    better = "higher" if scores.attrs.get("higher_is_better") else "lower"
+    unit = {"brier": "Brier 0-1", "log": "log score in " + ("bits" if bits else "nats"), "spherical": "spherical",
+            "baseline": "Metaculus baseline", "peer": "Metaculus peer"}[rule]
+    cols = [by, "n_questions", "n_forecasts", "score", "coverage"] + (["relative", "n_relative"] if relative_to else [])
+    table(scores, cols, title=f"{unit}, time-averaged ({better} is better)", empty="no resolved questions to score")
+    line(_excluded_line(scores.attrs.get("excluded", {})))
+
+
+@app.command()
+def calibration(
+    forecaster: Annotated[list[str] | None, typer.Option(help="Only these forecasters (repeat the option).")] = None,
+    by: Annotated[str, typer.Option(help="Group by forecaster, tag, kind or period, or 'all' for one group.")] = "forecaster",
+    bins: Annotated[int, typer.Option(help="Bins of the text chart and the ECE.")] = 10,
+    as_of: AsOf = None,
+    as_json: Json = False,
+    db: Db = None,
+) -> None:
+    """Calibration of binary forecasts on questions past their scheduled close: CORP decomposition,
+    Spiegelhalter's Z, Cox slope and intercept, ECE, and a text reliability chart."""
+    from forecasts.scoring import (
+        calibration_cases,
+        calibration_groups,
+        calibration_table,
+        reliability,
+        text_reliability_chart,
+    )
+
+    frames = _frames(db, as_of)
+    group = None if by == "all" else by
+    result = calibration_table(*frames, forecaster=forecaster, by=group, as_of=as_of, bins=bins)
+    result = result.rename_axis(group or "group").reset_index()
+    if as_json:
+        write_json({"by": group, "excluded": plain(result.attrs.get("excluded", {})),
+                    "ece_binning": result.attrs.get("ece_binning"), "rows": records(result)})
+        return
+    cols = [group or "group", "n_questions", "n_forecasts", "brier", "mcb", "dsc", "unc",
+            "spiegelhalter_z", "spiegelhalter_p", "cox_slope", "cox_intercept", "ece"]
+    table(result, cols, title="Calibration (Brier decomposition: score = MCB - DSC + UNC; lower MCB is better)",
+          empty="no resolved binary question is past its scheduled close yet")
+    line(_excluded_line(result.attrs.get("excluded", {})))
+    if result.empty:
+        return
+    cases = calibration_cases(*frames, forecaster=forecaster, as_of=as_of)
+    for name, part in calibration_groups(cases, frames[1], group):
+        curve = reliability(part["p"], part["y"], part["weight"], n_boot=0)
+        line(f"\n{name}: reliability (| = mean forecast, # = observed frequency)")
+        line(text_reliability_chart(curve, bins=bins))

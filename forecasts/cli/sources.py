@@ -1,0 +1,240 @@
+"""The commands that take history in and send forecasts out to other tools: ``forecasts import
+FORMAT FILE`` (one command per importer of :mod:`forecasts.sources`, plus ``import ledger`` to
+restore an export), ``forecasts evaluate`` (the models against an imported crowd), and the
+interchange formats of ``forecasts export`` (hubverse, fatebook).
+
+Each import opens (or creates) the ledger, drives a progress bar on standard error from the
+importer's ``progress`` callback, and prints what was added, skipped as already present,
+filtered and refused.  A refused import prints its malformed rows with their line numbers, then
+the one-line error (exit code 2; nothing written).  Only typer and the standard library are
+imported here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from forecasts.cli.options import Db, Json, open_ledger
+from forecasts.cli.output import line, progress, records, write_json
+from forecasts.errors import ImportRejected, InvalidInput
+
+if TYPE_CHECKING:
+    from forecasts.ledger.store import Ledger
+
+app = typer.Typer()
+import_app = typer.Typer(help="Import a track record or events from another tool (idempotent, all or nothing).",
+                         no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+File = Annotated[Path, typer.Argument(help="The file to import.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Validate and count, write nothing.")]
+Skip = Annotated[bool, typer.Option("--skip-malformed", help="Import the valid rows and list the malformed ones (default: refuse the whole file).")]
+#: Malformed rows listed in full; the rest are counted.
+SHOWN = 20
+#: The interchange formats of ``forecasts export`` (the others are the ledger's own, lossless).
+EXPORTS = ("hubverse", "fatebook")
+
+
+def export_to(format: str, ledger: Ledger, out: Path) -> list[Path]:
+    """Write the ledger's forecasts in an interchange format (one of :data:`EXPORTS`); the files written."""
+    if format == "hubverse":
+        from forecasts.sources.hubverse import export_hubverse
+
+        return list(export_hubverse(ledger, out).values())
+    from forecasts.sources.fatebook import export_fatebook
+
+    return [export_fatebook(ledger, out)]
+
+
+def _run(importer: Callable[..., Any], db: Path | None, path: Path, as_json: bool, **kwargs: Any) -> None:
+    """Open the ledger, run an importer with a progress bar, print its summary."""
+    ledger = open_ledger(db, create=True)
+    try:
+        with progress(f"importing {path.name}") as update:
+            summary = importer(ledger, path, progress=lambda done, total: update(done, total), **kwargs)
+    except ImportRejected as exc:
+        for number, why in exc.problems[:SHOWN]:
+            line(f"line {number}: {why}", err=True)
+        if len(exc.problems) > SHOWN:
+            line(f"... and {len(exc.problems) - SHOWN} more malformed rows", err=True)
+        raise
+    if as_json:
+        write_json(summary.as_dict())
+        return
+    verb = "would add" if summary.dry_run else "added"
+    added = ", ".join(f"{n} {t}" for t, n in summary.added.items()) or "nothing"
+    line(f"{summary.source}: read {summary.rows_read} rows from {path.name}; {verb} {added}")
+    skipped = {t: n for t, n in summary.skipped.items() if n}
+    if skipped:
+        line("already in the ledger, skipped: " + ", ".join(f"{n} {t}" for t, n in skipped.items()))
+    if summary.filtered:
+        line("left out on purpose: " + ", ".join(f"{n} {why.replace('_', ' ')}" for why, n in summary.filtered.items()))
+    for note in summary.notes:
+        line(f"note: {note}")
+    if summary.malformed:
+        line(f"{len(summary.malformed)} malformed rows left out (--skip-malformed):")
+        for number, why in summary.malformed[:SHOWN]:
+            line(f"  line {number}: {why}")
+        if len(summary.malformed) > SHOWN:
+            line(f"  ... and {len(summary.malformed) - SHOWN} more (see --json)")
+
+
+def _mapping(items: list[str] | None) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise InvalidInput(f"--map {item!r} must read CANONICAL=COLUMN, e.g. made_at=date")
+        key, col = item.split("=", 1)
+        out[key.strip()] = col.strip()
+    return out
+
+
+@import_app.command("metaculus")
+def metaculus(
+    path: File,
+    questions: Annotated[Path | None, typer.Option("--questions", help="Questions table with titles (metaculus_binary_questions.csv).")] = None,
+    question_id: Annotated[list[int] | None, typer.Option("--question-id", help="Only this Metaculus question (repeatable).")] = None,
+    resolved_before: Annotated[str | None, typer.Option("--resolved-before", help="Only questions resolved before this date.")] = None,
+    dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
+) -> None:
+    """Metaculus questions with the community prediction history (tabular file or API JSON)."""
+    from forecasts.sources.metaculus import import_metaculus
+
+    _run(import_metaculus, db, path, as_json, questions=questions, question_ids=question_id,
+         resolved_before=resolved_before, dry_run=dry_run, skip_malformed=skip_malformed)
+
+
+@import_app.command("gjp")
+def gjp(
+    path: File,
+    questions: Annotated[Path | None, typer.Option("--questions", help="gjp_ifps.csv (needed for a forecasts file).")] = None,
+    dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
+) -> None:
+    """Good Judgment Project questions (gjp_ifps.csv) or survey forecasts (with --questions)."""
+    from forecasts.sources.gjp import import_gjp
+
+    _run(import_gjp, db, path, as_json, questions=questions, dry_run=dry_run, skip_malformed=skip_malformed)
+
+
+@import_app.command("predictionbook")
+def predictionbook(
+    path: File,
+    questions: Annotated[Path | None, typer.Option("--questions", help="predictionbook_questions.parquet, for titles.")] = None,
+    certainty: Annotated[bool, typer.Option("--certainty/--no-certainty", help="Accept 0% and 100% forecasts.")] = True,
+    dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
+) -> None:
+    """PredictionBook forecasts (and questions, resolutions)."""
+    from forecasts.sources.predictionbook import import_predictionbook
+
+    _run(import_predictionbook, db, path, as_json, questions=questions, allow_certainty=certainty,
+         dry_run=dry_run, skip_malformed=skip_malformed)
+
+
+@import_app.command("fatebook")
+def fatebook(
+    path: File,
+    prefix: Annotated[str, typer.Option("--prefix", help="Forecaster names become PREFIX:<name>.")] = "fatebook",
+    dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
+) -> None:
+    """A Fatebook CSV export."""
+    from forecasts.sources.fatebook import import_fatebook
+
+    _run(import_fatebook, db, path, as_json, prefix=prefix, dry_run=dry_run, skip_malformed=skip_malformed)
+
+
+@import_app.command("forecastbench")
+def forecastbench(
+    path: File,
+    resolutions: Annotated[Path | None, typer.Option("--resolutions", help="A resolution set JSON (with a question set JSON).")] = None,
+    dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
+) -> None:
+    """ForecastBench market questions with the frozen crowd forecast and resolutions."""
+    from forecasts.sources.forecastbench import import_forecastbench
+
+    _run(import_forecastbench, db, path, as_json, resolutions=resolutions, dry_run=dry_run,
+         skip_malformed=skip_malformed)
+
+
+@import_app.command("csv")
+def csv_(
+    path: File,
+    map_: Annotated[list[str] | None, typer.Option("--map", help="CANONICAL=COLUMN, e.g. made_at=date (repeatable).")] = None,
+    name: Annotated[str, typer.Option("--name", help="Rows are marked import:NAME.")] = "csv",
+    prefix: Annotated[str | None, typer.Option("--prefix", help="Prefix for question ids.")] = None,
+    certainty: Annotated[bool, typer.Option("--allow-certainty", help="Accept 0% and 100% forecasts.")] = False,
+    dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
+) -> None:
+    """Any CSV/Parquet table of forecasts (columns question, forecaster, made_at, probability; optional title, opens, closes, outcome, resolved_at, source_id, rationale)."""
+    from forecasts.sources.generic import import_csv
+
+    _run(import_csv, db, path, as_json, mapping=_mapping(map_), name=name, prefix=prefix,
+         allow_certainty=certainty, dry_run=dry_run, skip_malformed=skip_malformed)
+
+
+@import_app.command("gdelt")
+def gdelt(
+    path: File,
+    actors: Annotated[str | None, typer.Option("--actors", help="Actor pair, either direction, e.g. USA,RUS.")] = None,
+    codes: Annotated[str | None, typer.Option("--codes", help="CAMEO code prefixes, e.g. 03,04,17.")] = None,
+    root_only: Annotated[bool, typer.Option("--root-only", help="Only root events.")] = False,
+    since: Annotated[str | None, typer.Option("--since", help="From this date.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Up to this date.")] = None,
+    dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
+) -> None:
+    """GDELT 1.0/2.0 event exports, with CAMEO descriptions and Goldstein scores attached."""
+    from forecasts.sources.gdelt import import_gdelt
+
+    _run(import_gdelt, db, path, as_json, actors=actors.split(",") if actors else None,
+         codes=codes.split(",") if codes else None, root_only=root_only, since=since, until=until,
+         dry_run=dry_run, skip_malformed=skip_malformed)
+
+
+@import_app.command("events-csv")
+def events_csv(
+    path: File,
+    map_: Annotated[list[str] | None, typer.Option("--map", help="FIELD=COLUMN (repeatable).")] = None,
+    name: Annotated[str, typer.Option("--name", help="Rows are marked import:NAME.")] = "events-csv",
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Add this tag to every event (repeatable).")] = None,
+    dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
+) -> None:
+    """A plain CSV of dated events (title, on, and optional description, source_url, actors, cameo...)."""
+    from forecasts.sources.events_csv import import_events_csv
+
+    _run(import_events_csv, db, path, as_json, mapping=_mapping(map_), name=name, tags=tag or (),
+         dry_run=dry_run, skip_malformed=skip_malformed)
+
+
+@import_app.command("ledger")
+def ledger_(
+    folder: Annotated[Path, typer.Argument(help="A folder written by 'forecasts export' (CSV or Parquet).")],
+    db: Db = None,
+) -> None:
+    """Restore a full export into a new, empty ledger (same rows, same hashes)."""
+    counts = open_ledger(db, create=True).restore(folder)
+    line("restored " + ", ".join(f"{n} {t}" for t, n in counts.items()) + f" from {folder}")
+
+
+@app.command()
+def evaluate(
+    crowd: Annotated[str, typer.Option("--crowd", help="The imported crowd to beat.")] = "import:metaculus",
+    cutoff: Annotated[str, typer.Option("--cutoff", help="Train on questions resolved before it; test on questions opened after it.")] = "2020-07-01",
+    end: Annotated[str | None, typer.Option("--end", help="Only test questions resolved before this date.")] = None,
+    n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples.")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
+    as_json: Json = False,
+    db: Db = None,
+) -> None:
+    """Run the models as forecasters over an imported crowd out of sample and compare scores."""
+    from forecasts.sources.evaluate import evaluate_crowd
+
+    result = evaluate_crowd(open_ledger(db), crowd=crowd, cutoff=cutoff, end=end, n_boot=n_boot, seed=seed)
+    if as_json:
+        write_json({"crowd": result.crowd, "cutoff": str(result.cutoff), "end": str(result.end),
+                    "params": result.params, "counts": result.counts, "verdicts": result.verdicts,
+                    "table": records(result.table)})
+        return
+    line(result.to_text())
