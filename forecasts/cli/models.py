@@ -37,7 +37,7 @@ def update(
         raise InvalidInput("give a question id or --all (not both)")
     ledger = open_ledger(db)
     if question is None:
-        from forecasts.models.run import update_all
+        from forecasts.runs.live import update_all
 
         out = update_all(ledger, model)
         if as_json:
@@ -49,7 +49,7 @@ def update(
             line(f"skipped {qid}: {why}")
         line(f"{len(out['rows'])} model forecasts written")
         return
-    from forecasts.models.run import update as update_one
+    from forecasts.runs.live import update as update_one
 
     out = update_one(ledger, question, model)
     if as_json:
@@ -76,7 +76,7 @@ def backtest(
     db: Db = None,
 ) -> None:
     """Replay a model on a question as of past dates (world clock) and write backtest rows."""
-    from forecasts.models.run import backtest as run_backtest
+    from forecasts.runs.backtest import backtest as run_backtest
 
     out = run_backtest(open_ledger(db), question, model, from_, to, every, at_events=events)
     if as_json:
@@ -101,19 +101,11 @@ def fit(
     db: Db = None,
 ) -> None:
     """Learn event effects from resolved questions (PyMC NUTS); save a versioned posterior summary."""
-    from forecasts import domain
-    from forecasts.models import hierarchical
-    from forecasts.models.run import models_folder
+    from forecasts.runs.learned import fit_ledger
 
-    ledger = open_ledger(db)
-    t = domain.now() if as_of is None else domain.parse_time(as_of, "--as-of date")
-    design = hierarchical.design_from_ledger(ledger, t)
-    if len(design.y) < 2 or not design.types:
-        raise InvalidInput(f"{len(design.y)} resolved yes/no questions with assessed events: too few to learn from")
-    line(f"fitting {len(design.y)} resolved questions, {design.n_events} events, {len(design.types)} event types")
-    summary, _ = hierarchical.fit(design, draws=draws, tune=tune, chains=chains, cores=2, sampler=sampler,
-                                  seed=seed, as_of=t.isoformat())
-    path = hierarchical.save_summary(summary, out if out is not None else models_folder(ledger))
+    design, summary, path = fit_ledger(open_ledger(db), as_of, out=out, draws=draws, tune=tune, chains=chains,
+                                       cores=2, sampler=sampler, seed=seed)
+    line(f"fitted {len(design.y)} resolved questions, {design.n_events} events, {len(design.types)} event types")
     d = summary["diagnostics"]
     line(f"R-hat max {d['rhat_max']:.3f}, bulk ESS min {d['ess_bulk_min']:.0f}, tail ESS min "
          f"{d['ess_tail_min']:.0f}, divergences {d['divergences']}, {d['sampling_seconds']:.1f} s "
@@ -136,7 +128,7 @@ def explain(
     db: Db = None,
 ) -> None:
     """Show how a model gets its forecast, step by step (writes nothing)."""
-    from forecasts.models.run import forecast
+    from forecasts.runs.live import forecast
 
     out = forecast(open_ledger(db), question, model, as_of, clock="world" if world else "both")
     for text in out["explanation"]:

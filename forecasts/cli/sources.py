@@ -229,7 +229,7 @@ def evaluate(
     db: Db = None,
 ) -> None:
     """Run the models as forecasters over an imported crowd out of sample and compare scores."""
-    from forecasts.sources.evaluate import evaluate_crowd
+    from forecasts.runs.evaluate import evaluate_crowd
 
     result = evaluate_crowd(open_ledger(db), crowd=crowd, cutoff=cutoff, end=end, n_boot=n_boot, seed=seed)
     if as_json:

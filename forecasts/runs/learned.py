@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from forecasts.ledger import Ledger
     from forecasts.models.hierarchical import Design
 
-__all__ = ["design_from_ledger", "load_summary", "models_folder"]
+__all__ = ["design_from_ledger", "fit_ledger", "load_summary", "models_folder"]
 
 
 def models_folder(ledger: Ledger) -> Path:
@@ -43,3 +43,22 @@ def design_from_ledger(ledger: Ledger, as_of: object = None,
 
     got = ledger.records_many(("questions", "forecasts", "evidence", "resolutions"), as_of, clock=clock)
     return design_from_records(got["questions"], got["forecasts"], got["evidence"], got["resolutions"])
+
+
+def fit_ledger(ledger: Ledger, as_of: object = None, *, out: str | os.PathLike[str] | None = None,
+               **sampling: Any) -> tuple[Design, dict[str, Any], Path]:
+    """Learn the event effects from what the ledger knew as of a time (default: now), save the
+    versioned posterior summary (into ``out``, default :func:`models_folder`) and return
+    ``(design, summary, path)``.  ``sampling`` goes to :func:`forecasts.models.hierarchical.fit`
+    (``draws``, ``tune``, ``chains``, ``cores``, ``sampler``, ``seed``).  Fewer than two resolved
+    yes/no questions with assessed events are too few to learn from."""
+    from forecasts import domain
+    from forecasts.errors import InvalidInput
+    from forecasts.models import hierarchical
+
+    t = domain.now() if as_of is None else domain.parse_time(as_of, "as-of date")
+    design = design_from_ledger(ledger, t)
+    if len(design.y) < 2 or not design.types:
+        raise InvalidInput(f"{len(design.y)} resolved yes/no questions with assessed events: too few to learn from")
+    summary, _ = hierarchical.fit(design, as_of=t.isoformat(), **sampling)
+    return design, summary, hierarchical.save_summary(summary, out if out is not None else models_folder(ledger))
