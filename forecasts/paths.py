@@ -23,11 +23,11 @@ def data_file(name: str) -> Path:
 def source_file(path: str | os.PathLike[str]) -> Path:
     """The file an importer reads: it must exist, be a file and be readable."""
     p = Path(path)
-    if p.is_dir():
-        raise InvalidInput(f"{p} is a folder; give the file to import")
-    if not p.exists():
-        raise InvalidInput(f"no file {p}")
     try:
+        if p.is_dir():
+            raise InvalidInput(f"{p} is a folder; give the file to import")
+        if not p.exists():
+            raise InvalidInput(f"no file {p}")
         with p.open("rb") as fh:
             fh.read(1)
     except OSError as exc:
@@ -38,9 +38,9 @@ def source_file(path: str | os.PathLike[str]) -> Path:
 def output_folder(path: str | os.PathLike[str]) -> Path:
     """A folder an export writes into, created if needed; a file in its place is refused."""
     folder = Path(path)
-    if folder.exists() and not folder.is_dir():
-        raise InvalidInput(f"{folder} exists and is not a folder")
     try:
+        if folder.exists() and not folder.is_dir():
+            raise InvalidInput(f"{folder} exists and is not a folder")
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InvalidInput(f"cannot create the folder {folder}: {exc.strerror or exc}") from None
@@ -50,7 +50,10 @@ def output_folder(path: str | os.PathLike[str]) -> Path:
 def output_file(path: str | os.PathLike[str]) -> Path:
     """A file an export writes, its folder created if needed; a folder in its place is refused."""
     p = Path(path)
-    if p.is_dir():
-        raise InvalidInput(f"{p} is a folder; give a file name to write")
+    try:
+        if p.is_dir():
+            raise InvalidInput(f"{p} is a folder; give a file name to write")
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {p}: {exc.strerror or exc}") from None
     output_folder(p.parent)
     return p

@@ -191,7 +191,20 @@ class DuckDBStorage:
 
     # ------------------------------------------------------------------ connections
     def exists(self) -> bool:
-        return self.path.exists()
+        """Whether the file is there; a folder, an unusable path or a file that is not a
+        DuckDB database is refused (DuckDB itself would open a CSV file as a database of views)."""
+        try:
+            if self.path.is_dir():
+                raise InvalidInput(f"{self.path} is a folder, not a ledger file")
+            if not self.path.exists():
+                return False
+            with self.path.open("rb") as fh:
+                head = fh.read(12)
+        except OSError as exc:
+            raise InvalidInput(f"cannot use {self.path} as a ledger: {exc.strerror or exc}") from None
+        if head and head[8:12] != b"DUCK":
+            raise StoreCorrupt(f"{self.path} is not a ledger: it is not a DuckDB database file")
+        return True
 
     def _missing(self) -> StoreMissing:
         return StoreMissing(f"no ledger at {self.path}; create one first (forecasts init)")
@@ -199,8 +212,7 @@ class DuckDBStorage:
     def _connect_once(self) -> duckdb.DuckDBPyConnection:
         """A connection, waiting (with backoff, up to ``lock_timeout``) while another process
         holds the file; any other failure is raised as DuckDB raised it (see :meth:`_failure`)."""
-        if self.path.is_dir():
-            raise InvalidInput(f"{self.path} is a folder, not a ledger file")
+        self.exists()
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.02
         while True:
@@ -254,7 +266,7 @@ class DuckDBStorage:
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.02
         while True:
-            if not create and not self.path.exists():
+            if not create and not self.exists():
                 raise self._missing()
             try:
                 con = self._open()
@@ -282,7 +294,11 @@ class DuckDBStorage:
             delay = min(delay * 2, 0.5)
 
     def create(self) -> list[str]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.exists()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidInput(f"cannot create the folder of ledger {self.path}: {exc.strerror or exc}") from None
         names: list[str] = []
 
         def work(con: duckdb.DuckDBPyConnection) -> None:
@@ -378,7 +394,7 @@ class DuckDBStorage:
 
     def chain(self) -> Iterator[ChainRow]:
         """Every row in ``seq`` order, streamed through one connection held while iterating."""
-        if not self.path.exists():
+        if not self.exists():
             raise self._missing()
         try:
             con = self._open()

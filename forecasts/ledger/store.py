@@ -121,8 +121,6 @@ class Ledger:
         missing file raises :class:`~forecasts.errors.StoreMissing`.
         """
         ledger = cls(path if path is not None else default_path(), lock_timeout=lock_timeout)
-        if ledger.path.is_dir():
-            raise InvalidInput(f"{ledger.path} is a folder, not a ledger file")
         if not ledger.storage.exists():
             if not create:
                 raise StoreMissing(f"no ledger at {ledger.path}; create one first (forecasts init)")
@@ -131,8 +129,6 @@ class Ledger:
 
     def init(self) -> list[str]:
         """Create the ledger if needed and apply pending migrations; return their names."""
-        if self.path.is_dir():
-            raise InvalidInput(f"{self.path} is a folder, not a ledger file")
         return self.storage.create()
 
     # ------------------------------------------------------------------ appends

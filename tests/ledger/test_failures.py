@@ -162,9 +162,23 @@ def test_the_import_count_is_exact_when_the_listing_is_cut(ledger):
         ledger.import_forecast_frame(frame, source="import:bulk")
 
 
-def test_a_file_that_is_not_a_ledger_is_one_clear_error(tmp_path):
-    path = tmp_path / "notes.duckdb"
+@pytest.mark.parametrize("name", ["notes.duckdb", "events.csv", "rows.parquet"])
+def test_a_file_that_is_not_a_ledger_is_one_clear_error(tmp_path, name):
+    """DuckDB itself would open a CSV file as a database of views: the ledger refuses it."""
+    path = tmp_path / name
     path.write_text("question,probability\nrain,0.4\n")
-    with pytest.raises(StoreCorrupt, match="is not a ledger"):
-        Ledger.open(path).questions()
+    for use in (lambda: Ledger.open(path), lambda: Ledger(path).questions(), lambda: Ledger(path).init()):
+        with pytest.raises(StoreCorrupt, match="is not a ledger"):
+            use()
     assert path.read_text() == "question,probability\nrain,0.4\n"
+
+
+def test_a_path_the_system_cannot_use_is_bad_input(tmp_path):
+    too_long = tmp_path / ("x" * 300)
+    with pytest.raises(InvalidInput, match="too long"):
+        Ledger.open(too_long, create=True)
+    ledger = Ledger.open(tmp_path / "l.duckdb", create=True)
+    with pytest.raises(InvalidInput, match="too long"):
+        import_csv(ledger, too_long)
+    with pytest.raises(InvalidInput, match="too long"):
+        ledger.export(too_long / "out")
