@@ -48,12 +48,19 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from forecasts.errors import InvalidInput, InvalidProbability, UnknownForecaster
-
-from forecasts.scoring.options import (CALIBRATION_GROUPINGS, LOSS_RULES, Band, CalibrationGrouping,
-                                       LossRule, Weighting, check_bins, check_choice)
-from forecasts.scoring.pooling import Pooled, pool
+from forecasts.errors import InvalidInput, InvalidProbability
 from forecasts.scoring.frames import TimeLike, check_columns, check_forecasters
+from forecasts.scoring.options import (
+    CALIBRATION_GROUPINGS,
+    LOSS_RULES,
+    Band,
+    CalibrationGrouping,
+    LossRule,
+    Weighting,
+    check_bins,
+    check_choice,
+)
+from forecasts.scoring.pooling import Pooled, pool
 from forecasts.scoring.rules import as_floats
 
 __all__ = [
@@ -133,7 +140,7 @@ def _total_score(rule: str, x: np.ndarray, w: np.ndarray, s: np.ndarray) -> floa
     return float(-np.sum(_xlogy(s, x) + _xlogy(w - s, 1.0 - x)))
 
 
-def _decompose_pooled(pooled: Pooled, rule: str) -> dict:
+def _decompose_pooled(pooled: Pooled, rule: str) -> tuple[dict, np.ndarray]:
     x, w, s = pooled.x, pooled.w, pooled.s
     total_w = float(w.sum())
     fit = _pav(s / w, w)
@@ -848,11 +855,12 @@ SUMMARY_COLUMNS = ("n_questions", "n_forecasts", "brier", "mcb", "dsc", "unc", "
                    "citl", "cox_n_excluded", "cox_intercept", "cox_slope", "ece")
 
 
-def _summary_row(cases: pd.DataFrame, bins) -> dict:
+def _summary_row(cases: pd.DataFrame, bins: int | ArrayLike) -> dict[str, float]:
     p = cases["p"].to_numpy()
     y = cases["y"].to_numpy()
     w = cases["weight"].to_numpy()
-    row = {"n_questions": int(cases["question"].nunique()), "n_forecasts": int(len(cases))}
+    row: dict[str, float] = {"n_questions": int(cases["question"].nunique()),
+                             "n_forecasts": int(len(cases))}
     db = decompose(p, y, "brier", weights=w)
     dl = decompose(p, y, "log", weights=w)
     row.update({"brier": db["score"], "mcb": db["mcb"], "dsc": db["dsc"], "unc": db["unc"],
@@ -953,7 +961,7 @@ def calibration_table(forecasts: pd.DataFrame, questions: pd.DataFrame, resoluti
     bob                   3            3
     """
     check_choice(by, CALIBRATION_GROUPINGS, "by", none=True)
-    if not isinstance(bins, str) and not hasattr(bins, "__len__"):
+    if isinstance(bins, str) or not hasattr(bins, "__len__"):  # a number of bins, not edges
         check_bins(bins)
     edges = _bin_edges(bins)
     cases = calibration_cases(forecasts, questions, resolutions, forecaster,

@@ -28,7 +28,6 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from forecasts.errors import InvalidInput, UnknownForecaster
-
 from forecasts.scoring import rules as rl
 from forecasts.scoring.frames import check_columns
 from forecasts.scoring.options import LOSS_RULES, LossRule, check_choice

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any, TypeAlias
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,7 +40,7 @@ __all__ = ["TimeLike", "check_forecasters", "example_frames", "to_timestamp"]
 
 #: What ``as_of`` and the other instants accept: ISO text, a datetime or date, a Timestamp,
 #: a ``numpy.datetime64``, or None (now, or no cut-off: each function says which).
-TimeLike: TypeAlias = "str | datetime | date | pd.Timestamp | np.datetime64 | None"
+type TimeLike = str | datetime | date | pd.Timestamp | np.datetime64 | None
 
 EXCLUSION_REASONS = ("ambiguous", "annulled", "unresolved", "unknown_question")
 
@@ -77,7 +77,7 @@ def as_us(values: ArrayLike) -> np.ndarray:
     """Datetime-like column as int64 microseconds (NaT -> int64 min)."""
     arr = np.asarray(values)
     if arr.dtype.kind != "M":
-        arr = pd.to_datetime(pd.Series(values)).to_numpy()
+        arr = pd.to_datetime(pd.Series(values)).to_numpy()  # type: ignore[call-overload]
     return arr.astype("datetime64[us]", copy=False).view(np.int64)
 
 

@@ -46,7 +46,7 @@ class Pooled(NamedTuple):
     method: str
 
 
-def _grid_codes(p: np.ndarray):
+def _grid_codes(p: np.ndarray) -> tuple[int, np.ndarray] | tuple[None, None]:
     head = p[:4096]
     for g in GRIDS:
         if not np.array_equal(np.rint(head * g) / g, head):  # cheap early rejection
@@ -95,7 +95,7 @@ def pool(p: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None,
     """
     if method in ("auto", "grid"):
         g, codes = _grid_codes(p)
-        if g is not None:
+        if g is not None and codes is not None:
             n = np.bincount(codes, minlength=g + 1)
             if weights is None:
                 s = np.bincount(codes, weights=y, minlength=g + 1)

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -60,12 +60,20 @@ from numpy.typing import ArrayLike
 
 from forecasts.domain import is_person
 from forecasts.errors import InvalidInput, InvalidProbability, UnknownForecaster
-
 from forecasts.scoring import frames as fr
 from forecasts.scoring import rules as rl
-from forecasts.scoring.frames import TimeLike, check_columns, check_forecasters, forecaster_names
-from forecasts.scoring.options import (LOSS_RULES, SCORE_GROUPINGS, SCORE_RULES, Engine, LogBase,
-                                       LossRule, ScoreGrouping, ScoreRule, check_choice)
+from forecasts.scoring.frames import TimeLike, check_columns, forecaster_names
+from forecasts.scoring.options import (
+    LOSS_RULES,
+    SCORE_GROUPINGS,
+    SCORE_RULES,
+    Engine,
+    LogBase,
+    LossRule,
+    ScoreGrouping,
+    ScoreRule,
+    check_choice,
+)
 
 __all__ = [
     "baseline_scores",
@@ -85,6 +93,10 @@ US_PER_DAY = 86_400_000_000
 
 
 # ======================================================================== core
+def _no_rows() -> np.ndarray:
+    return np.zeros(0, dtype=np.int64)
+
+
 @dataclass
 class Holding:
     """Per-forecast arrays of the holding rule (rows already filtered)."""
@@ -97,12 +109,12 @@ class Holding:
     made: np.ndarray  # int64 us
     seq: np.ndarray
     excluded: dict
-    # filled in by _attach_holding
-    start: np.ndarray | None = None
-    end: np.ndarray | None = None
-    dur: np.ndarray | None = None  # int64 us, >= 0
-    group: np.ndarray | None = None
-    order: np.ndarray | None = None
+    # filled in by _attach_holding (empty until then)
+    start: np.ndarray = field(default_factory=_no_rows)
+    end: np.ndarray = field(default_factory=_no_rows)
+    dur: np.ndarray = field(default_factory=_no_rows)  # int64 us, >= 0
+    group: np.ndarray = field(default_factory=_no_rows)
+    order: np.ndarray = field(default_factory=_no_rows)
     n_groups: int = 0
 
 
@@ -154,9 +166,9 @@ def _prepare(forecasts, questions, resolutions, *, as_of=None, forecaster=None,
         excluded["before_scheduled_close"] = 0
     if binary_only:
         excluded["not_binary"] = 0
-    cutoff_us = int(cutoff.astype("datetime64[us]").astype(np.int64))
+    cutoff_us = int(np.datetime64(cutoff, "us").astype(np.int64))
     usable_q = np.zeros(len(questions), dtype=bool)
-    for u, pos in enumerate(qpos_of_uniq):
+    for pos in qpos_of_uniq:
         if pos < 0:
             excluded["unknown_question"] += 1
             continue
@@ -273,7 +285,7 @@ def _check_p(p, h, rows):
                          f"{float(p[i])!r}; it must be a number in [0, 1]")
 
 
-def _binary_outcomes(h: Holding, rows: np.ndarray) -> np.ndarray:
+def _binary_outcomes(h: Holding, rows: np.ndarray | None) -> np.ndarray:
     outs = h.qinfo["outcome"].to_numpy(dtype=object)
     kinds = h.qinfo["kind"].to_numpy(dtype=object)
     bad = (kinds == "binary") & ~np.isin(outs, ["yes", "no"])
@@ -295,7 +307,7 @@ def _categorical(h: Holding, rows: np.ndarray):
     kmax = max(len(options[j]) for j in np.unique(qpos))
     probs = np.zeros((idx_rows.shape[0], kmax))
     outcome = np.empty(idx_rows.shape[0], dtype=np.int64)
-    for r, (j, d) in enumerate(zip(qpos, dicts)):
+    for r, (j, d) in enumerate(zip(qpos, dicts, strict=True)):
         opts = list(options[j])
         qid = h.qinfo["id"].iat[j]
         if outs[j] not in opts:
@@ -316,7 +328,7 @@ def _categorical(h: Holding, rows: np.ndarray):
     return probs, outcome
 
 
-def _row_scores(h: Holding, rule: str, log_base="e") -> np.ndarray:
+def _row_scores(h: Holding, rule: str, log_base: LogBase = "e") -> np.ndarray:
     """Score of every forecast against its question's outcome."""
     check_choice(rule, RULES, "rule")
     kinds = h.qinfo["kind"].to_numpy(dtype=object)
@@ -373,7 +385,6 @@ def _aggregate(h: Holding, values: np.ndarray) -> pd.DataFrame:
     num = np.bincount(h.group, weights=contrib, minlength=ng)
     covered = np.bincount(h.group, weights=dur, minlength=ng)
     pe = h.qinfo["period_end"].to_numpy()
-    ps = h.qinfo["period_start"].to_numpy()
     counted = h.made < pe[h.q]
     nf = np.bincount(h.group, weights=counted, minlength=ng).astype(np.int64)
     first = np.full(ng, -1, dtype=np.int64)
@@ -621,14 +632,14 @@ def spot_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: p
 
 
 # ----------------------------------------------------------------- Metaculus
-def _baseline_values(p_outcome: np.ndarray, n_options: np.ndarray) -> np.ndarray:
+def _baseline_values(p_outcome: np.ndarray, n_options: np.ndarray | float) -> np.ndarray:
     with np.errstate(divide="ignore"):
         return 100.0 * np.log(n_options * p_outcome) / np.log(n_options)
 
 
 def _n_options(h: Holding) -> np.ndarray:
     nopt = np.array([2 if k == "binary" else len(o)
-                     for k, o in zip(h.qinfo["kind"], h.qinfo["options"])], dtype=np.float64)
+                     for k, o in zip(h.qinfo["kind"], h.qinfo["options"], strict=True)], dtype=np.float64)
     return nopt[h.q]
 
 
@@ -822,7 +833,7 @@ def _metaculus(h: Holding, which: str, in_pool_f: np.ndarray | None = None) -> p
         en = (h.end[rows] - t0) / US_PER_DAY
         hs, hz, ac = 0.0, (he[j] - t0) / US_PER_DAY, (pe[j] - t0) / US_PER_DAY
         if which == "baseline":
-            sc, cv = metaculus_baseline(po[rows], st, en, hs, hz, ac, n_options=nopt[rows[0]])
+            sc, cv = metaculus_baseline(po[rows], st, en, hs, hz, ac, n_options=int(nopt[rows[0]]))
         else:
             member = None if in_pool_f is None else in_pool_f[h.f[rows]]
             sc, cv = metaculus_peer(po[rows], st, en, hs, hz, ac, in_pool=member)
@@ -992,7 +1003,8 @@ def relative_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolution
     first_of_group = order[gb[:-1]]
     gq = h.q[first_of_group]
     by_q = pd.Series(np.arange(h.n_groups)).groupby(gq).apply(list)
-    for j, groups in by_q.items():
+    for jq, groups in by_q.items():
+        j = int(jq)  # type: ignore[arg-type]
         day0 = ps[j] - ps[j] % US_PER_DAY
         ndays = int(-(-(pe[j] - day0) // US_PER_DAY))
         if ndays <= 0:
@@ -1015,7 +1027,7 @@ def relative_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolution
                 med[has] = np.nanmedian(sub[:, has], axis=0)
             else:
                 med = np.full(ndays, np.nan)
-        for r, g in enumerate(groups):
+        for r in range(len(groups)):
             own = mat[r]
             standing = ~np.isnan(own) & ~np.isnan(med)
             diff = np.where(standing, own - np.where(standing, med, 0.0), 0.0)
@@ -1035,7 +1047,7 @@ def tags_of(questions: pd.DataFrame) -> dict[str, list[str]]:
     if "tags" not in questions.columns:
         return {q: ["(untagged)"] for q in questions["id"]}
     out = {}
-    for q, t in zip(questions["id"], questions["tags"]):
+    for q, t in zip(questions["id"], questions["tags"], strict=True):
         tags = [str(x) for x in t] if isinstance(t, (list, tuple, np.ndarray)) else []
         out[q] = tags or ["(untagged)"]
     return out
@@ -1148,10 +1160,11 @@ def score_table(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: p
             raise InvalidInput("relative_to applies to brier, log and spherical; baseline "
                                "and peer scores are relative already")
         if relative_to != "crowd:median" and not (forecasts["forecaster"] == relative_to).any():
-            raise UnknownForecaster(f"no scored forecasts by {relative_to!r} to compare with: "
-                                    "it has no forecasts")
+            raise UnknownForecaster(f"reference forecaster {relative_to!r} has no forecasts, so no "
+                                    "scored forecasts to compare with")
     if rule in RULES:
-        pairs = time_averaged(forecasts, questions, resolutions, rule, as_of, log_base=log_base)
+        pairs = time_averaged(forecasts, questions, resolutions, rule, as_of,  # type: ignore[arg-type]
+                              log_base=log_base)
     elif rule == "baseline":
         pairs = baseline_scores(forecasts, questions, resolutions, as_of)
     else:
@@ -1159,7 +1172,7 @@ def score_table(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: p
     excluded = dict(pairs.attrs.get("excluded", {}))
     if relative_to is not None:
         if relative_to == "crowd:median":
-            rel = relative_scores(forecasts, questions, resolutions, rule, as_of)
+            rel = relative_scores(forecasts, questions, resolutions, rule, as_of)  # type: ignore[arg-type]
             pairs = pairs.merge(rel[["question", "forecaster", "relative"]],
                                 on=["question", "forecaster"], how="left")
         else:

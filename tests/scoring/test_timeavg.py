@@ -214,7 +214,7 @@ def test_holding_engines_agree(shuffle):
     for name in ("start", "end", "dur", "order"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     # group ids may be numbered differently but must partition rows the same way
-    pairs = set(zip(a.group.tolist(), b.group.tolist()))
+    pairs = set(zip(a.group.tolist(), b.group.tolist(), strict=True))
     assert len(pairs) == a.n_groups == b.n_groups
 
 
