@@ -4,9 +4,10 @@ The file holds everything inline (CSS, figures as SVG, no scripts, no fonts or i
 network), so it opens from disk, survives e-mail and prints.  Sections:
 
 1. **Summary**: who forecast what (forecasters by kind, questions by status).
-2. **Scores**: :class:`~forecasts.report.results.ScoreTable` for every forecaster, people,
-   models and imported crowds alike (Brier, log, Metaculus baseline and peer, relative to the
-   median forecaster and to the crowd, with n and coverage).
+2. **Scores**: :class:`~forecasts.report.results.ScoreTable` for every forecaster, of every
+   kind (:data:`forecasts.domain.FORECASTER_KINDS`: persons, models, crowd aggregates, imported
+   records, backtests) alike (Brier, log, Metaculus baseline and peer against the persons,
+   relative to the median person and to the crowd, with n and coverage).
 3. **Calibration**: for each forecaster with resolved questions past their scheduled close, a
    CORP reliability diagram with its consistency band and a count histogram, the MCB/DSC/UNC
    decomposition and Spiegelhalter's Z (:class:`~forecasts.report.results.CalibrationResult`).
@@ -14,6 +15,9 @@ network), so it opens from disk, survives e-mail and prints.  Sections:
 5. **Timelines**: one per question (:class:`~forecasts.report.results.QuestionTimeline`).
 6. **Method**: the rules behind the numbers.
 
+The report reads the ledger through its public frames only
+(:class:`~forecasts.report.results.LedgerReader`: ``questions``, ``forecasts``,
+``resolutions``, ``events``, ``evidence`` as of a time), so it works over any store.
 The library never prints: ``progress(step, total, label)`` is called before each step so the
 CLI can draw a progress bar.
 """

@@ -49,7 +49,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from forecasts.errors import InvalidInput, InvalidProbability
-from forecasts.scoring.frames import TimeLike, check_columns, check_forecasters
+from forecasts.scoring.frames import TimeLike, check_columns, check_forecasters, random_generator
 from forecasts.scoring.options import (
     CALIBRATION_GROUPINGS,
     LOSS_RULES,
@@ -305,7 +305,7 @@ def reliability(p: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None, *,
     dec, fit = _decompose_pooled(pooled, "brier")
     x, n, w, s = pooled.x, pooled.n, pooled.w, pooled.s
     out = pd.DataFrame({"x": x, "cep": fit, "n": n, "weight": w, "events": s})
-    rng = np.random.default_rng(random_state)
+    rng = random_generator(random_state)
     q = (alpha / 2, 1 - alpha / 2)
     k = x.shape[0]
     if n_boot > 0 and "consistency" in bands:

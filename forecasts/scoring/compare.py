@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike
 
 from forecasts.errors import InvalidInput, UnknownForecaster
 from forecasts.scoring import rules as rl
-from forecasts.scoring.frames import check_columns
+from forecasts.scoring.frames import check_columns, random_generator
 from forecasts.scoring.options import LOSS_RULES, LossRule, check_choice
 
 __all__ = ["compare_forecasters", "paired_difference", "skill_score",
@@ -155,7 +155,7 @@ def paired_difference(a: ArrayLike, b: ArrayLike, *, n_boot: int = 2000, alpha: 
     if isinstance(n_boot, bool) or not hasattr(n_boot, "__index__") or n_boot < 0:
         raise InvalidInput(f"the number of resamples must be a whole number >= 0; got {n_boot!r}")
     d = a - b
-    rng = np.random.default_rng(random_state)
+    rng = random_generator(random_state)
     n = d.shape[0]
     if n_boot > 0 and np.all(np.isfinite(d)):
         idx = rng.integers(0, n, size=(n_boot, n))

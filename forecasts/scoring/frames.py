@@ -102,6 +102,15 @@ def filter_as_of(forecasts: pd.DataFrame, resolutions: pd.DataFrame,
     return forecasts, resolutions
 
 
+def random_generator(random_state: object) -> np.random.Generator:
+    """A numpy generator from a seed, a generator or None, or :class:`InvalidInput`."""
+    try:
+        return np.random.default_rng(random_state)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidInput(f"random_state must be a whole number, a numpy Generator or None; "
+                           f"got {random_state!r}") from None
+
+
 def check_columns(frame: Any, columns: Sequence[str], what: str) -> None:
     """Raise :class:`InvalidInput` unless ``frame`` is a DataFrame holding ``columns``."""
     if not isinstance(frame, pd.DataFrame):

@@ -34,11 +34,30 @@ Metaculus scores (higher is better)
 -----------------------------------
 Baseline: ``100 * ln(K * p_outcome) / ln K`` (K options; for binary questions
 ``100 * log2(2 p)``). Peer: ``100 * (ln p_i - mean_{j != i} ln p_j)`` over the
-other forecasters holding a forecast at that instant (0 when alone). Both are
+other members of the pool holding a forecast at that instant (0 when alone). Both are
 integrated over time and divided by the *scheduled* period length
 (``closes_at - opens_at``), so uncovered time and time after an early
 resolution count as 0, exactly as in Metaculus' ``score_math.py``; coverage is
 likewise relative to the scheduled period.
+
+The pool (one rule for the peer score and the median reference)
+---------------------------------------------------------------
+The forecasters others are compared with are the **persons**
+(:func:`forecasts.domain.is_person`: every name without a reserved prefix,
+imported individuals included). Models, crowd aggregates, imported records
+and backtests are scored too, against the persons' pool, and never enter it:
+
+* peer score: a person is compared with the *other* persons standing (as on
+  Metaculus); a forecaster outside the pool with *all* the persons standing,
+  ``100 * (ln p - mean ln p_persons)``;
+* Good Judgment style relative score (``relative_to="crowd:median"``): the
+  daily median is that of the persons standing; a person's own score is part
+  of it, a model's or an aggregate's is not.
+
+With no person standing (on a question, or for part of its period) there is
+nothing to compare with: that time scores 0 in the peer score (like a person
+standing alone) and that day counts 0 in the relative score (it is not in
+``days_covered``). ``pool=`` names a different pool explicitly.
 
 References
 ----------
@@ -263,7 +282,7 @@ def _outcome_probability(h: Holding) -> np.ndarray:
     binary_q = kinds == "binary"
     rows_bin = binary_q[h.q]
     if rows_bin.any():
-        p = h.frame["probability"].to_numpy(dtype=np.float64)[rows_bin]
+        p = _probabilities(h)[rows_bin]
         _check_p(p, h, rows_bin)
         yq = (h.qinfo["outcome"].to_numpy(dtype=object) == "yes")
         y = yq[h.q[rows_bin]]
@@ -272,6 +291,20 @@ def _outcome_probability(h: Holding) -> np.ndarray:
         probs, idx = _categorical(h, ~rows_bin)
         out[~rows_bin] = probs[np.arange(idx.shape[0]), idx]
     return out
+
+
+def _need(frame: pd.DataFrame, column: str, what: str) -> None:
+    if column not in frame.columns:
+        raise InvalidInput(f"{what} frame lacks column {column!r}")
+
+
+def _probabilities(h: Holding) -> np.ndarray:
+    """The binary forecasts' P(yes) as floats (NaN for multiple-choice rows)."""
+    _need(h.frame, "probability", "forecasts")
+    try:
+        return h.frame["probability"].to_numpy(dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidProbability("forecast probabilities must be numbers") from None
 
 
 def _check_p(p, h, rows):
@@ -297,13 +330,18 @@ def _binary_outcomes(h: Holding, rows: np.ndarray | None) -> np.ndarray:
     return yq[h.q] if rows is None else yq[h.q[rows]]
 
 
-def _categorical(h: Holding, rows: np.ndarray):
+def _categorical(h: Holding, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Probability matrices and outcome indices for multiple-choice rows."""
+    _need(h.frame, "probabilities", "forecasts")
+    _need(h.qinfo, "options", "questions")
     idx_rows = np.flatnonzero(rows)
     qpos = h.q[idx_rows]
     dicts = h.frame["probabilities"].to_numpy(dtype=object)[idx_rows]
     options = h.qinfo["options"].to_numpy(dtype=object)
     outs = h.qinfo["outcome"].to_numpy(dtype=object)
+    if any(options[j] is None for j in np.unique(qpos)):
+        qid = next(h.qinfo["id"].iat[j] for j in np.unique(qpos) if options[j] is None)
+        raise InvalidInput(f"multiple-choice question {qid!r} has no options")
     kmax = max(len(options[j]) for j in np.unique(qpos))
     probs = np.zeros((idx_rows.shape[0], kmax))
     outcome = np.empty(idx_rows.shape[0], dtype=np.int64)
@@ -319,7 +357,11 @@ def _categorical(h: Holding, rows: np.ndarray):
         unknown = set(d) - set(opts)
         if unknown:
             raise InvalidInput(f"forecast on {qid!r} names unknown options {sorted(unknown)}")
-        vals = np.array([float(d.get(o, 0.0)) for o in opts])
+        try:
+            vals = np.array([float(d.get(o, 0.0)) for o in opts])
+        except (TypeError, ValueError):
+            raise InvalidProbability(f"forecast on {qid!r} gives a probability that is not a "
+                                     "number") from None
         if np.isnan(vals).any() or (vals < 0).any() or abs(vals.sum() - 1) > 1e-6:
             raise InvalidProbability(f"forecast on {qid!r} must give probabilities in [0, 1] "
                              "summing to 1")
@@ -336,7 +378,7 @@ def _row_scores(h: Holding, rule: str, log_base: LogBase = "e") -> np.ndarray:
     out = np.empty(h.q.shape[0])
     all_bin = bool(rows_bin.all())
     if all_bin or rows_bin.any():
-        p = h.frame["probability"].to_numpy(dtype=np.float64)
+        p = _probabilities(h)
         p = p if all_bin else p[rows_bin]
         _check_p(p, h, rows_bin)
         y = _binary_outcomes(h, None if all_bin else rows_bin)
@@ -624,7 +666,8 @@ def spot_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: p
         "question": f["question"].to_numpy(dtype=object)[standing],
         "forecaster": f["forecaster"].to_numpy(dtype=object)[standing],
         "made_at": f["made_at"].to_numpy()[standing],
-        "probability": f["probability"].to_numpy(dtype=np.float64)[standing],
+        "probability": f["probability"].to_numpy(dtype=np.float64)[standing]
+        if "probability" in f else np.full(int(standing.sum()), np.nan),
         "score": vals[standing],
     })
     out.attrs["excluded"] = dict(h.excluded)
@@ -638,8 +681,9 @@ def _baseline_values(p_outcome: np.ndarray, n_options: np.ndarray | float) -> np
 
 
 def _n_options(h: Holding) -> np.ndarray:
-    nopt = np.array([2 if k == "binary" else len(o)
-                     for k, o in zip(h.qinfo["kind"], h.qinfo["options"], strict=True)], dtype=np.float64)
+    options = h.qinfo["options"] if "options" in h.qinfo else [None] * len(h.qinfo)
+    nopt = np.array([2 if k == "binary" else len(o) if o is not None else 0
+                     for k, o in zip(h.qinfo["kind"], options, strict=True)], dtype=np.float64)
     return nopt[h.q]
 
 

@@ -159,3 +159,29 @@ def test_frames_must_be_frames(frames):
         score_table(None, q, r)
     with pytest.raises(InvalidInput, match="resolutions frame lacks column 'outcome'"):
         score_table(f, q, r.drop(columns="outcome"))
+
+
+def test_malformed_frames_and_values_are_invalid_input(frames):
+    from forecasts.errors import InvalidProbability
+    from forecasts.scoring import baseline_scores, paired_difference, time_averaged
+
+    f, q, r = frames
+    with pytest.raises(InvalidInput, match="lacks column 'probability'"):
+        time_averaged(f.drop(columns="probability"), q, r)
+    with pytest.raises(InvalidInput, match="lacks column 'probabilities'"):
+        time_averaged(f.drop(columns="probabilities"), q, r)
+    bad = f.astype({"probability": object})
+    bad.loc[0, "probability"] = "high"
+    with pytest.raises(InvalidProbability, match="numbers"):
+        time_averaged(bad, q, r)
+    mc = f.copy()
+    mc.loc[mc["question"] == "q5", "probabilities"] = [{"low": "x", "medium": 0.5, "high": 0.5}] * 2
+    with pytest.raises(InvalidProbability, match="not a number"):
+        time_averaged(mc, q, r)
+    # questions without an options column still score their binary questions
+    binary = f[f["question"] != "q5"]
+    assert len(baseline_scores(binary, q.drop(columns="options"), r)) > 0
+    with pytest.raises(InvalidInput, match="random_state"):
+        paired_difference([0.1], [0.2], random_state="seed")
+    with pytest.raises(InvalidInput, match="random_state"):
+        reliability([0.2, 0.7], [0, 1], n_boot=5, random_state="seed")
