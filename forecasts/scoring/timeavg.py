@@ -831,24 +831,26 @@ def metaculus_peer(p_outcome: ArrayLike, start: ArrayLike, end: ArrayLike, horiz
     length = np.diff(bounds)
     several = cnt > 1.5
     safe = np.where(several, cnt - 1.0, 1.0)
-    g1 = np.where(several, cnt / safe, 0.0) * length
-    g2 = np.where(several, ssum / safe, 0.0) * length
-    g3 = np.where(several & (ninf > 0.5), length, 0.0)
-    g4 = np.where(several, length, 0.0)
-    cum = [np.concatenate([[0.0], np.cumsum(g)]) for g in (g1, g2, g3, g4)]
-    i1, i2, i3, i4 = (c[b] - c[a] for c in cum)
-    finite = lp * i1 - i2
-    scores = np.where(zero, np.where(i4 > 0, -np.inf, 0.0),
-                      np.where(i3 > 0, np.inf, finite))
     outside = valid & ~member
+    parts = [np.where(several, cnt / safe, 0.0) * length,
+             np.where(several, ssum / safe, 0.0) * length,
+             np.where(several & (ninf > 0.5), length, 0.0),
+             np.where(several, length, 0.0)]
     if outside.any():  # scored against all the pool forecasts standing, never pooled
         some = cnt > 0.5
         per = np.where(some, cnt, 1.0)
-        h1 = np.where(some, 1.0, 0.0) * length
-        h2 = np.where(some, ssum / per, 0.0) * length
-        h3 = np.where(some & (ninf > 0.5), length, 0.0)
-        hc = [np.concatenate([[0.0], np.cumsum(g)]) for g in (h1, h2, h3)]
-        j1, j2, j3 = (c[b] - c[a] for c in hc)
+        parts += [np.where(some, length, 0.0),
+                  np.where(some, ssum / per, 0.0) * length,
+                  np.where(some & (ninf > 0.5), length, 0.0)]
+    cum = np.zeros((len(parts), m))
+    np.cumsum(np.vstack(parts), axis=1, out=cum[:, 1:])
+    ints = cum[:, b] - cum[:, a]
+    i1, i2, i3, i4 = ints[:4]
+    finite = lp * i1 - i2
+    scores = np.where(zero, np.where(i4 > 0, -np.inf, 0.0),
+                      np.where(i3 > 0, np.inf, finite))
+    if len(parts) > 4:
+        j1, j2, j3 = ints[4:]
         own = np.where(zero, np.where(j1 > 0, -np.inf, 0.0),
                        np.where(j3 > 0, np.inf, lp * j1 - j2))
         scores = np.where(outside, own, scores)
