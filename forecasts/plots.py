@@ -12,8 +12,10 @@ Conventions
   ``forecaster``, ``probability``...), never the database.
 * Probabilities are drawn on a 0-100 % axis; times are naive UTC.
 * Colours are the Okabe-Ito palette (safe for colour-blind readers); forecasters keep one
-  colour across figures through :func:`colour_of`.  Crowds (``import:*``, ``crowd:*``) are
-  drawn thick and pale, models (``model:*``, ``backtest:*``) dashed, people solid with dots.
+  colour across figures through :func:`colour_of`.  The line style follows the kind of
+  forecaster (:func:`forecasts.domain.forecaster_kind`, see :data:`KIND_STYLES`): crowd
+  aggregates and imported records thick and pale, models and backtests dashed, persons solid
+  with dots.
 
 >>> import pandas as pd
 >>> from forecasts.scoring import reliability
@@ -27,6 +29,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -35,8 +38,12 @@ from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
+from numpy.typing import ArrayLike
+
+from forecasts.domain import ForecasterKind, forecaster_kind
 
 __all__ = [
+    "KIND_STYLES",
     "colour_of",
     "forecaster_style",
     "question_timeline",
@@ -54,7 +61,7 @@ GRID = "#e4e4e4"
 YES_COLOUR = "#009E73"
 NO_COLOUR = "#D55E00"
 
-_RC = {
+_RC: dict[Any, Any] = {
     "font.size": 9,
     "axes.titlesize": 10,
     "axes.labelsize": 9,
@@ -68,7 +75,7 @@ _RC = {
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     if ax is not None:
-        return ax.figure, ax
+        return cast(Figure, ax.figure), ax  # a SubFigure draws like a Figure
     fig = Figure(figsize=figsize, layout="constrained")
     return fig, fig.add_subplot()
 
@@ -93,17 +100,23 @@ def colour_of(forecaster: str, forecasters: Sequence[str] | None = None) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
-def forecaster_style(forecaster: str) -> dict:
-    """Line style by kind of forecaster: crowds thick and pale, models dashed, people dotted.
+_POOLED_LINE: dict[str, Any] = {"linewidth": 2.6, "alpha": 0.55, "linestyle": "-", "marker": None}
+_MODEL_LINE: dict[str, Any] = {"linewidth": 1.5, "alpha": 0.95, "linestyle": "--", "marker": None}
+#: The line style of each kind of forecaster (crowd aggregates and imported records share one).
+KIND_STYLES: dict[ForecasterKind, dict[str, Any]] = {
+    "person": {"linewidth": 1.6, "alpha": 0.95, "linestyle": "-", "marker": "o"},
+    "model": _MODEL_LINE, "backtest": _MODEL_LINE, "crowd": _POOLED_LINE, "import": _POOLED_LINE,
+}
 
-    >>> forecaster_style("model:hazard")["linestyle"]
-    '--'
+
+def forecaster_style(forecaster: str) -> dict[str, Any]:
+    """Line style by kind of forecaster (:data:`KIND_STYLES`): crowd aggregates and imported
+    records thick and pale, models and backtests dashed, persons solid with dots.
+
+    >>> forecaster_style("model:hazard")["linestyle"], forecaster_style("import:metaculus")["alpha"]
+    ('--', 0.55)
     """
-    if forecaster.startswith(("import:", "crowd:")):
-        return {"linewidth": 2.6, "alpha": 0.55, "linestyle": "-", "marker": None}
-    if forecaster.startswith(("model:", "backtest:")):
-        return {"linewidth": 1.5, "alpha": 0.95, "linestyle": "--", "marker": None}
-    return {"linewidth": 1.6, "alpha": 0.95, "linestyle": "-", "marker": "o"}
+    return dict(KIND_STYLES[forecaster_kind(forecaster)])
 
 
 # ----------------------------------------------------------------------- reliability
@@ -244,7 +257,8 @@ def _event_rows(events: pd.DataFrame | None) -> pd.DataFrame:
     return events.sort_values("occurred_at").reset_index(drop=True)
 
 
-def timeline_span(made_at, opens_at=None, closes_at=None, resolved_at=None):
+def timeline_span(made_at: ArrayLike, opens_at: Any = None, closes_at: Any = None,
+                  resolved_at: Any = None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """The time range a question's timeline shows: opening or first forecast to close,
     resolution or last forecast, whichever is later; ``None`` if nothing is dated.
 
@@ -252,7 +266,7 @@ def timeline_span(made_at, opens_at=None, closes_at=None, resolved_at=None):
     (Timestamp('2021-01-01 00:00:00'), Timestamp('2021-02-01 00:00:00'))
     """
     times = [pd.Timestamp(t) for t in (opens_at, closes_at, resolved_at) if t is not None and not pd.isna(t)]
-    times += [pd.Timestamp(t) for t in made_at]
+    times += [pd.Timestamp(t) for t in np.asarray(made_at, dtype=object).ravel()]
     if not times:
         return None
     return min(times), max(times)
@@ -261,7 +275,7 @@ def timeline_span(made_at, opens_at=None, closes_at=None, resolved_at=None):
 def _label_levels(times: pd.Series, xlim: tuple[float, float], gap: float = 0.022) -> list[int]:
     """Stack event numbers in rows so that labels closer than ``gap`` (axis share) never touch."""
     span = (xlim[1] - xlim[0]) or 1.0
-    pos = [(mdates.date2num(pd.Timestamp(t)) - xlim[0]) / span for t in times]
+    pos = [(float(mdates.date2num(pd.Timestamp(t))) - xlim[0]) / span for t in times]
     last: list[float] = []
     levels = []
     for x in pos:
@@ -276,8 +290,8 @@ def _label_levels(times: pd.Series, xlim: tuple[float, float], gap: float = 0.02
     return levels
 
 
-def question_timeline(forecasts: pd.DataFrame, *, opens_at=None, closes_at=None,
-                      resolved_at=None, outcome: str | None = None,
+def question_timeline(forecasts: pd.DataFrame, *, opens_at: Any = None, closes_at: Any = None,
+                      resolved_at: Any = None, outcome: str | None = None,
                       events: pd.DataFrame | None = None, title: str | None = None,
                       forecasters: Sequence[str] | None = None, ax: Axes | None = None) -> Figure:
     """One question over time: every forecaster's probability path, events, close, resolution.
@@ -325,7 +339,7 @@ def question_timeline(forecasts: pd.DataFrame, *, opens_at=None, closes_at=None,
             rows = f[f["forecaster"] == name]
             if rows.empty:
                 continue
-            x = list(pd.to_datetime(rows["made_at"]))
+            x: list[Any] = list(pd.to_datetime(rows["made_at"]))  # matplotlib converts dates
             y = list(rows["probability"].astype(float))
             stop = end if end is not None and end > x[-1] else x[-1]
             style = forecaster_style(name)
@@ -340,23 +354,23 @@ def question_timeline(forecasts: pd.DataFrame, *, opens_at=None, closes_at=None,
                 inside = (ev["occurred_at"] >= lo) & (ev["occurred_at"] <= hi)
                 ev = ev[inside].reset_index(drop=True)
             pad = max((hi - lo) * 0.02, pd.Timedelta(hours=6))
-            ax.set_xlim(lo - pad, hi + pad)
+            ax.set_xlim(cast(Any, lo - pad), cast(Any, hi + pad))
         levels = _label_levels(ev["occurred_at"], ax.get_xlim()) if len(ev) else []
-        for i, row in ev.iterrows():
-            at = pd.Timestamp(row["occurred_at"])
+        for i, at in enumerate(pd.to_datetime(ev["occurred_at"]) if len(ev) else []):
+            at = cast(Any, at)
             ax.axvline(at, color="#8c8c8c", linewidth=0.6, alpha=0.55, zorder=0)
             ax.annotate(str(i + 1), xy=(at, 1.0), xycoords=("data", "axes fraction"),
                         xytext=(0, 3 + 8.5 * levels[i]), textcoords="offset points", ha="center",
                         va="bottom", fontsize=6.5, color=MUTED, annotation_clip=False)
         if closes_at is not None and not pd.isna(closes_at):
-            ax.axvline(pd.Timestamp(closes_at), color=INK, linewidth=1.0, linestyle=(0, (4, 3)))
+            ax.axvline(cast(Any, pd.Timestamp(closes_at)), color=INK, linewidth=1.0, linestyle=(0, (4, 3)))
             ax.annotate("close", xy=(pd.Timestamp(closes_at), 0.02), xytext=(-3, 0),
                         textcoords="offset points", ha="right", va="bottom", fontsize=7.5, color=INK)
         if resolved_at is not None and not pd.isna(resolved_at) and outcome:
             yes = outcome == "yes"
             level = 1.0 if yes else 0.0 if outcome == "no" else 0.5
             colour = YES_COLOUR if yes else NO_COLOUR if outcome == "no" else MUTED
-            ax.plot([pd.Timestamp(resolved_at)], [level], marker="*", markersize=13, color=colour,
+            ax.plot(cast(Any, [pd.Timestamp(resolved_at)]), [level], marker="*", markersize=13, color=colour,
                     markeredgecolor="white", markeredgewidth=0.8, linestyle="none", zorder=5,
                     label=f"resolved {outcome.upper()}", clip_on=False)
         ax.set_ylim(0, 1)

@@ -95,3 +95,19 @@ def test_to_svg_is_inline_svg(path):
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     assert "<?xml" not in svg and "<!DOCTYPE" not in svg
     assert "http://www.w3.org/2000/svg" in svg  # a namespace, not a download
+
+
+def test_line_style_follows_the_domain_kind():
+    from forecasts.domain import FORECASTER_KINDS
+
+    assert set(plots.KIND_STYLES) == set(FORECASTER_KINDS)
+    person, model, crowd, imported, backtest = (
+        plots.forecaster_style(n) for n in ("ana", "model:hazard", "crowd:median", "import:metaculus",
+                                            "backtest:hazard"))
+    assert crowd == imported and crowd["alpha"] < person["alpha"]
+    assert model == backtest and model["linestyle"] == "--"
+    assert person["marker"] == "o"
+    # imported individuals are persons, whatever their prefix looks like
+    assert plots.forecaster_style("fatebook:ana") == person
+    # a name that merely starts like a prefix is a person too
+    assert plots.forecaster_style("modeller") == person

@@ -9,6 +9,7 @@ Figures come from :mod:`forecasts.plots`; numbers from :mod:`forecasts.scoring`.
 """
 
 from forecasts.report.build import build_report, default_out
-from forecasts.report.results import CalibrationResult, QuestionTimeline, ScoreTable, scoped_frames
+from forecasts.report.results import CalibrationResult, LedgerReader, QuestionTimeline, ScoreTable, scoped_frames
 
-__all__ = ["CalibrationResult", "QuestionTimeline", "ScoreTable", "build_report", "default_out", "scoped_frames"]
+__all__ = ["CalibrationResult", "LedgerReader", "QuestionTimeline", "ScoreTable", "build_report", "default_out",
+           "scoped_frames"]

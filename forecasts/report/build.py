@@ -4,9 +4,10 @@ The file holds everything inline (CSS, figures as SVG, no scripts, no fonts or i
 network), so it opens from disk, survives e-mail and prints.  Sections:
 
 1. **Summary**: who forecast what (forecasters by kind, questions by status).
-2. **Scores**: :class:`~forecasts.report.results.ScoreTable` for every forecaster, people,
-   models and imported crowds alike (Brier, log, Metaculus baseline and peer, relative to the
-   median forecaster and to the crowd, with n and coverage).
+2. **Scores**: :class:`~forecasts.report.results.ScoreTable` for every forecaster, of every
+   kind (:data:`forecasts.domain.FORECASTER_KINDS`: persons, models, crowd aggregates, imported
+   records, backtests) alike (Brier, log, Metaculus baseline and peer against the persons,
+   relative to the median person and to the crowd, with n and coverage).
 3. **Calibration**: for each forecaster with resolved questions past their scheduled close, a
    CORP reliability diagram with its consistency band and a count histogram, the MCB/DSC/UNC
    decomposition and Spiegelhalter's Z (:class:`~forecasts.report.results.CalibrationResult`).
@@ -14,6 +15,9 @@ network), so it opens from disk, survives e-mail and prints.  Sections:
 5. **Timelines**: one per question (:class:`~forecasts.report.results.QuestionTimeline`).
 6. **Method**: the rules behind the numbers.
 
+The report reads the ledger through its public frames only
+(:class:`~forecasts.report.results.LedgerReader`: ``questions``, ``forecasts``,
+``resolutions``, ``events``, ``evidence`` as of a time), so it works over any store.
 The library never prints: ``progress(step, total, label)`` is called before each step so the
 CLI can draw a progress bar.
 """
@@ -30,29 +34,46 @@ import numpy as np
 import pandas as pd
 
 from forecasts import plots
-from forecasts.errors import InvalidInput
+from forecasts.domain import FORECASTER_KINDS, KIND_LABELS, RESERVED_PREFIXES, forecaster_kind
+from forecasts.errors import UnknownForecaster
 from forecasts.report.results import (
     CalibrationResult,
+    LedgerReader,
     QuestionTimeline,
     ScoreTable,
     _cell,
     _date,
     _figure_html,
     _number,
-    forecaster_kind,
     scoped_frames,
 )
 
 __all__ = ["build_report", "default_out"]
 
 TEMPLATES = Path(__file__).with_name("templates")
+#: How a name shows each kind (the reserved prefixes of :mod:`forecasts.domain`).
+_PREFIX_OF = {kind: f"<code>{prefix}*</code>" for prefix, kind in RESERVED_PREFIXES.items()}
+_PREFIX_OF["person"] = "any other name"
 Progress = Callable[[int, int, str], None]
 
 
-def default_out(ledger) -> Path:
+def _ledger_name(ledger: LedgerReader) -> tuple[str, str]:
+    """How the report names the ledger: a short name for the file and a longer one to show.
+
+    A ledger kept in a file is named by its file (``path``); any other store by its ``name``
+    attribute if it has one, else ``ledger``.
+    """
+    where = getattr(ledger, "path", None)
+    if where is not None:
+        return Path(where).stem, str(where)
+    name = str(getattr(ledger, "name", None) or "ledger")
+    return name, name
+
+
+def default_out(ledger: LedgerReader) -> Path:
     """``reports/<ledger file name>.html`` under the current folder (the demo ledger
     ``new-start.duckdb`` gives ``reports/new-start.html``)."""
-    return Path("reports") / f"{Path(ledger.path).stem}.html"
+    return Path("reports") / f"{_ledger_name(ledger)[0]}.html"
 
 
 def _environment():
@@ -66,7 +87,8 @@ def _who_table(forecasts: pd.DataFrame, names: Sequence[str]) -> list[dict[str, 
     rows = []
     for name in names:
         f = forecasts[forecasts["forecaster"] == name]
-        rows.append({"name": name, "kind": forecaster_kind(name), "questions": int(f["question"].nunique()),
+        kind = forecaster_kind(name)
+        rows.append({"name": name, "kind": kind, "kind_label": KIND_LABELS[kind], "questions": int(f["question"].nunique()),
                      "forecasts": len(f), "first": _date(f["made_at"].min()), "last": _date(f["made_at"].max())})
     return rows
 
@@ -121,15 +143,17 @@ def _decomposition_table(results: list[CalibrationResult]) -> str:
             f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
-def build_report(ledger, out: str | os.PathLike | None = None, *, forecasters: Sequence[str] | None = None,
-                 tag: str | None = None, since=None, as_of=None, progress: Progress | None = None,
+def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
+                 forecasters: Sequence[str] | None = None, tag: str | None = None, since: Any = None,
+                 as_of: Any = None, progress: Progress | None = None,
                  title: str | None = None) -> Path:
     """Write the calibration report of ``ledger`` to one self-contained HTML file.
 
     Parameters
     ----------
     ledger : forecasts.ledger.Ledger
-        The ledger to read (nothing is written to it).
+        The ledger to read (nothing is written to it), through its public frames only
+        (:class:`~forecasts.report.results.LedgerReader`).
     out : path, optional
         The HTML file (a folder gets ``<ledger name>.html`` inside it); default
         :func:`default_out`, ``reports/<ledger name>.html``.  Folders are created.
@@ -155,7 +179,7 @@ def build_report(ledger, out: str | os.PathLike | None = None, *, forecasters: S
     """
     target = Path(out) if out is not None else default_out(ledger)
     if target.is_dir() or str(out or "").endswith(("/", os.sep)):
-        target = target / f"{Path(ledger.path).stem}.html"
+        target = target / f"{_ledger_name(ledger)[0]}.html"
     frames = scoped_frames(ledger, as_of=as_of, tag=tag, since=since)
     f, q, r = frames["forecasts"], frames["questions"], frames["resolutions"]
     everyone = sorted(f["forecaster"].unique())
@@ -163,7 +187,7 @@ def build_report(ledger, out: str | os.PathLike | None = None, *, forecasters: S
         wanted = list(dict.fromkeys(forecasters))
         unknown = [n for n in wanted if n not in everyone]
         if unknown:
-            raise InvalidInput(f"no forecasts by {', '.join(map(repr, unknown))} in the questions reported; "
+            raise UnknownForecaster(f"no forecasts by {', '.join(map(repr, unknown))} in the questions reported; "
                                "see 'forecasts history QUESTION' for who forecast what")
         shown = sorted(wanted)
     else:
@@ -197,7 +221,8 @@ def build_report(ledger, out: str | os.PathLike | None = None, *, forecasters: S
                                                       forecasters=shown if forecasters else None).to_html(heading="h3"))
     tick("writing")
     status = q["status"].value_counts().to_dict() if len(q) else {}
-    kinds = pd.Series([forecaster_kind(n) for n in shown]).value_counts().to_dict() if shown else {}
+    counted = pd.Series([forecaster_kind(n) for n in shown], dtype=object).value_counts()
+    kinds = {KIND_LABELS[k]: int(counted[k]) for k in FORECASTER_KINDS if k in counted.index}
     scope = []
     if tag:
         scope.append(f"tag “{tag}”")
@@ -207,13 +232,14 @@ def build_report(ledger, out: str | os.PathLike | None = None, *, forecasters: S
         scope.append("forecasters " + ", ".join(shown))
     context = {
         "title": title or "Forecast calibration report",
-        "ledger": str(ledger.path),
+        "ledger": _ledger_name(ledger)[1],
         "as_of": _date(frames["as_of"]),
         "generated": _date(pd.Timestamp.now(tz="UTC").tz_localize(None).floor("min")),
         "scope": scope,
         "empty_ledger": len(q) == 0,
         "n_questions": len(q), "status": status,
         "n_forecasters": len(shown), "kinds": kinds,
+        "kind_legend": "; ".join(f"{KIND_LABELS[k]}s ({_PREFIX_OF[k]})" for k in FORECASTER_KINDS),
         "n_forecasts": int(f["forecaster"].isin(shown).sum()), "n_events": len(frames["events"]),
         "who": _who_table(f, shown),
         "questions": _question_rows(q, f),
@@ -228,7 +254,7 @@ def build_report(ledger, out: str | os.PathLike | None = None, *, forecasters: S
     }
     from markupsafe import Markup
 
-    for key in ("scores", "decomposition", "sharpness_table", "sharpness_figure"):
+    for key in ("scores", "decomposition", "sharpness_table", "sharpness_figure", "kind_legend"):
         context[key] = Markup(context[key])
     context["calibrations"] = [Markup(c) for c in context["calibrations"]]
     context["timelines"] = [Markup(t) for t in context["timelines"]]

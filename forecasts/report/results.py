@@ -17,33 +17,50 @@ from __future__ import annotations
 
 import html
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from forecasts import plots
-from forecasts.errors import InvalidInput
+from forecasts.domain import KIND_LABELS, forecaster_kind
+from forecasts.errors import UnknownQuestion
 
-__all__ = ["CalibrationResult", "QuestionTimeline", "ScoreTable", "forecaster_kind", "scoped_frames"]
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike
 
-_CROWD = ("crowd:", "import:")
-_MODEL = ("model:", "backtest:")
+    from forecasts.scoring import Weighting
+
+__all__ = ["CalibrationResult", "LedgerReader", "QuestionTimeline", "ScoreTable", "kind_badge",
+           "scoped_frames"]
 
 
-def forecaster_kind(name: str) -> str:
-    """``crowd`` (``crowd:*``, ``import:*``), ``model`` (``model:*``, ``backtest:*``) or ``person``.
+class LedgerReader(Protocol):
+    """What the report reads from a ledger: its public frames as of a time, nothing else.
 
-    >>> forecaster_kind("import:metaculus"), forecaster_kind("model:hazard"), forecaster_kind("ana")
-    ('crowd', 'model', 'person')
+    Any store behind the ledger will do (the report never sees which one).
     """
-    if name.startswith(_CROWD):
-        return "crowd"
-    if name.startswith(_MODEL):
-        return "model"
-    return "person"
+
+    def questions(self, as_of: Any = None) -> pd.DataFrame: ...
+    def forecasts(self, as_of: Any = None) -> pd.DataFrame: ...
+    def resolutions(self, as_of: Any = None) -> pd.DataFrame: ...
+    def events(self, as_of: Any = None) -> pd.DataFrame: ...
+    def evidence(self, as_of: Any = None) -> pd.DataFrame: ...
+
+
+def kind_badge(name: str) -> str:
+    """The HTML badge naming a forecaster's kind (:func:`forecasts.domain.forecaster_kind`).
+
+    >>> kind_badge("import:metaculus")
+    '<span class="kind kind-import">imported record</span>'
+    """
+    kind = forecaster_kind(name)
+    return f'<span class="kind kind-{kind}">{html.escape(KIND_LABELS[kind])}</span>'
 
 
 # --------------------------------------------------------------------------- formatting
@@ -84,12 +101,13 @@ def _date(value: Any) -> str:
     return t.strftime("%Y-%m-%d") if (t.hour, t.minute) == (0, 0) else t.strftime("%Y-%m-%d %H:%M")
 
 
-def _figure_html(fig, css: str) -> str:
+def _figure_html(fig: Figure, css: str) -> str:
     return f'<figure class="{css}">{plots.to_svg(fig)}</figure>'
 
 
 # --------------------------------------------------------------------------- scoping
-def scoped_frames(ledger, *, as_of=None, tag: str | None = None, since=None) -> dict[str, pd.DataFrame]:
+def scoped_frames(ledger: LedgerReader, *, as_of: Any = None, tag: str | None = None,
+                  since: Any = None) -> dict[str, Any]:
     """The ledger's frames as of a time, limited to the questions in scope.
 
     ``tag`` keeps questions carrying that tag; ``since`` keeps questions whose scheduled close
@@ -130,16 +148,17 @@ _SCORE_COLUMNS = (
     ("brier", "Brier", "Time-averaged Brier score, 0-1, lower is better", "{:.3f}"),
     ("log", "Log", "Time-averaged log score in nats, lower is better", "{:.3f}"),
     ("baseline", "Baseline", "Metaculus baseline score 100·log2(2p), higher is better", "{:.1f}"),
-    ("peer", "Peer", "Metaculus peer score against the other forecasters, higher is better", "{:.1f}"),
-    ("vs_median", "Δ median", "Good Judgment relative Brier: yours minus the median forecaster's, daily; negative is better", "rel"),
+    ("peer", "Peer", "Metaculus peer score against the persons (the other persons, for a person), higher is better", "{:.1f}"),
+    ("vs_median", "Δ median", "Good Judgment relative Brier: yours minus the median person's, daily; negative is better", "rel"),
     ("vs_crowd", "Δ crowd", "Brier minus the crowd's Brier on the questions both forecast; negative is better", "rel"),
 )
 
 
 def _pick_crowd(forecasts: pd.DataFrame) -> str | None:
     names = forecasts["forecaster"].astype(str)
-    for prefix in ("crowd:", "import:"):
-        sub = names[names.str.startswith(prefix)]
+    kinds = names.map({n: forecaster_kind(n) for n in names.unique()})
+    for kind in ("crowd", "import"):
+        sub = names[kinds == kind]
         if len(sub):
             counts = forecasts.loc[sub.index].groupby("forecaster")["question"].nunique()
             return str(min(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[0])
@@ -149,6 +168,10 @@ def _pick_crowd(forecasts: pd.DataFrame) -> str | None:
 class _Shown:
     """Shows itself in Jupyter: its HTML with the report's styles (figures as inline SVG)."""
 
+    def to_html(self, **options: Any) -> str:
+        """The result as an HTML fragment (each result writes its own)."""
+        raise NotImplementedError
+
     def _repr_html_(self) -> str:
         return f'<div class="forecasts-result">{_INLINE_CSS}{self.to_html()}</div>'
 
@@ -156,20 +179,27 @@ class _Shown:
 class _ShownFigure(_Shown):
     """A result with a figure that can also be saved to a file."""
 
-    def savefig(self, path, **kwargs) -> None:
+    def figure(self, ax: Axes | None = None, **options: Any) -> Figure:
+        """The figure (each result draws its own)."""
+        raise NotImplementedError
+
+    def savefig(self, path: str | os.PathLike, **kwargs: Any) -> None:
         """Save the figure (format from the file name)."""
         self.figure().savefig(path, **kwargs)
 
 
 @dataclass
 class ScoreTable(_Shown):
-    """Scores of every forecaster (people, models, crowds) under one set of rules.
+    """Scores of every forecaster (persons, models, crowds, imports, backtests) under one set of rules.
 
-    ``frame`` is indexed by forecaster with the columns ``kind``, ``n_questions``,
+    ``frame`` is indexed by forecaster with the columns ``kind`` (one of
+    :data:`forecasts.domain.FORECASTER_KINDS`), ``n_questions``,
     ``n_forecasts``, ``coverage``, ``brier``, ``log`` (time-averaged, lower is better),
     ``baseline``, ``peer`` (Metaculus, higher is better), ``vs_median`` (Good Judgment style
     daily relative Brier) and ``vs_crowd`` (Brier minus the reference crowd's on shared
-    questions), ``n_vs_crowd``.  Every number is :func:`forecasts.scoring.score_table`'s.
+    questions), ``n_vs_crowd``.  Every number is :func:`forecasts.scoring.score_table`'s; the
+    peer score and the median compare everyone with the persons (see
+    :func:`forecasts.scoring.peer_scores`).
     """
 
     frame: pd.DataFrame
@@ -178,13 +208,13 @@ class ScoreTable(_Shown):
 
     @classmethod
     def from_frames(cls, forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
-                    *, as_of=None, forecasters: Sequence[str] | None = None,
+                    *, as_of: Any = None, forecasters: Sequence[str] | None = None,
                     crowd: str | None = None) -> ScoreTable:
         """Score everyone in the frames; show ``forecasters`` only (default all).
 
-        Everyone is scored, so peer scores and medians keep their full reference set.
-        ``crowd`` names the reference for ``vs_crowd`` (default: a ``crowd:*`` forecaster,
-        else the ``import:*`` forecaster with the most questions, else none).
+        Everyone is scored, so peer scores and medians keep their full reference set (the
+        persons).  ``crowd`` names the reference for ``vs_crowd`` (default: the crowd
+        aggregate with the most questions, else the imported record with the most, else none).
         """
         from forecasts.scoring import score_table
 
@@ -208,7 +238,7 @@ class ScoreTable(_Shown):
         crowd = crowd if crowd is not None else _pick_crowd(forecasts)
         frame["vs_crowd"] = np.nan
         frame["n_vs_crowd"] = 0
-        if crowd is not None and crowd in brier.index and brier.loc[crowd, "n_questions"] > 0:
+        if crowd is not None and crowd in brier.index and brier["n_questions"].to_dict()[crowd] > 0:
             rel = score_table(*args, rule="brier", relative_to=crowd, as_of=as_of)
             frame["vs_crowd"] = rel["relative"].reindex(frame.index)
             frame["n_vs_crowd"] = rel["n_relative"].reindex(frame.index).fillna(0).astype(np.int64)
@@ -222,8 +252,9 @@ class ScoreTable(_Shown):
         return cls(frame, crowd, dict(brier.attrs.get("excluded", {})))
 
     @classmethod
-    def from_ledger(cls, ledger, *, as_of=None, forecasters: Sequence[str] | None = None,
-                    tag: str | None = None, since=None, crowd: str | None = None) -> ScoreTable:
+    def from_ledger(cls, ledger: LedgerReader, *, as_of: Any = None,
+                    forecasters: Sequence[str] | None = None, tag: str | None = None,
+                    since: Any = None, crowd: str | None = None) -> ScoreTable:
         """Read the ledger as of ``as_of`` (questions limited by ``tag``/``since``) and score it."""
         fr = scoped_frames(ledger, as_of=as_of, tag=tag, since=since)
         return cls.from_frames(fr["forecasts"], fr["questions"], fr["resolutions"], as_of=fr["as_of"],
@@ -239,7 +270,7 @@ class ScoreTable(_Shown):
         rows = []
         for name, r in self.frame.iterrows():
             cells = [f'<th scope="row"><span class="who">{html.escape(str(name))}</span>'
-                     f'<span class="kind kind-{r["kind"]}">{r["kind"]}</span></th>']
+                     f'{kind_badge(str(name))}</th>']
             for col, _, _, fmt in _SCORE_COLUMNS:
                 v = r[col]
                 if fmt is None:
@@ -281,7 +312,7 @@ class CalibrationResult(_ShownFigure):
     """
 
     def __init__(self, cases: pd.DataFrame, label: str = "forecasts", *, n_boot: int = 200,
-                 random_state: int | None = 0, excluded: dict | None = None):
+                 random_state: int | None = 0, excluded: dict | None = None) -> None:
         from forecasts.scoring import decompose, reliability, spiegelhalter
 
         self.label = label
@@ -310,8 +341,9 @@ class CalibrationResult(_ShownFigure):
 
     @classmethod
     def from_frames(cls, forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
-                    forecaster: str | Sequence[str] | None = None, *, as_of=None, weighting: str = "time",
-                    label: str | None = None, **options) -> CalibrationResult:
+                    forecaster: str | Sequence[str] | None = None, *, as_of: Any = None,
+                    weighting: Weighting = "time", label: str | None = None,
+                    **options: Any) -> CalibrationResult:
         """Calibration of ``forecaster`` (a name, several, or ``None`` for everyone pooled)."""
         from forecasts.scoring import calibration_cases
 
@@ -321,15 +353,18 @@ class CalibrationResult(_ShownFigure):
         return cls(cases, label, **options)
 
     @classmethod
-    def from_ledger(cls, ledger, forecaster: str | Sequence[str] | None = None, *, as_of=None,
-                    tag: str | None = None, since=None, **options) -> CalibrationResult:
+    def from_ledger(cls, ledger: LedgerReader, forecaster: str | Sequence[str] | None = None, *,
+                    as_of: Any = None, tag: str | None = None, since: Any = None,
+                    **options: Any) -> CalibrationResult:
         """Read the ledger as of ``as_of`` and compute the calibration of ``forecaster``."""
         fr = scoped_frames(ledger, as_of=as_of, tag=tag, since=since)
         return cls.from_frames(fr["forecasts"], fr["questions"], fr["resolutions"], forecaster,
                                as_of=fr["as_of"], **options)
 
     @classmethod
-    def from_arrays(cls, p, y, weights=None, *, questions=None, label: str = "forecasts", **options) -> CalibrationResult:
+    def from_arrays(cls, p: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None, *,
+                    questions: ArrayLike | None = None, label: str = "forecasts",
+                    **options: Any) -> CalibrationResult:
         """From plain forecasts ``p`` and outcomes ``y`` (e.g. a platform's last forecasts)."""
         p = np.asarray(p, dtype=float)
         cases = pd.DataFrame({"p": p, "y": np.asarray(y, dtype=float),
@@ -342,7 +377,8 @@ class CalibrationResult(_ShownFigure):
         """True when no case counts (no resolved binary question past its close)."""
         return self.curve is None
 
-    def figure(self, ax=None, *, colour: str = plots.PALETTE[0], title: str | None = None):
+    def figure(self, ax: Axes | None = None, *, colour: str = plots.PALETTE[0],
+               title: str | None = None) -> Figure:
         """The reliability diagram (:func:`forecasts.plots.reliability_diagram`)."""
         curve = self.curve if self.curve is not None else pd.DataFrame({"x": [], "cep": [], "n": []})
         return plots.reliability_diagram(curve, ax=ax, colour=colour, title=title)
@@ -396,7 +432,7 @@ class QuestionTimeline(_ShownFigure):
     """
 
     def __init__(self, question: dict, forecasts: pd.DataFrame, events: pd.DataFrame | None = None,
-                 *, forecasters: Sequence[str] | None = None):
+                 *, forecasters: Sequence[str] | None = None) -> None:
         self.question = dict(question)
         f = forecasts[forecasts["question"] == self.question["id"]] if "question" in forecasts else forecasts
         if forecasters is not None:
@@ -413,7 +449,7 @@ class QuestionTimeline(_ShownFigure):
 
     @classmethod
     def from_frames(cls, question: dict | pd.Series, forecasts: pd.DataFrame, events: pd.DataFrame | None = None,
-                    evidence: pd.DataFrame | None = None, **options) -> QuestionTimeline:
+                    evidence: pd.DataFrame | None = None, **options: Any) -> QuestionTimeline:
         """Pick the question's events from ``events``: assessed in ``evidence``, or sharing a tag."""
         q = dict(question)
         chosen = events
@@ -427,13 +463,14 @@ class QuestionTimeline(_ShownFigure):
         return cls(q, forecasts, chosen, **options)
 
     @classmethod
-    def from_ledger(cls, ledger, question: str, *, as_of=None, forecasters: Sequence[str] | None = None) -> QuestionTimeline:
+    def from_ledger(cls, ledger: LedgerReader, question: str, *, as_of: Any = None,
+                    forecasters: Sequence[str] | None = None) -> QuestionTimeline:
         """Read one question as of ``as_of``."""
         fr = scoped_frames(ledger, as_of=as_of)
         qs = fr["questions"]
         row = qs[qs["id"] == question]
         if row.empty:
-            raise InvalidInput(f"no question {question!r}; see 'forecasts questions'")
+            raise UnknownQuestion(f"no question {question!r}; see 'forecasts questions'")
         return cls.from_frames(row.iloc[0], fr["forecasts"], fr["events"], fr["evidence"], forecasters=forecasters)
 
     @property
@@ -441,7 +478,7 @@ class QuestionTimeline(_ShownFigure):
         """Who forecast the question (sorted)."""
         return sorted(self.forecasts["forecaster"].unique())
 
-    def figure(self, ax=None, *, title: str | None = None):
+    def figure(self, ax: Axes | None = None, *, title: str | None = None) -> Figure:
         """The timeline figure (:func:`forecasts.plots.question_timeline`)."""
         q = self.question
         binary = self.forecasts[self.forecasts["probability"].notna()] if len(self.forecasts) else self.forecasts

@@ -8,8 +8,27 @@ Importing this package loads numpy and pandas only; scipy (isotonic
 regression) and numba (the large-frame fast path) are imported inside the
 functions that need them.
 
+Errors and argument names
+-------------------------
+Every error a caller can cause (a rule, grouping, log base or number of bins
+outside the lists, a malformed frame or probability, a reference forecaster
+with no forecasts) is a :class:`forecasts.errors.InvalidInput` or one of its
+subclasses (``InvalidProbability``, ``UnknownForecaster``), never a bare
+``ValueError``. The accepted names are ``Literal`` aliases exported here
+(``ScoreRule``, ``ScoreGrouping``, ``CalibrationGrouping``, ``LogBase``...)
+with the same lists as tuples (``SCORE_RULES``, ``SCORE_GROUPINGS``...).
+
+Pools
+-----
+The peer score and the median reference compare a forecaster with the
+*persons* (:func:`forecasts.domain.is_person`). Models, crowd aggregates,
+imported records and backtests are scored against the persons' pool and never
+enter it (see :func:`peer_scores` and :func:`relative_scores`).
+
 Modules
 -------
+options
+    The argument names above and their checks.
 rules
     Brier (0-1 and the two-category 0-2 form), multi-category Brier, ranked
     probability score, log score (nats or bits), spherical score.
@@ -75,6 +94,23 @@ from forecasts.scoring.compare import (
     skill_table,
     skill_vs_base_rate,
 )
+from forecasts.scoring.frames import TimeLike
+from forecasts.scoring.options import (
+    CALIBRATION_GROUPINGS,
+    LOSS_RULES,
+    MAX_BINS,
+    MIN_BINS,
+    SCORE_GROUPINGS,
+    SCORE_RULES,
+    Band,
+    CalibrationGrouping,
+    Engine,
+    LogBase,
+    LossRule,
+    ScoreGrouping,
+    ScoreRule,
+    Weighting,
+)
 from forecasts.scoring.rules import (
     brier,
     brier_two_category,
@@ -99,6 +135,21 @@ from forecasts.scoring.timeavg import (
 )
 
 __all__ = [
+    "CALIBRATION_GROUPINGS",
+    "LOSS_RULES",
+    "MAX_BINS",
+    "MIN_BINS",
+    "SCORE_GROUPINGS",
+    "SCORE_RULES",
+    "Band",
+    "CalibrationGrouping",
+    "Engine",
+    "LogBase",
+    "LossRule",
+    "ScoreGrouping",
+    "ScoreRule",
+    "TimeLike",
+    "Weighting",
     "baseline_scores",
     "brier",
     "brier_two_category",

@@ -42,11 +42,26 @@ Biometrika 45, 562-565.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
+from forecasts.errors import InvalidInput, InvalidProbability
+from forecasts.scoring.frames import TimeLike, check_columns, check_forecasters, random_generator
+from forecasts.scoring.options import (
+    CALIBRATION_GROUPINGS,
+    LOSS_RULES,
+    Band,
+    CalibrationGrouping,
+    LossRule,
+    Weighting,
+    check_bins,
+    check_choice,
+)
 from forecasts.scoring.pooling import Pooled, pool
+from forecasts.scoring.rules import as_floats
 
 __all__ = [
     "calibration_cases",
@@ -61,41 +76,41 @@ __all__ = [
     "text_reliability_chart",
 ]
 
-RULES = ("brier", "log", "spherical")
+RULES = LOSS_RULES
 
 
 # --------------------------------------------------------------------- checks
-def _check_cases(p, y, weights=None, *, allow_empty=False):
-    p = np.asarray(p, dtype=np.float64).ravel()
-    y = np.asarray(y).astype(np.float64, copy=False).ravel()
+def _check_cases(p: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None, *,
+                 allow_empty: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    p = as_floats(p, "forecast probabilities").ravel()
+    y = as_floats(y, "binary outcomes").ravel()
     if p.shape != y.shape:
-        raise ValueError(f"{p.shape[0]} forecasts but {y.shape[0]} outcomes")
+        raise InvalidInput(f"{p.shape[0]} forecasts but {y.shape[0]} outcomes")
     if p.shape[0] == 0 and not allow_empty:
-        raise ValueError("no forecasts to evaluate")
+        raise InvalidInput("no forecasts to evaluate")
     if p.shape[0] and not (p.min() >= 0.0 and p.max() <= 1.0):  # NaN fails too
         if np.isnan(p).any():
-            raise ValueError("forecast probabilities contain NaN")
-        raise ValueError("forecast probabilities must lie in [0, 1]")
+            raise InvalidProbability("forecast probabilities contain NaN")
+        raise InvalidProbability("forecast probabilities must lie in [0, 1]")
     if y.shape[0] and not (y.min() >= 0.0 and y.max() <= 1.0
                            and np.count_nonzero((y > 0.0) & (y < 1.0)) == 0):
-        raise ValueError("binary outcomes must be 0 or 1 (or False/True)")
+        raise InvalidInput("binary outcomes must be 0 or 1 (or False/True)")
     if weights is not None:
-        weights = np.asarray(weights, dtype=np.float64).ravel()
+        weights = as_floats(weights, "weights").ravel()
         if weights.shape != p.shape:
-            raise ValueError(f"{p.shape[0]} forecasts but {weights.shape[0]} weights")
+            raise InvalidInput(f"{p.shape[0]} forecasts but {weights.shape[0]} weights")
         if not np.isfinite(weights).all() or (weights < 0).any():
-            raise ValueError("weights must be finite and non-negative")
+            raise InvalidInput("weights must be finite and non-negative")
         keep = weights > 0
         if not keep.all():
             p, y, weights = p[keep], y[keep], weights[keep]
         if p.shape[0] == 0 and not allow_empty:
-            raise ValueError("all weights are zero")
+            raise InvalidInput("all weights are zero")
     return p, y, weights
 
 
-def _check_rule(rule):
-    if rule not in RULES:
-        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+def _check_rule(rule: object) -> None:
+    check_choice(rule, RULES, "rule")
 
 
 def _pav(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -125,7 +140,7 @@ def _total_score(rule: str, x: np.ndarray, w: np.ndarray, s: np.ndarray) -> floa
     return float(-np.sum(_xlogy(s, x) + _xlogy(w - s, 1.0 - x)))
 
 
-def _decompose_pooled(pooled: Pooled, rule: str) -> dict:
+def _decompose_pooled(pooled: Pooled, rule: str) -> tuple[dict, np.ndarray]:
     x, w, s = pooled.x, pooled.w, pooled.s
     total_w = float(w.sum())
     fit = _pav(s / w, w)
@@ -144,7 +159,8 @@ def _decompose_pooled(pooled: Pooled, rule: str) -> dict:
 
 
 # ------------------------------------------------------------------ decompose
-def decompose(p, y, rule="brier", weights=None) -> dict:
+def decompose(p: ArrayLike, y: ArrayLike, rule: LossRule = "brier",
+              weights: ArrayLike | None = None) -> dict:
     r"""CORP decomposition of the mean Brier, log or spherical score into MCB, DSC and UNC.
 
     With :math:`\hat p` the isotonic (PAV) regression of the outcomes on the
@@ -212,8 +228,9 @@ def _interp_fit(x_all: np.ndarray, x_present: np.ndarray, fit: np.ndarray) -> np
     return np.interp(x_all, x_present, fit)
 
 
-def reliability(p, y, weights=None, *, n_boot=100, alpha=0.1, random_state=None,
-                bands=("consistency", "confidence")) -> pd.DataFrame:
+def reliability(p: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None, *, n_boot: int = 100,
+                alpha: float = 0.1, random_state: int | np.random.Generator | None = None,
+                bands: tuple[Band, ...] = ("consistency", "confidence")) -> pd.DataFrame:
     r"""CORP reliability curve with consistency and confidence bands.
 
     The curve is the conditional event probability (CEP)
@@ -275,18 +292,20 @@ def reliability(p, y, weights=None, *, n_boot=100, alpha=0.1, random_state=None,
     2  0.8  0.6667  2
     """
     p, y, weights = _check_cases(p, y, weights)
-    if not 0 < alpha < 1:
-        raise ValueError("alpha must lie strictly between 0 and 1")
-    if n_boot < 0:
-        raise ValueError("n_boot must be >= 0")
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
+        raise InvalidInput("alpha must lie strictly between 0 and 1")
+    if isinstance(n_boot, bool) or not hasattr(n_boot, "__index__") or n_boot < 0:
+        raise InvalidInput(f"the number of resamples must be a whole number >= 0; got {n_boot!r}")
+    if isinstance(bands, str):
+        bands = (bands,)  # type: ignore[assignment]
     unknown = set(bands) - {"consistency", "confidence"}
     if unknown:
-        raise ValueError(f"unknown bands {sorted(unknown)}")
+        raise InvalidInput(f"unknown bands {sorted(unknown)}")
     pooled = pool(p, y, weights)
     dec, fit = _decompose_pooled(pooled, "brier")
     x, n, w, s = pooled.x, pooled.n, pooled.w, pooled.s
     out = pd.DataFrame({"x": x, "cep": fit, "n": n, "weight": w, "events": s})
-    rng = np.random.default_rng(random_state)
+    rng = random_generator(random_state)
     q = (alpha / 2, 1 - alpha / 2)
     k = x.shape[0]
     if n_boot > 0 and "consistency" in bands:
@@ -333,20 +352,22 @@ def reliability(p, y, weights=None, *, n_boot=100, alpha=0.1, random_state=None,
 
 
 # ----------------------------------------------------------------- binned view
-def _bin_edges(bins) -> np.ndarray:
-    if isinstance(bins, (int, np.integer)):
+def _bin_edges(bins: int | ArrayLike) -> np.ndarray:
+    if isinstance(bins, bool):
+        raise InvalidInput("bins must be a positive integer or a list of edges")
+    if isinstance(bins, int | np.integer):
         if bins < 1:
-            raise ValueError("bins must be a positive integer or a list of edges")
+            raise InvalidInput("bins must be a positive integer or a list of edges")
         # rounded so that edges are the decimal values people expect (0.3, not
         # 0.30000000000000004), so a forecast of 0.3 falls in [0.3, 0.4)
         return np.round(np.linspace(0.0, 1.0, int(bins) + 1), 12)
-    edges = np.asarray(bins, dtype=np.float64)
+    edges = as_floats(bins, "bin edges")
     if edges.ndim != 1 or edges.shape[0] < 2:
-        raise ValueError("bin edges must be a 1-d list of at least two values")
+        raise InvalidInput("bin edges must be a 1-d list of at least two values")
     if np.any(np.diff(edges) <= 0):
-        raise ValueError("bin edges must be strictly increasing")
+        raise InvalidInput("bin edges must be strictly increasing")
     if edges[0] > 0 or edges[-1] < 1:
-        raise ValueError("bin edges must cover [0, 1]")
+        raise InvalidInput("bin edges must cover [0, 1]")
     return edges
 
 
@@ -361,7 +382,8 @@ def _binning_text(edges: np.ndarray) -> str:
             "left-closed [a, b) except the last, which is closed [a, b]")
 
 
-def murphy(p, y, bins=10, weights=None) -> dict:
+def murphy(p: ArrayLike, y: ArrayLike, bins: int | ArrayLike = 10,
+           weights: ArrayLike | None = None) -> dict:
     r"""Binned Brier decomposition that adds up exactly (Murphy + two within-bin terms).
 
     With bins k holding weight :math:`W_k`, mean forecast :math:`\bar f_k` and
@@ -445,7 +467,8 @@ def murphy(p, y, bins=10, weights=None) -> dict:
             "table": table}
 
 
-def ece(p, y, bins=10, weights=None) -> dict:
+def ece(p: ArrayLike, y: ArrayLike, bins: int | ArrayLike = 10,
+        weights: ArrayLike | None = None) -> dict:
     r"""Expected calibration error over fixed bins, with the binning stated.
 
     .. math:: \mathrm{ECE} = \sum_k \frac{W_k}{W}\,\lvert \bar o_k - \bar f_k \rvert
@@ -489,7 +512,8 @@ def ece(p, y, bins=10, weights=None) -> dict:
 
 
 # ---------------------------------------------------------------------- tests
-def spiegelhalter(p, y, weights=None, groups=None) -> dict:
+def spiegelhalter(p: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None,
+                  groups: ArrayLike | None = None) -> dict:
     r"""Spiegelhalter's Z test of calibration.
 
     .. math::
@@ -540,9 +564,9 @@ def spiegelhalter(p, y, weights=None, groups=None) -> dict:
     if groups is not None:
         groups = np.asarray(groups).ravel()
         if groups.shape != np.shape(np.ravel(p)):
-            raise ValueError(f"{np.size(p)} forecasts but {groups.shape[0]} group labels")
+            raise InvalidInput(f"{np.size(p)} forecasts but {groups.shape[0]} group labels")
         if weights is not None:  # _check_cases drops cases of weight 0: keep the labels aligned
-            groups = groups[np.asarray(weights, dtype=np.float64).ravel() != 0]
+            groups = groups[as_floats(weights, "weights").ravel() != 0]
     p, y, w = _check_cases(p, y, weights)
     if w is None:
         w = np.ones_like(p)
@@ -561,7 +585,7 @@ def spiegelhalter(p, y, weights=None, groups=None) -> dict:
     return {"z": z, "p_value": math.erfc(abs(z) / math.sqrt(2.0)), "n": int(p.shape[0])}
 
 
-def calibration_in_the_large(p, y, weights=None) -> dict:
+def calibration_in_the_large(p: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None) -> dict:
     r"""Calibration-in-the-large: observed event rate minus mean forecast.
 
     .. math::
@@ -601,7 +625,8 @@ def calibration_in_the_large(p, y, weights=None) -> dict:
             "z": z, "p_value": pv, "n": int(p.shape[0])}
 
 
-def cox(p, y, weights=None, *, max_iter=100, tol=1e-12) -> dict:
+def cox(p: ArrayLike, y: ArrayLike, weights: ArrayLike | None = None, *, max_iter: int = 100,
+        tol: float = 1e-12) -> dict:
     r"""Cox calibration intercept and slope (logistic recalibration).
 
     Fits :math:`\operatorname{logit} P(Y = 1) = a + b \operatorname{logit}(p)`
@@ -651,8 +676,8 @@ def cox(p, y, weights=None, *, max_iter=100, tol=1e-12) -> dict:
     """
     p, y, weights = _check_cases(p, y, weights)
     if ((p <= 0) | (p >= 1)).any():
-        raise ValueError("Cox calibration needs forecasts strictly between 0 and 1 "
-                         "(logit of 0 or 1 is infinite); drop those and say how many")
+        raise InvalidProbability("Cox calibration needs forecasts strictly between 0 and 1 "
+                                 "(logit of 0 or 1 is infinite); drop those and say how many")
     w = np.ones_like(p) if weights is None else weights
     xlogit = np.log(p) - np.log1p(-p)
     X = np.column_stack([np.ones_like(p), xlogit])
@@ -689,7 +714,7 @@ def cox(p, y, weights=None, *, max_iter=100, tol=1e-12) -> dict:
 
 
 # ------------------------------------------------------------------ text chart
-def text_reliability_chart(curve: pd.DataFrame, bins=10, width=20) -> str:
+def text_reliability_chart(curve: pd.DataFrame, bins: int = 10, width: int = 20) -> str:
     """A compact plain-text reliability chart of a :func:`reliability` curve.
 
     One line per forecast bin: the bin, the number of cases, the mean forecast,
@@ -701,7 +726,7 @@ def text_reliability_chart(curve: pd.DataFrame, bins=10, width=20) -> str:
     curve : pandas.DataFrame
         Output of :func:`reliability` (columns ``x``, ``cep``, ``n``, ``weight``).
     bins : int
-        Number of equal-width forecast bins (default 10).
+        Number of equal-width forecast bins, 2 to 100 (default 10).
     width : int
         Bar width in characters.
 
@@ -718,9 +743,14 @@ def text_reliability_chart(curve: pd.DataFrame, bins=10, width=20) -> str:
     0.0-0.5     2  0.10  0.00  [ |        ]
     0.5-1.0     3  0.70  0.67  [#######|  ]
     """
+    if not isinstance(curve, pd.DataFrame):
+        raise InvalidInput("the curve must be the DataFrame that reliability() returns")
+    check_bins(bins)
+    if isinstance(width, bool) or not hasattr(width, "__index__") or width < 1:
+        raise InvalidInput(f"the chart width must be a whole number >= 1; got {width!r}")
     for col in ("x", "cep", "n", "weight"):
         if col not in curve.columns:
-            raise ValueError(f"curve lacks column {col!r}; pass the output of reliability()")
+            raise InvalidInput(f"curve lacks column {col!r}; pass the output of reliability()")
     edges = _bin_edges(bins)
     idx = _bin_index(curve["x"].to_numpy(dtype=np.float64), edges)
     lines = [f"{'forecast':<9} {'n':>4}  mean   cep  0 .. 1"]
@@ -742,8 +772,9 @@ def text_reliability_chart(curve: pd.DataFrame, bins=10, width=20) -> str:
 
 
 # -------------------------------------------------------- over ledger frames
-def calibration_cases(forecasts, questions, resolutions, forecaster=None, *,
-                      as_of=None, weighting="time") -> pd.DataFrame:
+def calibration_cases(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
+                      forecaster: str | Sequence[str] | None = None, *, as_of: TimeLike = None,
+                      weighting: Weighting = "time") -> pd.DataFrame:
     """Binary forecasts ready for calibration: one row per forecast with p, y, weight.
 
     Only questions that are binary, resolved yes/no and **past their scheduled
@@ -756,7 +787,8 @@ def calibration_cases(forecasts, questions, resolutions, forecaster=None, *,
     forecasts, questions, resolutions : pandas.DataFrame
         Ledger frames (see :mod:`forecasts.scoring.timeavg`).
     forecaster : str or list of str, optional
-        Restrict to these forecasters.
+        Restrict to these forecasters; a name with no forecast in ``forecasts`` raises
+        :class:`~forecasts.errors.UnknownForecaster`.
     as_of : datetime-like, optional
         Evaluate as of this time (filters forecasts and resolutions too).
     weighting : {"time", "forecast", "last"}
@@ -787,8 +819,9 @@ def calibration_cases(forecasts, questions, resolutions, forecaster=None, *,
     """
     from forecasts.scoring.timeavg import holding_table
 
-    if weighting not in ("time", "forecast", "last"):
-        raise ValueError('weighting must be "time", "forecast" or "last"')
+    check_choice(weighting, ("time", "forecast", "last"), "weighting")
+    check_columns(forecasts, ("seq", "question", "forecaster", "made_at"), "forecasts")
+    check_forecasters(forecasts, forecaster)
     held, excluded = holding_table(forecasts, questions, resolutions, as_of=as_of,
                                    forecaster=forecaster, past_close_only=True,
                                    binary_only=True)
@@ -822,11 +855,12 @@ SUMMARY_COLUMNS = ("n_questions", "n_forecasts", "brier", "mcb", "dsc", "unc", "
                    "citl", "cox_n_excluded", "cox_intercept", "cox_slope", "ece")
 
 
-def _summary_row(cases: pd.DataFrame, bins) -> dict:
+def _summary_row(cases: pd.DataFrame, bins: int | ArrayLike) -> dict[str, float]:
     p = cases["p"].to_numpy()
     y = cases["y"].to_numpy()
     w = cases["weight"].to_numpy()
-    row = {"n_questions": int(cases["question"].nunique()), "n_forecasts": int(len(cases))}
+    row: dict[str, float] = {"n_questions": int(cases["question"].nunique()),
+                             "n_forecasts": int(len(cases))}
     db = decompose(p, y, "brier", weights=w)
     dl = decompose(p, y, "log", weights=w)
     row.update({"brier": db["score"], "mcb": db["mcb"], "dsc": db["dsc"], "unc": db["unc"],
@@ -849,7 +883,8 @@ def _summary_row(cases: pd.DataFrame, bins) -> dict:
     return row
 
 
-def calibration_groups(cases: pd.DataFrame, questions: pd.DataFrame, by=None) -> list[tuple[str, pd.DataFrame]]:
+def calibration_groups(cases: pd.DataFrame, questions: pd.DataFrame,
+                       by: CalibrationGrouping | None = None) -> list[tuple[str, pd.DataFrame]]:
     """Split :func:`calibration_cases` into ``(name, cases)`` groups, sorted by name.
 
     ``by``: None (one group ``all``), ``"forecaster"``, ``"kind"``, ``"period"`` (calendar
@@ -861,8 +896,7 @@ def calibration_groups(cases: pd.DataFrame, questions: pd.DataFrame, by=None) ->
     >>> [name for name, _ in calibration_groups(calibration_cases(f, q, r, as_of="2024-12-31"), q, "forecaster")]
     ['alice', 'bob']
     """
-    if by not in (None, "forecaster", "tag", "kind", "period"):
-        raise ValueError('by must be None, "forecaster", "tag", "kind" or "period"')
+    check_choice(by, CALIBRATION_GROUPINGS, "by", none=True)
     if cases.empty:
         return []
     if by is None:
@@ -878,8 +912,10 @@ def calibration_groups(cases: pd.DataFrame, questions: pd.DataFrame, by=None) ->
     return [(str(k), g) for k, g in exploded.groupby("tag", sort=True)]
 
 
-def calibration_table(forecasts, questions, resolutions, forecaster=None, by=None, *,
-                      as_of=None, weighting="time", bins=10) -> pd.DataFrame:
+def calibration_table(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
+                      forecaster: str | Sequence[str] | None = None,
+                      by: CalibrationGrouping | None = None, *, as_of: TimeLike = None,
+                      weighting: Weighting = "time", bins: int | ArrayLike = 10) -> pd.DataFrame:
     """Calibration summary per group, over questions past their scheduled close.
 
     Parameters
@@ -897,7 +933,8 @@ def calibration_table(forecasts, questions, resolutions, forecaster=None, by=Non
     weighting : {"time", "forecast", "last"}
         Case weights, see :func:`calibration_cases`.
     bins : int or array_like
-        Binning of the ECE (stated in ``attrs["ece_binning"]``).
+        Binning of the ECE (stated in ``attrs["ece_binning"]``): 2 to 100 equal-width
+        bins, or the bin edges.
 
     Returns
     -------
@@ -923,8 +960,10 @@ def calibration_table(forecasts, questions, resolutions, forecaster=None, by=Non
     alice                 3            4
     bob                   3            3
     """
-    if by not in (None, "forecaster", "tag", "kind", "period"):
-        raise ValueError('by must be None, "forecaster", "tag", "kind" or "period"')
+    check_choice(by, CALIBRATION_GROUPINGS, "by", none=True)
+    if isinstance(bins, str) or not hasattr(bins, "__len__"):  # a number of bins, not edges
+        check_bins(bins)
+    edges = _bin_edges(bins)
     cases = calibration_cases(forecasts, questions, resolutions, forecaster,
                               as_of=as_of, weighting=weighting)
     excluded = cases.attrs["excluded"]
@@ -934,6 +973,6 @@ def calibration_table(forecasts, questions, resolutions, forecaster=None, by=Non
     out = pd.DataFrame([r for _, r in rows], index=pd.Index([n for n, _ in rows], name=index_name),
                        columns=list(SUMMARY_COLUMNS))
     out.attrs["excluded"] = excluded
-    out.attrs["ece_binning"] = _binning_text(_bin_edges(bins))
+    out.attrs["ece_binning"] = _binning_text(edges)
     out.attrs["weighting"] = weighting
     return out

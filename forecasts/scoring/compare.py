@@ -25,14 +25,18 @@ import math
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
+from forecasts.errors import InvalidInput, UnknownForecaster
 from forecasts.scoring import rules as rl
+from forecasts.scoring.frames import check_columns, random_generator
+from forecasts.scoring.options import LOSS_RULES, LossRule, check_choice
 
 __all__ = ["compare_forecasters", "paired_difference", "skill_score",
            "skill_table", "skill_vs_base_rate"]
 
 
-def skill_score(score, reference_score) -> float:
+def skill_score(score: float, reference_score: float) -> float:
     r"""Skill of a mean loss relative to a reference mean loss.
 
     .. math:: \mathrm{SS} = 1 - \frac{\bar S}{\bar S_{\mathrm{ref}}}
@@ -54,7 +58,10 @@ def skill_score(score, reference_score) -> float:
     >>> skill_score(0.15, 0.25)
     0.4
     """
-    score, reference_score = float(score), float(reference_score)
+    try:
+        score, reference_score = float(score), float(reference_score)
+    except (TypeError, ValueError):
+        raise InvalidInput("a skill score needs two numbers (the score and the reference score)") from None
     if math.isnan(score) or math.isnan(reference_score) or reference_score == 0:
         return math.nan
     if math.isinf(reference_score):
@@ -62,7 +69,8 @@ def skill_score(score, reference_score) -> float:
     return 1.0 - score / reference_score
 
 
-def skill_vs_base_rate(p, y, base_rate=None, rule="brier") -> dict:
+def skill_vs_base_rate(p: ArrayLike, y: ArrayLike, base_rate: ArrayLike | None = None,
+                       rule: LossRule = "brier") -> dict:
     r"""Skill against a constant base-rate forecast (the Brier skill score for rule="brier").
 
     .. math:: \mathrm{SS} = 1 - \frac{\overline{S(p, y)}}{\overline{S(b, y)}}
@@ -91,21 +99,26 @@ def skill_vs_base_rate(p, y, base_rate=None, rule="brier") -> dict:
     >>> round(r["skill"], 4), r["reference_score"]
     (0.85, 0.25)
     """
-    fn = {"brier": rl.brier, "log": rl.log_score, "spherical": rl.spherical}.get(rule)
-    if fn is None:
-        raise ValueError('rule must be "brier", "log" or "spherical"')
+    check_choice(rule, LOSS_RULES, "rule")
+    fn = {"brier": rl.brier, "log": rl.log_score, "spherical": rl.spherical}[rule]
     s = fn(p, y)
-    y_arr = np.asarray(y, dtype=np.float64)
+    y_arr = rl.as_floats(y, "binary outcomes")
     if s.shape[0] == 0:
-        raise ValueError("no forecasts to evaluate")
+        raise InvalidInput("no forecasts to evaluate")
     b = np.mean(y_arr) if base_rate is None else base_rate
-    ref = fn(np.broadcast_to(np.asarray(b, dtype=np.float64), s.shape), y_arr)
+    b_arr = rl.as_floats(b, "base rate")
+    try:
+        b_arr = np.broadcast_to(b_arr, s.shape)
+    except ValueError:
+        raise InvalidInput(f"{b_arr.size} base rates for {s.shape[0]} forecasts") from None
+    ref = fn(b_arr, y_arr)
     sc, rs = float(np.mean(s)), float(np.mean(ref))
     return {"skill": skill_score(sc, rs), "score": sc, "reference_score": rs,
             "n": int(s.shape[0])}
 
 
-def paired_difference(a, b, *, n_boot=2000, alpha=0.05, random_state=None) -> dict:
+def paired_difference(a: ArrayLike, b: ArrayLike, *, n_boot: int = 2000, alpha: float = 0.05,
+                      random_state: int | np.random.Generator | None = None) -> dict:
     r"""Mean of paired differences ``a - b`` with a percentile bootstrap interval.
 
     Parameters
@@ -131,16 +144,18 @@ def paired_difference(a, b, *, n_boot=2000, alpha=0.05, random_state=None) -> di
     >>> round(r["mean_difference"], 6), round(r["lower"], 6), round(r["upper"], 6)
     (-0.1, -0.1, -0.1)
     """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
+    a = rl.as_floats(a, "paired scores")
+    b = rl.as_floats(b, "paired scores")
     if a.shape != b.shape or a.ndim != 1:
-        raise ValueError("a and b must be 1-d arrays of the same length (paired scores)")
+        raise InvalidInput("a and b must be 1-d arrays of the same length (paired scores)")
     if a.shape[0] == 0:
-        raise ValueError("no paired scores to compare")
-    if not 0 < alpha < 1:
-        raise ValueError("alpha must lie strictly between 0 and 1")
+        raise InvalidInput("no paired scores to compare")
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
+        raise InvalidInput("alpha must lie strictly between 0 and 1")
+    if isinstance(n_boot, bool) or not hasattr(n_boot, "__index__") or n_boot < 0:
+        raise InvalidInput(f"the number of resamples must be a whole number >= 0; got {n_boot!r}")
     d = a - b
-    rng = np.random.default_rng(random_state)
+    rng = random_generator(random_state)
     n = d.shape[0]
     if n_boot > 0 and np.all(np.isfinite(d)):
         idx = rng.integers(0, n, size=(n_boot, n))
@@ -152,8 +167,9 @@ def paired_difference(a, b, *, n_boot=2000, alpha=0.05, random_state=None) -> di
             "n": int(n), "share_a_better": float(np.mean(a < b))}
 
 
-def compare_forecasters(scores: pd.DataFrame, a: str, b: str, *, n_boot=2000, alpha=0.05,
-                        random_state=None) -> dict:
+def compare_forecasters(scores: pd.DataFrame, a: str, b: str, *, n_boot: int = 2000,
+                        alpha: float = 0.05,
+                        random_state: int | np.random.Generator | None = None) -> dict:
     """Compare two forecasters on the questions both answered.
 
     Parameters
@@ -183,15 +199,13 @@ def compare_forecasters(scores: pd.DataFrame, a: str, b: str, *, n_boot=2000, al
     >>> r["n_questions"], round(r["mean_difference"], 4)
     (4, -0.135)
     """
-    for col in ("question", "forecaster", "score"):
-        if col not in scores.columns:
-            raise ValueError(f"scores frame lacks column {col!r}")
+    check_columns(scores, ("question", "forecaster", "score"), "scores")
     ok = scores[scores["score"].notna()]
     sa = ok[ok["forecaster"] == a].set_index("question")["score"]
     sb = ok[ok["forecaster"] == b].set_index("question")["score"]
     both = sa.index.intersection(sb.index)
     if len(both) == 0:
-        raise ValueError(f"{a!r} and {b!r} have no scored question in common")
+        raise InvalidInput(f"{a!r} and {b!r} have no scored question in common")
     va, vb = sa.loc[both].to_numpy(), sb.loc[both].to_numpy()
     r = paired_difference(va, vb, n_boot=n_boot, alpha=alpha, random_state=random_state)
     return {"a": a, "b": b, "n_questions": int(len(both)), "score_a": float(va.mean()),
@@ -230,10 +244,11 @@ def skill_table(scores: pd.DataFrame, reference: str) -> pd.DataFrame:
     forecaster
     x                     2   0.15              0.2   0.25
     """
+    check_columns(scores, ("question", "forecaster", "score"), "scores")
     ok = scores[scores["score"].notna()]
     ref = ok[ok["forecaster"] == reference].set_index("question")["score"]
     if ref.empty:
-        raise ValueError(f"reference forecaster {reference!r} has no scores")
+        raise UnknownForecaster(f"reference forecaster {reference!r} has no scores")
     rows = {}
     for name, g in ok[ok["forecaster"] != reference].groupby("forecaster", sort=True):
         g = g[g["question"].isin(ref.index)]

@@ -80,7 +80,7 @@ def _group_next(q, f, t, seq, nq, nf):  # pragma: no cover - compiled
 
 
 def group_next(q: np.ndarray, f: np.ndarray, t: np.ndarray, seq: np.ndarray,
-               nq: int, nf: int):
+               nq: int, nf: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, bool]:
     """Group ids, order within group and next-row pointer per row (-1 if last).
 
     Returns ``(group, order, nxt, n_groups, ok)``; ``ok`` is False when some
@@ -186,7 +186,9 @@ def _time_average(q, f, t, seq, val, ps, pe, nq, nf):  # pragma: no cover - comp
             cnt[:ng].copy(), ok)
 
 
-def time_average(q, f, t, seq, val, ps, pe, nq, nf):
+def time_average(q: np.ndarray, f: np.ndarray, t: np.ndarray, seq: np.ndarray, val: np.ndarray,
+                 ps: np.ndarray, pe: np.ndarray, nq: int, nf: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
     """Duration-weighted sums per (question, forecaster) in one linear pass.
 
     Returns ``(group_question, group_forecaster, weighted_sum, covered, n_counted,
@@ -231,7 +233,7 @@ def _merge_pool(x0, x1):  # pragma: no cover - compiled
     return x[: k + 1], n[: k + 1], s[: k + 1]
 
 
-def merge_pool(x0: np.ndarray, x1: np.ndarray):
+def merge_pool(x0: np.ndarray, x1: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Merge sorted no-event and event forecasts into distinct values, counts, events."""
     return _merge_pool(np.ascontiguousarray(x0, dtype=np.float64),
                        np.ascontiguousarray(x1, dtype=np.float64))

@@ -26,15 +26,26 @@ after it. Only ``seq``, ``question``, ``forecaster``, ``made_at`` and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
-__all__ = ["example_frames", "to_timestamp"]
+from forecasts.errors import InvalidDate, InvalidInput, UnknownForecaster
+
+__all__ = ["TimeLike", "check_forecasters", "example_frames", "to_timestamp"]
+
+#: What ``as_of`` and the other instants accept: ISO text, a datetime or date, a Timestamp,
+#: a ``numpy.datetime64``, or None (now, or no cut-off: each function says which).
+type TimeLike = str | datetime | date | pd.Timestamp | np.datetime64 | None
 
 EXCLUSION_REASONS = ("ambiguous", "annulled", "unresolved", "unknown_question")
 
 
-def to_timestamp(value) -> np.datetime64 | None:
+def to_timestamp(value: TimeLike) -> np.datetime64 | None:
     """``as_of``-style input (str, datetime, Timestamp or None) as naive UTC datetime64[us].
 
     Examples
@@ -46,7 +57,13 @@ def to_timestamp(value) -> np.datetime64 | None:
     """
     if value is None:
         return None
-    ts = pd.Timestamp(value)
+    try:
+        ts = pd.Timestamp(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidDate(f"cannot read the time {value!r}: use YYYY-MM-DD or "
+                          "YYYY-MM-DDTHH:MM[:SS][+HH:MM]") from None
+    if ts is pd.NaT:
+        raise InvalidDate(f"the time {value!r} is missing (NaT)")
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
     return np.datetime64(ts.to_datetime64(), "us")
@@ -56,18 +73,19 @@ def now_utc() -> np.datetime64:
     return np.datetime64(pd.Timestamp.now(tz="UTC").tz_localize(None).to_datetime64(), "us")
 
 
-def as_us(values) -> np.ndarray:
+def as_us(values: ArrayLike) -> np.ndarray:
     """Datetime-like column as int64 microseconds (NaT -> int64 min)."""
     arr = np.asarray(values)
     if arr.dtype.kind != "M":
-        arr = pd.to_datetime(pd.Series(values)).to_numpy()
+        arr = pd.to_datetime(pd.Series(values)).to_numpy()  # type: ignore[call-overload]
     return arr.astype("datetime64[us]", copy=False).view(np.int64)
 
 
 NAT = np.iinfo(np.int64).min
 
 
-def filter_as_of(forecasts: pd.DataFrame, resolutions: pd.DataFrame, as_of):
+def filter_as_of(forecasts: pd.DataFrame, resolutions: pd.DataFrame,
+                 as_of: TimeLike) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Drop forecasts made or recorded after ``as_of`` and resolutions recorded after it."""
     cutoff = to_timestamp(as_of)
     if cutoff is None:
@@ -84,7 +102,59 @@ def filter_as_of(forecasts: pd.DataFrame, resolutions: pd.DataFrame, as_of):
     return forecasts, resolutions
 
 
-def example_frames():
+def random_generator(random_state: object) -> np.random.Generator:
+    """A numpy generator from a seed, a generator or None, or :class:`InvalidInput`."""
+    try:
+        return np.random.default_rng(random_state)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidInput(f"random_state must be a whole number, a numpy Generator or None; "
+                           f"got {random_state!r}") from None
+
+
+def check_columns(frame: Any, columns: Sequence[str], what: str) -> None:
+    """Raise :class:`InvalidInput` unless ``frame`` is a DataFrame holding ``columns``."""
+    if not isinstance(frame, pd.DataFrame):
+        raise InvalidInput(f"the {what} must be a pandas DataFrame, got {type(frame).__name__}")
+    for col in columns:
+        if col not in frame.columns:
+            raise InvalidInput(f"{what} frame lacks column {col!r}")
+
+
+def forecaster_names(forecaster: str | Sequence[str] | None) -> list[str] | None:
+    """``forecaster`` (one name or several) as a list of names, None for everyone."""
+    if forecaster is None:
+        return None
+    if isinstance(forecaster, str):
+        return [forecaster]
+    try:
+        names = list(forecaster)
+    except TypeError:
+        raise InvalidInput(f"forecaster must be a name or a list of names, got "
+                           f"{type(forecaster).__name__}") from None
+    if not all(isinstance(n, str) for n in names):
+        raise InvalidInput("forecaster names must be text")
+    return names
+
+
+def check_forecasters(forecasts: pd.DataFrame, forecaster: str | Sequence[str] | None) -> None:
+    """Raise :class:`UnknownForecaster` if a name in ``forecaster`` has no row in ``forecasts``.
+
+    >>> f, _, _ = example_frames()
+    >>> check_forecasters(f, ["alice", "nobody"])
+    Traceback (most recent call last):
+    ...
+    forecasts.errors.UnknownForecaster: no forecasts by 'nobody'
+    """
+    names = forecaster_names(forecaster)
+    if not names:
+        return
+    known = set(forecasts["forecaster"].astype(str)) if "forecaster" in forecasts.columns else set()
+    unknown = [n for n in dict.fromkeys(names) if n not in known]
+    if unknown:
+        raise UnknownForecaster(f"no forecasts by {', '.join(map(repr, unknown))}")
+
+
+def example_frames() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Three small ledger frames (forecasts, questions, resolutions) for examples.
 
     Questions ``q1`` (binary, resolved yes), ``q2`` (binary, resolved no),

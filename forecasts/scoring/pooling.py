@@ -28,6 +28,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from forecasts.errors import InvalidInput
+
 __all__ = ["Pooled", "pool"]
 
 GRIDS = (100, 1000)
@@ -44,7 +46,7 @@ class Pooled(NamedTuple):
     method: str
 
 
-def _grid_codes(p: np.ndarray):
+def _grid_codes(p: np.ndarray) -> tuple[int, np.ndarray] | tuple[None, None]:
     head = p[:4096]
     for g in GRIDS:
         if not np.array_equal(np.rint(head * g) / g, head):  # cheap early rejection
@@ -93,7 +95,7 @@ def pool(p: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None,
     """
     if method in ("auto", "grid"):
         g, codes = _grid_codes(p)
-        if g is not None:
+        if g is not None and codes is not None:
             n = np.bincount(codes, minlength=g + 1)
             if weights is None:
                 s = np.bincount(codes, weights=y, minlength=g + 1)
@@ -104,7 +106,7 @@ def pool(p: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None,
             keep = np.flatnonzero(n)
             return Pooled(keep / g, n[keep], w[keep], s[keep], "grid")
         if method == "grid":
-            raise ValueError("forecasts are not all on a 1% or 0.1% grid")
+            raise InvalidInput("forecasts are not all on a 1% or 0.1% grid")
     if method in ("auto", "sort") and weights is None:
         ones = y == 1.0
         x1 = np.sort(p[ones])
@@ -129,7 +131,7 @@ def pool(p: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None,
         s[i1] += c1
         return Pooled(x, n, n.astype(np.float64), s, "sort")
     if method == "sort":
-        raise ValueError('method="sort" needs unweighted cases')
+        raise InvalidInput('method="sort" needs unweighted cases')
     order = np.argsort(p, kind="stable")
     ps = p[order]
     starts = _run_starts(ps)

@@ -15,7 +15,8 @@ Conventions shared by all rules
   we do not, so a certain-and-wrong forecast is visible). Use
   :func:`count_infinite` to report how many such forecasts a set holds.
 * Invalid inputs (probabilities outside [0, 1] or NaN, outcomes other than
-  0/1, mismatched shapes) raise ``ValueError`` with a message saying which.
+  0/1, mismatched shapes) raise :class:`~forecasts.errors.InvalidInput` (probabilities:
+  :class:`~forecasts.errors.InvalidProbability`) with a message saying which.
 
 References
 ----------
@@ -31,6 +32,10 @@ prediction, and estimation. JASA 102(477), 359-378.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+from forecasts.errors import InvalidInput, InvalidProbability
+from forecasts.scoring.options import LogBase
 
 __all__ = [
     "brier",
@@ -46,72 +51,76 @@ __all__ = [
 
 
 # --------------------------------------------------------------------- checks
-def _check_binary(p, y) -> tuple[np.ndarray, np.ndarray]:
-    p = np.asarray(p, dtype=np.float64)
-    y_arr = np.asarray(y)
-    if y_arr.dtype == bool:
-        y_arr = y_arr.astype(np.float64)
-    else:
-        y_arr = y_arr.astype(np.float64)
+def as_floats(values: ArrayLike, what: str) -> np.ndarray:
+    """``values`` as a float64 array, or :class:`InvalidInput` naming ``what``."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{what} must be numbers") from None
+
+
+def _check_binary(p: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    p = as_floats(p, "forecast probabilities")
+    y_arr = as_floats(y, "binary outcomes")
     try:
         p, y_arr = np.broadcast_arrays(p, y_arr)
     except ValueError:
-        raise ValueError(
+        raise InvalidInput(
             f"forecasts of shape {np.shape(p)} and outcomes of shape "
             f"{np.shape(y)} cannot be broadcast together"
         ) from None
     if np.isnan(p).any():
-        raise ValueError("forecast probabilities contain NaN")
+        raise InvalidProbability("forecast probabilities contain NaN")
     if ((p < 0) | (p > 1)).any():
-        raise ValueError("forecast probabilities must lie in [0, 1]")
+        raise InvalidProbability("forecast probabilities must lie in [0, 1]")
     if not np.isin(y_arr, (0.0, 1.0)).all():
-        raise ValueError("binary outcomes must be 0 or 1 (or False/True)")
+        raise InvalidInput("binary outcomes must be 0 or 1 (or False/True)")
     return p, y_arr
 
 
-def _check_categorical(probs, outcome) -> tuple[np.ndarray, np.ndarray]:
-    probs = np.asarray(probs, dtype=np.float64)
+def _check_categorical(probs: ArrayLike, outcome: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    probs = as_floats(probs, "categorical forecasts")
     if probs.ndim == 1:
         probs = probs[np.newaxis, :]
     if probs.ndim != 2 or probs.shape[1] < 2:
-        raise ValueError("categorical forecasts must have shape (n, K) with K >= 2")
+        raise InvalidInput("categorical forecasts must have shape (n, K) with K >= 2")
     outcome = np.atleast_1d(np.asarray(outcome))
     if outcome.ndim != 1:
-        raise ValueError("categorical outcomes must be option indices of shape (n,)")
+        raise InvalidInput("categorical outcomes must be option indices of shape (n,)")
     if outcome.shape[0] == 1 and probs.shape[0] > 1:
         outcome = np.repeat(outcome, probs.shape[0])
     if probs.shape[0] == 1 and outcome.shape[0] > 1:
         probs = np.repeat(probs, outcome.shape[0], axis=0)
     if probs.shape[0] != outcome.shape[0]:
-        raise ValueError(
+        raise InvalidInput(
             f"{probs.shape[0]} forecasts but {outcome.shape[0]} outcomes"
         )
     if np.isnan(probs).any():
-        raise ValueError("forecast probabilities contain NaN")
+        raise InvalidProbability("forecast probabilities contain NaN")
     if ((probs < 0) | (probs > 1)).any():
-        raise ValueError("forecast probabilities must lie in [0, 1]")
+        raise InvalidProbability("forecast probabilities must lie in [0, 1]")
     if not np.allclose(probs.sum(axis=1), 1.0, atol=1e-6):
-        raise ValueError("each categorical forecast must sum to 1 (tolerance 1e-6)")
+        raise InvalidProbability("each categorical forecast must sum to 1 (tolerance 1e-6)")
     if not np.issubdtype(outcome.dtype, np.integer):
         if np.issubdtype(outcome.dtype, np.floating) and np.all(outcome == np.round(outcome)):
             outcome = outcome.astype(np.int64)
         else:
-            raise ValueError("categorical outcomes must be integer option indices")
+            raise InvalidInput("categorical outcomes must be integer option indices")
     if ((outcome < 0) | (outcome >= probs.shape[1])).any():
-        raise ValueError(f"outcome indices must lie in 0..{probs.shape[1] - 1}")
+        raise InvalidInput(f"outcome indices must lie in 0..{probs.shape[1] - 1}")
     return probs, outcome.astype(np.int64)
 
 
-def _log_factor(base) -> float:
+def _log_factor(base: object) -> float:
     if base == "e" or base == np.e:
         return 1.0
     if base == 2 or base == "2" or base == "bits":
         return 1.0 / np.log(2.0)
-    raise ValueError(f'base must be "e" (nats) or 2 (bits), got {base!r}')
+    raise InvalidInput(f'log base must be "e" (nats) or 2 (bits), got {base!r}')
 
 
 # ---------------------------------------------------------------- binary rules
-def brier(p, y) -> np.ndarray:
+def brier(p: ArrayLike, y: ArrayLike) -> np.ndarray:
     r"""Brier score of binary probability forecasts (range 0-1, lower is better).
 
     .. math:: \mathrm{BS}(p, y) = (p - y)^2
@@ -148,7 +157,7 @@ def brier(p, y) -> np.ndarray:
     return (p - y) ** 2
 
 
-def brier_two_category(p, y) -> np.ndarray:
+def brier_two_category(p: ArrayLike, y: ArrayLike) -> np.ndarray:
     r"""Original two-category Brier score (range 0-2), as Good Judgment Open shows it.
 
     .. math:: \mathrm{BS}_2(p, y) = (p - y)^2 + ((1 - p) - (1 - y))^2 = 2 (p - y)^2
@@ -174,7 +183,7 @@ def brier_two_category(p, y) -> np.ndarray:
     return 2.0 * brier(p, y)
 
 
-def log_score(p, y, base="e") -> np.ndarray:
+def log_score(p: ArrayLike, y: ArrayLike, base: LogBase = "e") -> np.ndarray:
     r"""Logarithmic (ignorance) score of binary forecasts, lower is better.
 
     .. math:: \mathrm{LS}(p, y) = -\log_b\big(y\,p + (1 - y)(1 - p)\big)
@@ -218,7 +227,7 @@ def log_score(p, y, base="e") -> np.ndarray:
         return -np.log(q) * factor
 
 
-def spherical(p, y) -> np.ndarray:
+def spherical(p: ArrayLike, y: ArrayLike) -> np.ndarray:
     r"""Spherical score of binary forecasts, as a loss (lower is better).
 
     .. math::
@@ -258,7 +267,7 @@ def spherical(p, y) -> np.ndarray:
 
 
 # ----------------------------------------------------------- categorical rules
-def multi_brier(probs, outcome) -> np.ndarray:
+def multi_brier(probs: ArrayLike, outcome: ArrayLike) -> np.ndarray:
     r"""Multi-category Brier score (range 0-2, lower is better).
 
     .. math:: \mathrm{BS}(\mathbf p, j) = \sum_{k=1}^{K} (p_k - \mathbb 1\{k = j\})^2
@@ -287,7 +296,7 @@ def multi_brier(probs, outcome) -> np.ndarray:
     return ((probs - onehot) ** 2).sum(axis=1)
 
 
-def rps(probs, outcome, normalize=False) -> np.ndarray:
+def rps(probs: ArrayLike, outcome: ArrayLike, normalize: bool = False) -> np.ndarray:
     r"""Ranked probability score for ordered options (lower is better).
 
     .. math::
@@ -329,7 +338,7 @@ def rps(probs, outcome, normalize=False) -> np.ndarray:
     return out / (k - 1) if normalize else out
 
 
-def multi_log_score(probs, outcome, base="e") -> np.ndarray:
+def multi_log_score(probs: ArrayLike, outcome: ArrayLike, base: LogBase = "e") -> np.ndarray:
     r"""Log score of categorical forecasts: :math:`-\log_b p_j` for outcome j.
 
     Parameters
@@ -357,7 +366,7 @@ def multi_log_score(probs, outcome, base="e") -> np.ndarray:
         return -np.log(probs[np.arange(len(outcome)), outcome]) * factor
 
 
-def multi_spherical(probs, outcome) -> np.ndarray:
+def multi_spherical(probs: ArrayLike, outcome: ArrayLike) -> np.ndarray:
     r"""Spherical score of categorical forecasts, as a loss: :math:`1 - p_j / \lVert\mathbf p\rVert_2`.
 
     Parameters
@@ -382,7 +391,7 @@ def multi_spherical(probs, outcome) -> np.ndarray:
     return 1.0 - probs[np.arange(len(outcome)), outcome] / norm
 
 
-def count_infinite(scores) -> int:
+def count_infinite(scores: ArrayLike) -> int:
     """Number of infinite scores (certain-and-wrong forecasts under the log score).
 
     Parameters

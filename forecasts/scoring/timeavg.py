@@ -34,11 +34,30 @@ Metaculus scores (higher is better)
 -----------------------------------
 Baseline: ``100 * ln(K * p_outcome) / ln K`` (K options; for binary questions
 ``100 * log2(2 p)``). Peer: ``100 * (ln p_i - mean_{j != i} ln p_j)`` over the
-other forecasters holding a forecast at that instant (0 when alone). Both are
+other members of the pool holding a forecast at that instant (0 when alone). Both are
 integrated over time and divided by the *scheduled* period length
 (``closes_at - opens_at``), so uncovered time and time after an early
 resolution count as 0, exactly as in Metaculus' ``score_math.py``; coverage is
 likewise relative to the scheduled period.
+
+The pool (one rule for the peer score and the median reference)
+---------------------------------------------------------------
+The forecasters others are compared with are the **persons**
+(:func:`forecasts.domain.is_person`: every name without a reserved prefix,
+imported individuals included). Models, crowd aggregates, imported records
+and backtests are scored too, against the persons' pool, and never enter it:
+
+* peer score: a person is compared with the *other* persons standing (as on
+  Metaculus); a forecaster outside the pool with *all* the persons standing,
+  ``100 * (ln p - mean ln p_persons)``;
+* Good Judgment style relative score (``relative_to="crowd:median"``): the
+  daily median is that of the persons standing; a person's own score is part
+  of it, a model's or an aggregate's is not.
+
+With no person standing (on a question, or for part of its period) there is
+nothing to compare with: that time scores 0 in the peer score (like a person
+standing alone) and that day counts 0 in the relative score (it is not in
+``days_covered``). ``pool=`` names a different pool explicitly.
 
 References
 ----------
@@ -50,13 +69,30 @@ repository. Good Judgment Open scoring FAQ (daily Brier relative to the median).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
+from forecasts.domain import is_person
+from forecasts.errors import InvalidInput, InvalidProbability, UnknownForecaster
 from forecasts.scoring import frames as fr
 from forecasts.scoring import rules as rl
+from forecasts.scoring.frames import TimeLike, check_columns, forecaster_names
+from forecasts.scoring.options import (
+    LOSS_RULES,
+    SCORE_GROUPINGS,
+    SCORE_RULES,
+    Engine,
+    LogBase,
+    LossRule,
+    ScoreGrouping,
+    ScoreRule,
+    check_choice,
+)
 
 __all__ = [
     "baseline_scores",
@@ -70,12 +106,16 @@ __all__ = [
     "time_averaged",
 ]
 
-RULES = ("brier", "log", "spherical")
+RULES = LOSS_RULES
 FAST_MIN_ROWS = 200_000
 US_PER_DAY = 86_400_000_000
 
 
 # ======================================================================== core
+def _no_rows() -> np.ndarray:
+    return np.zeros(0, dtype=np.int64)
+
+
 @dataclass
 class Holding:
     """Per-forecast arrays of the holding rule (rows already filtered)."""
@@ -88,12 +128,12 @@ class Holding:
     made: np.ndarray  # int64 us
     seq: np.ndarray
     excluded: dict
-    # filled in by _attach_holding
-    start: np.ndarray | None = None
-    end: np.ndarray | None = None
-    dur: np.ndarray | None = None  # int64 us, >= 0
-    group: np.ndarray | None = None
-    order: np.ndarray | None = None
+    # filled in by _attach_holding (empty until then)
+    start: np.ndarray = field(default_factory=_no_rows)
+    end: np.ndarray = field(default_factory=_no_rows)
+    dur: np.ndarray = field(default_factory=_no_rows)  # int64 us, >= 0
+    group: np.ndarray = field(default_factory=_no_rows)
+    order: np.ndarray = field(default_factory=_no_rows)
     n_groups: int = 0
 
 
@@ -117,18 +157,22 @@ def _question_status(questions: pd.DataFrame, resolutions: pd.DataFrame):
     return out, res, status
 
 
+def _check_frames(forecasts: object, questions: object, resolutions: object) -> None:
+    check_columns(forecasts, ("seq", "question", "forecaster", "made_at"), "forecasts")
+    check_columns(questions, ("id", "kind", "opens_at", "closes_at"), "questions")
+    check_columns(resolutions, (), "resolutions")
+    if len(resolutions):  # type: ignore[arg-type]
+        check_columns(resolutions, ("question", "outcome", "resolved_at"), "resolutions")
+
+
 def _prepare(forecasts, questions, resolutions, *, as_of=None, forecaster=None,
              past_close_only=False, binary_only=False, engine="auto",
              holding=True) -> Holding:
-    for col in ("seq", "question", "forecaster", "made_at"):
-        if col not in forecasts.columns:
-            raise ValueError(f"forecasts frame lacks column {col!r}")
-    for col in ("id", "kind", "opens_at", "closes_at"):
-        if col not in questions.columns:
-            raise ValueError(f"questions frame lacks column {col!r}")
+    _check_frames(forecasts, questions, resolutions)
+    check_choice(engine, ("auto", "numba", "numpy"), "engine")
     forecasts, resolutions = fr.filter_as_of(forecasts, resolutions, as_of)
-    if forecaster is not None:
-        names = [forecaster] if isinstance(forecaster, str) else list(forecaster)
+    names = forecaster_names(forecaster)
+    if names is not None:
         forecasts = forecasts[forecasts["forecaster"].isin(names)]
     qcodes_raw, quniq = pd.factorize(forecasts["question"], sort=False)
     qpos_of_uniq = pd.Index(questions["id"]).get_indexer(quniq)
@@ -141,9 +185,9 @@ def _prepare(forecasts, questions, resolutions, *, as_of=None, forecaster=None,
         excluded["before_scheduled_close"] = 0
     if binary_only:
         excluded["not_binary"] = 0
-    cutoff_us = int(cutoff.astype("datetime64[us]").astype(np.int64))
+    cutoff_us = int(np.datetime64(cutoff, "us").astype(np.int64))
     usable_q = np.zeros(len(questions), dtype=bool)
-    for u, pos in enumerate(qpos_of_uniq):
+    for pos in qpos_of_uniq:
         if pos < 0:
             excluded["unknown_question"] += 1
             continue
@@ -184,8 +228,6 @@ def _prepare(forecasts, questions, resolutions, *, as_of=None, forecaster=None,
     fcodes, fnames = pd.factorize(forecasts["forecaster"], sort=False)
     fnames = np.asarray(fnames, dtype=object)
     seq = forecasts["seq"].to_numpy(dtype=np.int64)
-    if engine not in ("auto", "numba", "numpy"):
-        raise ValueError('engine must be "auto", "numba" or "numpy"')
     h = Holding(forecasts, q, fcodes, fnames, qinfo, made, seq, excluded)
     if holding:
         _attach_holding(h, engine)
@@ -240,7 +282,7 @@ def _outcome_probability(h: Holding) -> np.ndarray:
     binary_q = kinds == "binary"
     rows_bin = binary_q[h.q]
     if rows_bin.any():
-        p = h.frame["probability"].to_numpy(dtype=np.float64)[rows_bin]
+        p = _probabilities(h)[rows_bin]
         _check_p(p, h, rows_bin)
         yq = (h.qinfo["outcome"].to_numpy(dtype=object) == "yes")
         y = yq[h.q[rows_bin]]
@@ -251,6 +293,20 @@ def _outcome_probability(h: Holding) -> np.ndarray:
     return out
 
 
+def _need(frame: pd.DataFrame, column: str, what: str) -> None:
+    if column not in frame.columns:
+        raise InvalidInput(f"{what} frame lacks column {column!r}")
+
+
+def _probabilities(h: Holding) -> np.ndarray:
+    """The binary forecasts' P(yes) as floats (NaN for multiple-choice rows)."""
+    _need(h.frame, "probability", "forecasts")
+    try:
+        return h.frame["probability"].to_numpy(dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidProbability("forecast probabilities must be numbers") from None
+
+
 def _check_p(p, h, rows):
     if p.shape[0] == 0 or (p.min() >= 0.0 and p.max() <= 1.0):  # NaN fails too
         return
@@ -258,63 +314,71 @@ def _check_p(p, h, rows):
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         qid = h.qinfo["id"].to_numpy()[h.q[rows][i]]
-        raise ValueError(f"binary forecast on question {qid!r} has probability "
+        raise InvalidProbability(f"binary forecast on question {qid!r} has probability "
                          f"{float(p[i])!r}; it must be a number in [0, 1]")
 
 
-def _binary_outcomes(h: Holding, rows: np.ndarray) -> np.ndarray:
+def _binary_outcomes(h: Holding, rows: np.ndarray | None) -> np.ndarray:
     outs = h.qinfo["outcome"].to_numpy(dtype=object)
     kinds = h.qinfo["kind"].to_numpy(dtype=object)
     bad = (kinds == "binary") & ~np.isin(outs, ["yes", "no"])
     if bad.any():
         qid = h.qinfo["id"].to_numpy()[np.flatnonzero(bad)[0]]
-        raise ValueError(f"binary question {qid!r} resolved {outs[bad][0]!r}; "
+        raise InvalidInput(f"binary question {qid!r} resolved {outs[bad][0]!r}; "
                          "expected yes, no, ambiguous or annulled")
     yq = (outs == "yes").astype(np.float64)
     return yq[h.q] if rows is None else yq[h.q[rows]]
 
 
-def _categorical(h: Holding, rows: np.ndarray):
+def _categorical(h: Holding, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Probability matrices and outcome indices for multiple-choice rows."""
+    _need(h.frame, "probabilities", "forecasts")
+    _need(h.qinfo, "options", "questions")
     idx_rows = np.flatnonzero(rows)
     qpos = h.q[idx_rows]
     dicts = h.frame["probabilities"].to_numpy(dtype=object)[idx_rows]
     options = h.qinfo["options"].to_numpy(dtype=object)
     outs = h.qinfo["outcome"].to_numpy(dtype=object)
+    if any(options[j] is None for j in np.unique(qpos)):
+        qid = next(h.qinfo["id"].iat[j] for j in np.unique(qpos) if options[j] is None)
+        raise InvalidInput(f"multiple-choice question {qid!r} has no options")
     kmax = max(len(options[j]) for j in np.unique(qpos))
     probs = np.zeros((idx_rows.shape[0], kmax))
     outcome = np.empty(idx_rows.shape[0], dtype=np.int64)
-    for r, (j, d) in enumerate(zip(qpos, dicts)):
+    for r, (j, d) in enumerate(zip(qpos, dicts, strict=True)):
         opts = list(options[j])
         qid = h.qinfo["id"].iat[j]
         if outs[j] not in opts:
-            raise ValueError(f"question {qid!r} resolved {outs[j]!r}, which is not one "
+            raise InvalidInput(f"question {qid!r} resolved {outs[j]!r}, which is not one "
                              f"of its options {opts}")
         if not isinstance(d, dict):
-            raise ValueError(f"multiple-choice forecast on {qid!r} lacks its "
+            raise InvalidInput(f"multiple-choice forecast on {qid!r} lacks its "
                              "probabilities dict")
         unknown = set(d) - set(opts)
         if unknown:
-            raise ValueError(f"forecast on {qid!r} names unknown options {sorted(unknown)}")
-        vals = np.array([float(d.get(o, 0.0)) for o in opts])
+            raise InvalidInput(f"forecast on {qid!r} names unknown options {sorted(unknown)}")
+        try:
+            vals = np.array([float(d.get(o, 0.0)) for o in opts])
+        except (TypeError, ValueError):
+            raise InvalidProbability(f"forecast on {qid!r} gives a probability that is not a "
+                                     "number") from None
         if np.isnan(vals).any() or (vals < 0).any() or abs(vals.sum() - 1) > 1e-6:
-            raise ValueError(f"forecast on {qid!r} must give probabilities in [0, 1] "
+            raise InvalidProbability(f"forecast on {qid!r} must give probabilities in [0, 1] "
                              "summing to 1")
         probs[r, : len(opts)] = vals
         outcome[r] = opts.index(outs[j])
     return probs, outcome
 
 
-def _row_scores(h: Holding, rule: str, log_base="e") -> np.ndarray:
+def _row_scores(h: Holding, rule: str, log_base: LogBase = "e") -> np.ndarray:
     """Score of every forecast against its question's outcome."""
-    if rule not in RULES:
-        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    check_choice(rule, RULES, "rule")
     kinds = h.qinfo["kind"].to_numpy(dtype=object)
     rows_bin = (kinds == "binary")[h.q]
     out = np.empty(h.q.shape[0])
     all_bin = bool(rows_bin.all())
     if all_bin or rows_bin.any():
-        p = h.frame["probability"].to_numpy(dtype=np.float64)
+        p = _probabilities(h)
         p = p if all_bin else p[rows_bin]
         _check_p(p, h, rows_bin)
         y = _binary_outcomes(h, None if all_bin else rows_bin)
@@ -363,7 +427,6 @@ def _aggregate(h: Holding, values: np.ndarray) -> pd.DataFrame:
     num = np.bincount(h.group, weights=contrib, minlength=ng)
     covered = np.bincount(h.group, weights=dur, minlength=ng)
     pe = h.qinfo["period_end"].to_numpy()
-    ps = h.qinfo["period_start"].to_numpy()
     counted = h.made < pe[h.q]
     nf = np.bincount(h.group, weights=counted, minlength=ng).astype(np.int64)
     first = np.full(ng, -1, dtype=np.int64)
@@ -393,8 +456,10 @@ def _pairs_frame(h: Holding, gq, gf, num, covered, nf) -> pd.DataFrame:
 
 
 # ==================================================================== public
-def holding_table(forecasts, questions, resolutions, *, as_of=None, forecaster=None,
-                  past_close_only=False, binary_only=False):
+def holding_table(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame, *,
+                  as_of: TimeLike = None, forecaster: str | Sequence[str] | None = None,
+                  past_close_only: bool = False,
+                  binary_only: bool = False) -> tuple[pd.DataFrame, dict[str, int]]:
     """Every scored forecast with its holding interval (the rule in the module doc).
 
     Parameters
@@ -460,8 +525,10 @@ def holding_table(forecasts, questions, resolutions, *, as_of=None, forecaster=N
     return table, h.excluded
 
 
-def time_averaged(forecasts, questions, resolutions, rule="brier", as_of=None, *,
-                  log_base="e", forecaster=None, engine="auto") -> pd.DataFrame:
+def time_averaged(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
+                  rule: LossRule = "brier", as_of: TimeLike = None, *, log_base: LogBase = "e",
+                  forecaster: str | Sequence[str] | None = None,
+                  engine: Engine = "auto") -> pd.DataFrame:
     r"""Time-averaged score of each forecaster on each question.
 
     .. math::
@@ -512,8 +579,8 @@ def time_averaged(forecasts, questions, resolutions, rule="brier", as_of=None, *
     >>> t.attrs["excluded"]
     {'ambiguous': 1, 'annulled': 0, 'unresolved': 0, 'unknown_question': 0}
     """
-    if rule not in RULES:
-        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    check_choice(rule, RULES, "rule")
+    rl._log_factor(log_base)
     h = _prepare(forecasts, questions, resolutions, as_of=as_of, forecaster=forecaster,
                  engine=engine, holding=False)
     values = _row_scores(h, rule, log_base)
@@ -535,8 +602,9 @@ def time_averaged(forecasts, questions, resolutions, rule="brier", as_of=None, *
     return out
 
 
-def spot_scores(forecasts, questions, resolutions, at, rule="brier", as_of=None, *,
-                log_base="e") -> pd.DataFrame:
+def spot_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
+                at: TimeLike | Literal["close"], rule: Literal[LossRule, "baseline"] = "brier",
+                as_of: TimeLike = None, *, log_base: LogBase = "e") -> pd.DataFrame:
     """Score of the forecast each forecaster held at one instant.
 
     ``at`` is either a time (the same instant for every question) or
@@ -573,12 +641,16 @@ def spot_scores(forecasts, questions, resolutions, at, rule="brier", as_of=None,
       forecaster  probability  score
     0      alice          0.7   0.09
     """
+    check_choice(rule, (*RULES, "baseline"), "rule")
+    if at is None:
+        raise InvalidInput('the instant must be a time or "close"')
+    when = None if isinstance(at, str) and at == "close" else fr.to_timestamp(at)
     h = _prepare(forecasts, questions, resolutions, as_of=as_of)
     pe = h.qinfo["period_end"].to_numpy()[h.q]
-    if isinstance(at, str) and at == "close":
+    if when is None:
         t = pe - 1  # the last instant of the period
     else:
-        t = np.full(h.q.shape[0], fr.to_timestamp(at).view(np.int64))
+        t = np.full(h.q.shape[0], when.view(np.int64))
     # standing: made at or before t, next forecast after t, and t inside the period
     # h.end is min(next made_at, period end); with t < period end, end > t
     # means the forecaster's next forecast came after t
@@ -594,7 +666,8 @@ def spot_scores(forecasts, questions, resolutions, at, rule="brier", as_of=None,
         "question": f["question"].to_numpy(dtype=object)[standing],
         "forecaster": f["forecaster"].to_numpy(dtype=object)[standing],
         "made_at": f["made_at"].to_numpy()[standing],
-        "probability": f["probability"].to_numpy(dtype=np.float64)[standing],
+        "probability": f["probability"].to_numpy(dtype=np.float64)[standing]
+        if "probability" in f else np.full(int(standing.sum()), np.nan),
         "score": vals[standing],
     })
     out.attrs["excluded"] = dict(h.excluded)
@@ -602,14 +675,15 @@ def spot_scores(forecasts, questions, resolutions, at, rule="brier", as_of=None,
 
 
 # ----------------------------------------------------------------- Metaculus
-def _baseline_values(p_outcome: np.ndarray, n_options: np.ndarray) -> np.ndarray:
+def _baseline_values(p_outcome: np.ndarray, n_options: np.ndarray | float) -> np.ndarray:
     with np.errstate(divide="ignore"):
         return 100.0 * np.log(n_options * p_outcome) / np.log(n_options)
 
 
 def _n_options(h: Holding) -> np.ndarray:
-    nopt = np.array([2 if k == "binary" else len(o)
-                     for k, o in zip(h.qinfo["kind"], h.qinfo["options"])], dtype=np.float64)
+    options = h.qinfo["options"] if "options" in h.qinfo else [None] * len(h.qinfo)
+    nopt = np.array([2 if k == "binary" else len(o) if o is not None else 0
+                     for k, o in zip(h.qinfo["kind"], options, strict=True)], dtype=np.float64)
     return nopt[h.q]
 
 
@@ -623,8 +697,9 @@ def _clip_intervals(start, end, horizon_start, horizon_end, actual_close):
     return s, np.maximum(e, s)
 
 
-def metaculus_baseline(p_outcome, start, end, horizon_start, horizon_end, actual_close,
-                       n_options=2):
+def metaculus_baseline(p_outcome: ArrayLike, start: ArrayLike, end: ArrayLike,
+                       horizon_start: float, horizon_end: float, actual_close: float,
+                       n_options: int = 2) -> tuple[np.ndarray, np.ndarray]:
     r"""Metaculus baseline accuracy of individual forecasts (higher is better).
 
     .. math::
@@ -670,12 +745,17 @@ def metaculus_baseline(p_outcome, start, end, horizon_start, horizon_end, actual
     return contrib / total, dur / total
 
 
-def metaculus_peer(p_outcome, start, end, horizon_start, horizon_end, actual_close):
+def metaculus_peer(p_outcome: ArrayLike, start: ArrayLike, end: ArrayLike, horizon_start: float,
+                   horizon_end: float, actual_close: float, *,
+                   in_pool: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     r"""Metaculus peer accuracy of individual forecasts (higher is better).
 
-    At each instant, forecast i (of N standing forecasts) scores
-    :math:`100\,(\ln p_i - \frac{1}{N-1}\sum_{j \ne i} \ln p_j)` (0 if it stands
-    alone); this is integrated over its interval and divided by the scheduled
+    At each instant, forecast i of the pool (of N standing pool forecasts)
+    scores :math:`100\,(\ln p_i - \frac{1}{N-1}\sum_{j \ne i} \ln p_j)` (0 if
+    it stands alone); a forecast outside the pool scores
+    :math:`100\,(\ln p_i - \frac{1}{N}\sum_j \ln p_j)` against the N pool
+    forecasts standing (0 while none stands) and never enters the others'
+    scores. This is integrated over its interval and divided by the scheduled
     horizon ``horizon_end - horizon_start``. Each entry is treated as a
     different forecaster (pass one forecaster's successive forecasts with
     non-overlapping intervals).
@@ -688,19 +768,27 @@ def metaculus_peer(p_outcome, start, end, horizon_start, horizon_end, actual_clo
         Forecast start and end times (``end`` NaN or inf: open-ended).
     horizon_start, horizon_end, actual_close : float
         Same unit as the times.
+    in_pool : array_like of bool, optional
+        Which forecasts belong to the pool (default: all of them, Metaculus'
+        own rule).
 
     Returns
     -------
     (numpy.ndarray, numpy.ndarray)
         Scores and coverages, one per forecast. A forecast of probability 0 on
-        the outcome scores ``-inf`` if it ever overlaps another forecast, and
-        the forecasts it overlaps score ``+inf``.
+        the outcome scores ``-inf`` if it ever overlaps another pool forecast,
+        and the forecasts a pool forecast of probability 0 overlaps score
+        ``+inf``.
 
     Examples
     --------
     >>> s, c = metaculus_peer([0.1, 0.9], [0.0, 0.0], [np.nan, np.nan], 0.0, 10.0, 10.0)
     >>> np.round(s, 6)
     array([-219.722458,  219.722458])
+    >>> s, _ = metaculus_peer([0.1, 0.9, 0.5], [0.0, 0.0, 0.0], [np.nan] * 3, 0.0, 10.0, 10.0,
+    ...                       in_pool=[True, True, False])
+    >>> np.round(s, 6)  # the third is scored against the mean ln p of the first two
+    array([-219.722458,  219.722458,   51.082562])
     """
     po = np.asarray(p_outcome, dtype=np.float64)
     s, e = _clip_intervals(start, end, horizon_start, horizon_end, actual_close)
@@ -708,6 +796,12 @@ def metaculus_peer(p_outcome, start, end, horizon_start, horizon_end, actual_clo
     n = po.shape[0]
     if n == 0:
         return np.zeros(0), np.zeros(0)
+    if in_pool is None:
+        member = np.ones(n, dtype=bool)
+    else:
+        member = np.asarray(in_pool, dtype=bool).ravel()
+        if member.shape != po.shape:
+            raise InvalidInput(f"{n} forecasts but {member.shape[0]} pool flags")
     valid = e > s
     zero = po <= 0
     with np.errstate(divide="ignore"):
@@ -722,10 +816,11 @@ def metaculus_peer(p_outcome, start, end, horizon_start, horizon_end, actual_clo
     dn = np.zeros(m)
     dsum = np.zeros(m)
     dinf = np.zeros(m)
-    vf = valid & ~zero
-    vz = valid & zero
-    np.add.at(dn, a[valid], 1.0)
-    np.add.at(dn, b[valid], -1.0)
+    vp = valid & member
+    vf = vp & ~zero
+    vz = vp & zero
+    np.add.at(dn, a[vp], 1.0)
+    np.add.at(dn, b[vp], -1.0)
     np.add.at(dsum, a[vf], lp[vf])
     np.add.at(dsum, b[vf], -lp[vf])
     np.add.at(dinf, a[vz], 1.0)
@@ -736,20 +831,34 @@ def metaculus_peer(p_outcome, start, end, horizon_start, horizon_end, actual_clo
     length = np.diff(bounds)
     several = cnt > 1.5
     safe = np.where(several, cnt - 1.0, 1.0)
-    g1 = np.where(several, cnt / safe, 0.0) * length
-    g2 = np.where(several, ssum / safe, 0.0) * length
-    g3 = np.where(several & (ninf > 0.5), length, 0.0)
-    g4 = np.where(several, length, 0.0)
-    cum = [np.concatenate([[0.0], np.cumsum(g)]) for g in (g1, g2, g3, g4)]
-    i1, i2, i3, i4 = (c[b] - c[a] for c in cum)
+    outside = valid & ~member
+    parts = [np.where(several, cnt / safe, 0.0) * length,
+             np.where(several, ssum / safe, 0.0) * length,
+             np.where(several & (ninf > 0.5), length, 0.0),
+             np.where(several, length, 0.0)]
+    if outside.any():  # scored against all the pool forecasts standing, never pooled
+        some = cnt > 0.5
+        per = np.where(some, cnt, 1.0)
+        parts += [np.where(some, length, 0.0),
+                  np.where(some, ssum / per, 0.0) * length,
+                  np.where(some & (ninf > 0.5), length, 0.0)]
+    cum = np.zeros((len(parts), m))
+    np.cumsum(np.vstack(parts), axis=1, out=cum[:, 1:])
+    ints = cum[:, b] - cum[:, a]
+    i1, i2, i3, i4 = ints[:4]
     finite = lp * i1 - i2
     scores = np.where(zero, np.where(i4 > 0, -np.inf, 0.0),
                       np.where(i3 > 0, np.inf, finite))
+    if len(parts) > 4:
+        j1, j2, j3 = ints[4:]
+        own = np.where(zero, np.where(j1 > 0, -np.inf, 0.0),
+                       np.where(j3 > 0, np.inf, lp * j1 - j2))
+        scores = np.where(outside, own, scores)
     scores = np.where(valid, scores, 0.0)
     return 100.0 * scores / total, (e - s) / total
 
 
-def _metaculus(h: Holding, which: str) -> pd.DataFrame:
+def _metaculus(h: Holding, which: str, in_pool_f: np.ndarray | None = None) -> pd.DataFrame:
     po = _outcome_probability(h)
     ps = h.qinfo["period_start"].to_numpy()
     he = h.qinfo["horizon_end"].to_numpy()
@@ -770,9 +879,10 @@ def _metaculus(h: Holding, which: str) -> pd.DataFrame:
         en = (h.end[rows] - t0) / US_PER_DAY
         hs, hz, ac = 0.0, (he[j] - t0) / US_PER_DAY, (pe[j] - t0) / US_PER_DAY
         if which == "baseline":
-            sc, cv = metaculus_baseline(po[rows], st, en, hs, hz, ac, n_options=nopt[rows[0]])
+            sc, cv = metaculus_baseline(po[rows], st, en, hs, hz, ac, n_options=int(nopt[rows[0]]))
         else:
-            sc, cv = metaculus_peer(po[rows], st, en, hs, hz, ac)
+            member = None if in_pool_f is None else in_pool_f[h.f[rows]]
+            sc, cv = metaculus_peer(po[rows], st, en, hs, hz, ac, in_pool=member)
         score[rows], cov[rows] = sc, cv
     ng = h.n_groups
     first = np.full(ng, -1, dtype=np.int64)
@@ -790,7 +900,8 @@ def _metaculus(h: Holding, which: str) -> pd.DataFrame:
     return out
 
 
-def baseline_scores(forecasts, questions, resolutions, as_of=None) -> pd.DataFrame:
+def baseline_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
+                    as_of: TimeLike = None) -> pd.DataFrame:
     r"""Metaculus baseline score of each forecaster on each question (higher is better).
 
     Time-integrated ``100 * ln(K p_outcome) / ln K`` divided by the scheduled
@@ -822,12 +933,21 @@ def baseline_scores(forecasts, questions, resolutions, as_of=None) -> pd.DataFra
     return _metaculus(_prepare(forecasts, questions, resolutions, as_of=as_of), "baseline")
 
 
-def peer_scores(forecasts, questions, resolutions, as_of=None, *, pool=None) -> pd.DataFrame:
+def peer_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
+                as_of: TimeLike = None, *, pool: Sequence[str] | None = None) -> pd.DataFrame:
     r"""Metaculus peer score of each forecaster on each question (higher is better).
 
-    ``100 * (ln p_i - mean of the other standing forecasters' ln p_j)``,
+    ``100 * (ln p_i - mean ln p_j of the pool forecasters standing)``,
     integrated over time and divided by the scheduled period (see
-    :func:`metaculus_peer`). Peers are the forecasters in ``pool``.
+    :func:`metaculus_peer`). The pool is the persons
+    (:func:`forecasts.domain.is_person`) unless ``pool`` names it. A member of
+    the pool is compared with the *other* members standing, as on Metaculus; a
+    forecaster outside it (a model, a crowd aggregate, an imported record, a
+    backtest) is still scored, against *all* the members standing, and never
+    enters anyone else's reference: an aggregate of the persons is not counted
+    twice, a model is measured against the people. While no member of the pool
+    stands (other than oneself), the instant scores 0, so a question with no
+    person on it gives everyone 0 (coverage is still reported).
 
     Parameters
     ----------
@@ -836,14 +956,14 @@ def peer_scores(forecasts, questions, resolutions, as_of=None, *, pool=None) -> 
     as_of : datetime-like, optional
         Ledger cut-off.
     pool : list of str, optional
-        Forecasters compared with each other. Default: every forecaster whose
-        name does not start with ``"crowd:"`` (aggregates of the others would
-        count them twice).
+        The forecasters whose forecasts are the reference. Default: the persons
+        among the forecasters.
 
     Returns
     -------
     pandas.DataFrame
-        ``question``, ``forecaster``, ``score``, ``coverage``, ``n_forecasts``.
+        ``question``, ``forecaster``, ``score``, ``coverage``, ``n_forecasts``:
+        every forecaster, in the pool or not.
 
     Examples
     --------
@@ -854,26 +974,37 @@ def peer_scores(forecasts, questions, resolutions, as_of=None, *, pool=None) -> 
     2       q2      alice  69.3147       1.0            1
     3       q2        bob -69.3147       1.0            1
     """
+    h = _prepare(forecasts, questions, resolutions, as_of=as_of)
+    return _metaculus(h, "peer", _pool_mask(h.fnames, pool))
+
+
+def _pool_mask(names: np.ndarray, pool: Sequence[str] | None) -> np.ndarray:
+    """Which of ``names`` (one per forecaster code) are in the pool: the persons by default."""
     if pool is None:
-        names = forecasts["forecaster"].astype(str)
-        forecasts = forecasts[~names.str.startswith("crowd:")]
-    else:
-        forecasts = forecasts[forecasts["forecaster"].isin(list(pool))]
-    return _metaculus(_prepare(forecasts, questions, resolutions, as_of=as_of), "peer")
+        return np.fromiter((is_person(str(n)) for n in names), dtype=bool, count=len(names))
+    members = forecaster_names(pool) or []
+    return np.isin(names.astype(object), np.asarray(members, dtype=object))
 
 
 # -------------------------------------------------------- Good Judgment style
-def relative_scores(forecasts, questions, resolutions, rule="brier", as_of=None, *,
-                    pool=None) -> pd.DataFrame:
+def relative_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
+                    rule: LossRule = "brier", as_of: TimeLike = None, *,
+                    pool: Sequence[str] | None = None) -> pd.DataFrame:
     """Good Judgment style relative score: yours minus the median forecaster's, daily.
 
     For every UTC calendar day of a question's scoring period, each forecaster
     with a forecast standing at the end of that day (or at the period end on
     the last day) gets its score under ``rule``; the day's median is taken over
-    the forecasters of ``pool`` standing that day. A forecaster's relative score
-    is the mean over **all** days of the period of (own score - median), with
-    days before their first forecast counting 0 (Good Judgment Open assigns
-    the median's score to them). Negative is better.
+    the forecasters of the pool standing that day: the persons
+    (:func:`forecasts.domain.is_person`) unless ``pool`` names it. A person's
+    own score is part of the median it is compared with. A forecaster outside
+    the pool (a model, a crowd aggregate, an imported record, a backtest) is
+    scored against the same persons' median and never enters it. A
+    forecaster's relative score is the mean over **all** days of the period of
+    (own score - median), with days before their first forecast counting 0
+    (Good Judgment Open assigns the median's score to them), and so do days on
+    which no member of the pool stands (there is no median to compare with;
+    they are not in ``days_covered``). Negative is better.
 
     Parameters
     ----------
@@ -884,8 +1015,8 @@ def relative_scores(forecasts, questions, resolutions, rule="brier", as_of=None,
     as_of : datetime-like, optional
         Ledger cut-off.
     pool : list of str, optional
-        Forecasters whose median is the reference. Default: every forecaster
-        whose name does not start with ``"crowd:"``.
+        Forecasters whose median is the reference. Default: the persons among
+        the forecasters.
 
     Returns
     -------
@@ -903,13 +1034,11 @@ def relative_scores(forecasts, questions, resolutions, rule="brier", as_of=None,
     2       q2      alice     -0.16     0.2  0.04            10    10
     3       q2        bob      0.16     0.2  0.36            10    10
     """
+    check_choice(rule, RULES, "rule")
     h = _prepare(forecasts, questions, resolutions, as_of=as_of)
     vals = _row_scores(h, rule)
     names = h.fnames
-    if pool is None:
-        in_pool_f = np.array([not str(n).startswith("crowd:") for n in names], dtype=bool)
-    else:
-        in_pool_f = np.isin(names, list(pool))
+    in_pool_f = _pool_mask(names, pool)
     ps = h.qinfo["period_start"].to_numpy()
     pe = h.qinfo["period_end"].to_numpy()
     order = np.lexsort((h.frame["seq"].to_numpy(), h.start, h.group))
@@ -920,7 +1049,8 @@ def relative_scores(forecasts, questions, resolutions, rule="brier", as_of=None,
     first_of_group = order[gb[:-1]]
     gq = h.q[first_of_group]
     by_q = pd.Series(np.arange(h.n_groups)).groupby(gq).apply(list)
-    for j, groups in by_q.items():
+    for jq, groups in by_q.items():
+        j = int(jq)  # type: ignore[arg-type]
         day0 = ps[j] - ps[j] % US_PER_DAY
         ndays = int(-(-(pe[j] - day0) // US_PER_DAY))
         if ndays <= 0:
@@ -943,7 +1073,7 @@ def relative_scores(forecasts, questions, resolutions, rule="brier", as_of=None,
                 med[has] = np.nanmedian(sub[:, has], axis=0)
             else:
                 med = np.full(ndays, np.nan)
-        for r, g in enumerate(groups):
+        for r in range(len(groups)):
             own = mat[r]
             standing = ~np.isnan(own) & ~np.isnan(med)
             diff = np.where(standing, own - np.where(standing, med, 0.0), 0.0)
@@ -958,12 +1088,12 @@ def relative_scores(forecasts, questions, resolutions, rule="brier", as_of=None,
 
 
 # -------------------------------------------------------------- score tables
-def tags_of(questions: pd.DataFrame) -> dict:
+def tags_of(questions: pd.DataFrame) -> dict[str, list[str]]:
     """Question id -> list of tags (``["(untagged)"]`` when it has none)."""
     if "tags" not in questions.columns:
         return {q: ["(untagged)"] for q in questions["id"]}
     out = {}
-    for q, t in zip(questions["id"], questions["tags"]):
+    for q, t in zip(questions["id"], questions["tags"], strict=True):
         tags = [str(x) for x in t] if isinstance(t, (list, tuple, np.ndarray)) else []
         out[q] = tags or ["(untagged)"]
     return out
@@ -997,8 +1127,10 @@ def _group_keys(frame: pd.DataFrame, by: str, questions: pd.DataFrame) -> pd.Dat
         group=lambda d: d["group"].astype(str))
 
 
-def score_table(forecasts, questions, resolutions, by="forecaster", rule="brier",
-                relative_to=None, as_of=None, *, log_base="e") -> pd.DataFrame:
+def score_table(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
+                by: ScoreGrouping = "forecaster", rule: ScoreRule = "brier",
+                relative_to: str | None = None, as_of: TimeLike = None, *,
+                log_base: LogBase = "e") -> pd.DataFrame:
     """Score table by forecaster, tag, question, kind or period.
 
     Each (question, forecaster) pair is first scored over time
@@ -1019,15 +1151,26 @@ def score_table(forecasts, questions, resolutions, by="forecaster", rule="brier"
         (``attrs["higher_is_better"]``).
     relative_to : None, "crowd:median" or a forecaster name
         ``"crowd:median"``: Good Judgment style daily relative score against the
-        median forecaster (:func:`relative_scores`, pool = forecasters not named
-        ``crowd:*``). A forecaster name (e.g. ``"model:hazard"`` or a stored
-        aggregate): own time-averaged score minus theirs on each question both
-        forecast. Adds the columns ``relative`` and ``n_relative``. Not
-        available for ``baseline``/``peer``, which are relative already.
+        median person (:func:`relative_scores`: the persons are the pool; models,
+        crowds, imports and backtests are scored against their median). A
+        forecaster name (e.g. ``"model:hazard"`` or a stored aggregate): own
+        time-averaged score minus theirs on each question both forecast; a name
+        with no forecast in ``forecasts`` raises
+        :class:`~forecasts.errors.UnknownForecaster`. Adds the columns
+        ``relative`` and ``n_relative``. Not available for ``baseline``/``peer``,
+        which are relative already (and whose pool is the persons too, see
+        :func:`peer_scores`).
     as_of : datetime-like, optional
         Ledger cut-off.
     log_base : {"e", 2}
         Nats or bits for ``rule="log"``.
+
+    Raises
+    ------
+    forecasts.errors.InvalidInput
+        For a ``by``, ``rule``, ``relative_to`` or ``log_base`` outside the lists
+        above, or malformed frames; :class:`~forecasts.errors.UnknownForecaster`
+        (a subclass) for a ``relative_to`` forecaster with no forecasts.
 
     Returns
     -------
@@ -1051,30 +1194,38 @@ def score_table(forecasts, questions, resolutions, by="forecaster", rule="brier"
     alice                 4            5  0.1013                   1
     bob                   4            4  0.2362                   0
     """
-    if by not in ("forecaster", "tag", "question", "kind", "period"):
-        raise ValueError('by must be "forecaster", "tag", "question", "kind" or "period"')
+    check_choice(by, SCORE_GROUPINGS, "by")
+    check_choice(rule, SCORE_RULES, "rule")
+    rl._log_factor(log_base)
+    _check_frames(forecasts, questions, resolutions)
+    if relative_to is not None:
+        if not isinstance(relative_to, str):
+            raise InvalidInput(f"relative_to must be \"crowd:median\" or a forecaster name, "
+                               f"got {type(relative_to).__name__}")
+        if rule not in RULES:
+            raise InvalidInput("relative_to applies to brier, log and spherical; baseline "
+                               "and peer scores are relative already")
+        if relative_to != "crowd:median" and not (forecasts["forecaster"] == relative_to).any():
+            raise UnknownForecaster(f"reference forecaster {relative_to!r} has no forecasts, so no "
+                                    "scored forecasts to compare with")
     if rule in RULES:
-        pairs = time_averaged(forecasts, questions, resolutions, rule, as_of, log_base=log_base)
+        pairs = time_averaged(forecasts, questions, resolutions, rule, as_of,  # type: ignore[arg-type]
+                              log_base=log_base)
     elif rule == "baseline":
         pairs = baseline_scores(forecasts, questions, resolutions, as_of)
-    elif rule == "peer":
-        pairs = peer_scores(forecasts, questions, resolutions, as_of)
     else:
-        raise ValueError('rule must be "brier", "log", "spherical", "baseline" or "peer"')
+        pairs = peer_scores(forecasts, questions, resolutions, as_of)
     excluded = dict(pairs.attrs.get("excluded", {}))
     if relative_to is not None:
-        if rule not in RULES:
-            raise ValueError("relative_to applies to brier, log and spherical; baseline "
-                             "and peer scores are relative already")
         if relative_to == "crowd:median":
-            rel = relative_scores(forecasts, questions, resolutions, rule, as_of)
+            rel = relative_scores(forecasts, questions, resolutions, rule, as_of)  # type: ignore[arg-type]
             pairs = pairs.merge(rel[["question", "forecaster", "relative"]],
                                 on=["question", "forecaster"], how="left")
         else:
             ref = pairs[pairs["forecaster"] == relative_to][["question", "score"]]
             if ref.empty:
-                raise ValueError(f"reference forecaster {relative_to!r} has no scored "
-                                 "forecasts")
+                raise InvalidInput(f"reference forecaster {relative_to!r} has no scored "
+                                   "forecasts (none on a question resolved to an outcome)")
             pairs = pairs.merge(ref.rename(columns={"score": "ref"}), on="question",
                                 how="left")
             pairs["relative"] = pairs["score"] - pairs["ref"]

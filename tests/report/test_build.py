@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 
+import pandas as pd
 import pytest
 
 from forecasts.errors import InvalidInput
@@ -187,3 +188,42 @@ def test_cli_report(cli, demo_ledger, tmp_path):
     assert done.stdout.strip() == f"report written to {out}" and out.exists()
     bad = cli("report", "--db", str(demo_ledger.path), "--since", "someday")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "since date" in bad.stderr
+
+
+def test_the_five_kinds_come_from_the_domain():
+    from forecasts import domain
+    from forecasts.domain import KIND_LABELS
+    from forecasts.report import results
+    from forecasts.scoring.frames import example_frames
+
+    # one rule: forecasts.domain.forecaster_kind, no second definition in the report
+    assert "forecaster_kind" not in results.__all__
+    assert getattr(results, "forecaster_kind", domain.forecaster_kind) is domain.forecaster_kind
+    f, q, r = example_frames()
+    extra = f[f["forecaster"] == "bob"]
+    parts = [f]
+    for name in ("model:m", "crowd:median", "import:x", "backtest:m"):
+        parts.append(extra.assign(forecaster=name))
+    frames = pd.concat(parts, ignore_index=True).assign(seq=lambda d: range(1, len(d) + 1))
+    table = ScoreTable.from_frames(frames, q, r)
+    kinds = table.frame["kind"].to_dict()
+    assert kinds == {"alice": "person", "bob": "person", "model:m": "model", "crowd:median": "crowd",
+                     "import:x": "import", "backtest:m": "backtest"}
+    assert table.crowd == "crowd:median"  # a crowd aggregate before an imported record
+    page = Markup(table.to_html())
+    badges = {a["class"]: None for t, a in page.tags if t == "span" and "kind" in (a.get("class") or "")}
+    assert set(badges) == {f"kind kind-{k}" for k in KIND_LABELS}
+    for label in KIND_LABELS.values():
+        assert label in "".join(page.text)
+    # the persons' scores are those of the persons alone: the others never enter the pool
+    alone = ScoreTable.from_frames(f, q, r)
+    for who in ("alice", "bob"):
+        assert _same(table.frame.loc[who, "peer"], alone.frame.loc[who, "peer"])
+        assert _same(table.frame.loc[who, "vs_median"], alone.frame.loc[who, "vs_median"])
+
+
+def test_the_summary_counts_forecasters_by_kind(demo_report, parse):
+    page = parse(demo_report.read_text(encoding="utf-8"))
+    text = " ".join(page.text)
+    assert "imported record" in text and "crowd aggregates (" in text
+    assert "persons (any other name)" in text

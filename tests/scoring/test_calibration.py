@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from forecasts.errors import InvalidInput
 from forecasts.scoring import (
     calibration_cases,
     calibration_in_the_large,
@@ -40,32 +41,32 @@ from tests.scoring.conftest import make_forecasts, make_questions, make_resoluti
     ([0.2, 0.3], [0, 1, 1], "2 forecasts but 3 outcomes"),
 ])
 def test_bad_inputs(fn, p, y, msg):
-    with pytest.raises(ValueError, match=msg):
+    with pytest.raises(InvalidInput, match=msg):
         fn(p, y)
 
 
 def test_bad_weights_rule_bins_and_options():
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(InvalidInput, match="non-negative"):
         decompose([0.2, 0.3], [0, 1], weights=[1.0, -1.0])
-    with pytest.raises(ValueError, match="2 forecasts but 1 weights"):
+    with pytest.raises(InvalidInput, match="2 forecasts but 1 weights"):
         decompose([0.2, 0.3], [0, 1], weights=[1.0])
-    with pytest.raises(ValueError, match="all weights are zero"):
+    with pytest.raises(InvalidInput, match="all weights are zero"):
         decompose([0.2, 0.3], [0, 1], weights=[0.0, 0.0])
-    with pytest.raises(ValueError, match="rule"):
+    with pytest.raises(InvalidInput, match="rule"):
         decompose([0.2], [1], rule="crps")
-    with pytest.raises(ValueError, match="strictly increasing"):
+    with pytest.raises(InvalidInput, match="strictly increasing"):
         murphy([0.2], [1], bins=[0, 0.5, 0.5, 1])
-    with pytest.raises(ValueError, match="cover"):
+    with pytest.raises(InvalidInput, match="cover"):
         murphy([0.2], [1], bins=[0.1, 1])
-    with pytest.raises(ValueError, match="alpha"):
+    with pytest.raises(InvalidInput, match="alpha"):
         reliability([0.2], [1], alpha=1.5)
-    with pytest.raises(ValueError, match="unknown bands"):
+    with pytest.raises(InvalidInput, match="unknown bands"):
         reliability([0.2], [1], bands=("prediction",))
-    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+    with pytest.raises(InvalidInput, match="strictly between 0 and 1"):
         cox([0.0, 0.5, 0.7], [0, 1, 1])
-    with pytest.raises(ValueError, match="reliability"):
+    with pytest.raises(InvalidInput, match="reliability"):
         text_reliability_chart(pd.DataFrame({"x": [0.1]}))
-    with pytest.raises(ValueError, match="grid"):
+    with pytest.raises(InvalidInput, match="grid"):
         pool(np.array([0.12345]), np.array([1.0]), method="grid")
 
 
@@ -397,9 +398,9 @@ def test_calibration_table_time_weights_match_time_averaged_brier():
     assert list(by_tag.index) == ["(untagged)"]
     by_period = calibration_table(f, q, r, by="period", as_of="2020-01-20")
     assert list(by_period.index) == ["2020Q1"]
-    with pytest.raises(ValueError, match="weighting"):
+    with pytest.raises(InvalidInput, match="weighting"):
         calibration_cases(f, q, r, weighting="daily")
-    with pytest.raises(ValueError, match="by must be"):
+    with pytest.raises(InvalidInput, match="by must be"):
         calibration_table(f, q, r, by="colour")
 
 
@@ -428,7 +429,7 @@ def test_spiegelhalter_weights_and_clusters():
     many = spiegelhalter(np.full(100, 0.7), np.zeros(100), weights=np.full(100, 0.01), groups=np.zeros(100))
     assert many["z"] == pytest.approx(one["z"], rel=1e-12)
     assert abs(spiegelhalter(np.full(100, 0.7), np.zeros(100))["z"]) > 9 * abs(one["z"])
-    with pytest.raises(ValueError, match="group labels"):
+    with pytest.raises(InvalidInput, match="group labels"):
         spiegelhalter(p, y, groups=["a"])
 
 

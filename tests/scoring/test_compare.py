@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecasts.errors import InvalidInput
 from forecasts.scoring import (
     compare_forecasters,
     paired_difference,
@@ -18,22 +19,22 @@ from forecasts.scoring import (
 
 # ------------------------------------------------------------------ bad inputs
 def test_bad_inputs():
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(InvalidInput, match="same length"):
         paired_difference([0.1, 0.2], [0.1])
-    with pytest.raises(ValueError, match="no paired"):
+    with pytest.raises(InvalidInput, match="no paired"):
         paired_difference([], [])
-    with pytest.raises(ValueError, match="alpha"):
+    with pytest.raises(InvalidInput, match="alpha"):
         paired_difference([0.1], [0.2], alpha=0)
-    with pytest.raises(ValueError, match="rule"):
+    with pytest.raises(InvalidInput, match="rule"):
         skill_vs_base_rate([0.5], [1], rule="crps")
-    with pytest.raises(ValueError, match="no forecasts"):
+    with pytest.raises(InvalidInput, match="no forecasts"):
         skill_vs_base_rate([], [])
     s = pd.DataFrame({"question": ["a"], "forecaster": ["x"], "score": [0.1]})
-    with pytest.raises(ValueError, match="no scored question in common"):
+    with pytest.raises(InvalidInput, match="no scored question in common"):
         compare_forecasters(s, "x", "y")
-    with pytest.raises(ValueError, match="lacks column"):
+    with pytest.raises(InvalidInput, match="lacks column"):
         compare_forecasters(s.drop(columns="score"), "x", "y")
-    with pytest.raises(ValueError, match="reference forecaster 'crowd'"):
+    with pytest.raises(InvalidInput, match="reference forecaster 'crowd'"):
         skill_table(s, "crowd")
 
 

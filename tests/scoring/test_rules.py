@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from forecasts.errors import InvalidInput
 from forecasts.scoring import rules as rl
 
 probs = st.floats(0.0, 1.0, allow_nan=False)
@@ -23,7 +24,7 @@ inner = st.floats(1e-6, 1 - 1e-6, allow_nan=False)
     ([0.5, 0.2], [1, 0, 1], "broadcast"),
 ])
 def test_binary_bad_inputs(fn, p, y, msg):
-    with pytest.raises(ValueError, match=msg):
+    with pytest.raises(InvalidInput, match=msg):
         fn(p, y)
 
 
@@ -38,12 +39,12 @@ def test_binary_bad_inputs(fn, p, y, msg):
     ([[1.5, -0.5]], [0], r"\[0, 1\]"),
 ])
 def test_categorical_bad_inputs(fn, probs_, outcome, msg):
-    with pytest.raises(ValueError, match=msg):
+    with pytest.raises(InvalidInput, match=msg):
         fn(probs_, outcome)
 
 
 def test_bad_log_base():
-    with pytest.raises(ValueError, match="base"):
+    with pytest.raises(InvalidInput, match="base"):
         rl.log_score([0.5], [1], base=10)
 
 
@@ -91,9 +92,8 @@ def test_multi_and_rps_hand_values():
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(probs, st.booleans()), min_size=1, max_size=40))
 def test_brier_matches_sklearn_and_scoringrules(cases):
-    from sklearn.metrics import brier_score_loss
-
     import scoringrules as sr
+    from sklearn.metrics import brier_score_loss
 
     p = np.array([c[0] for c in cases])
     y = np.array([c[1] for c in cases], dtype=float)
@@ -105,9 +105,8 @@ def test_brier_matches_sklearn_and_scoringrules(cases):
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(inner, st.booleans()), min_size=1, max_size=40))
 def test_log_score_matches_sklearn_and_scoringrules_inside(cases):
-    from sklearn.metrics import log_loss
-
     import scoringrules as sr
+    from sklearn.metrics import log_loss
 
     p = np.array([c[0] for c in cases])
     y = np.array([c[1] for c in cases], dtype=float)

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import gmean
 
+from forecasts.errors import InvalidInput
 from forecasts.scoring import (
     baseline_scores,
     holding_table,
@@ -35,33 +36,33 @@ def _row(df, q, f):
 # ------------------------------------------------------------------ bad inputs
 def test_bad_inputs(small_ledger):
     f, q, r = small_ledger
-    with pytest.raises(ValueError, match="rule"):
+    with pytest.raises(InvalidInput, match="rule"):
         time_averaged(f, q, r, rule="crps")
-    with pytest.raises(ValueError, match="lacks column 'made_at'"):
+    with pytest.raises(InvalidInput, match="lacks column 'made_at'"):
         time_averaged(f.drop(columns="made_at"), q, r)
-    with pytest.raises(ValueError, match="lacks column 'closes_at'"):
+    with pytest.raises(InvalidInput, match="lacks column 'closes_at'"):
         time_averaged(f, q.drop(columns="closes_at"), r)
-    with pytest.raises(ValueError, match="engine"):
+    with pytest.raises(InvalidInput, match="engine"):
         time_averaged(f, q, r, engine="gpu")
     bad = f.copy()
     bad.loc[0, "probability"] = 1.3
-    with pytest.raises(ValueError, match="question 'q1' has probability 1.3"):
+    with pytest.raises(InvalidInput, match="question 'q1' has probability 1.3"):
         time_averaged(bad, q, r)
     r2 = r.copy()
     r2.loc[r2["question"] == "q6", "outcome"] = "z"
-    with pytest.raises(ValueError, match="not one of its options"):
+    with pytest.raises(InvalidInput, match="not one of its options"):
         time_averaged(f, q, r2)
     r3 = r.copy()
     r3.loc[r3["question"] == "q1", "outcome"] = "maybe"
-    with pytest.raises(ValueError, match="resolved 'maybe'"):
+    with pytest.raises(InvalidInput, match="resolved 'maybe'"):
         time_averaged(f, q, r3)
-    with pytest.raises(ValueError, match="by must be"):
+    with pytest.raises(InvalidInput, match="by must be"):
         score_table(f, q, r, by="colour")
-    with pytest.raises(ValueError, match="rule must be"):
+    with pytest.raises(InvalidInput, match="rule must be"):
         score_table(f, q, r, rule="crps")
-    with pytest.raises(ValueError, match="relative already"):
+    with pytest.raises(InvalidInput, match="relative already"):
         score_table(f, q, r, rule="peer", relative_to="bob")
-    with pytest.raises(ValueError, match="no scored"):
+    with pytest.raises(InvalidInput, match="no scored"):
         score_table(f, q, r, relative_to="nobody")
 
 
@@ -213,7 +214,7 @@ def test_holding_engines_agree(shuffle):
     for name in ("start", "end", "dur", "order"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     # group ids may be numbered differently but must partition rows the same way
-    pairs = set(zip(a.group.tolist(), b.group.tolist()))
+    pairs = set(zip(a.group.tolist(), b.group.tolist(), strict=True))
     assert len(pairs) == a.n_groups == b.n_groups
 
 
@@ -351,14 +352,87 @@ def test_baseline_and_peer_over_frames(small_ledger):
     expected = (3 * ln(0.6 / 0.8) + 5 * ln(0.9 / 0.8)) / 10
     assert _row(p, "q1", "alice")["score"] == pytest.approx(expected)
     assert _row(p, "q1", "bob")["score"] == pytest.approx(-expected)
-    # crowd aggregates are not peers by default
+    # crowd aggregates are not peers by default: they are scored against the persons
+    # and leave the persons' scores as they were
     f, q, r = small_ledger
     f2 = pd.concat([f, make_forecasts([("q1", "crowd:median", 0, 0.1)])], ignore_index=True)
     f2["seq"] = np.arange(1, len(f2) + 1)
     p2 = peer_scores(f2, q, r)
-    assert "crowd:median" not in set(p2["forecaster"])
+    assert set(p2["forecaster"]) == {"alice", "bob", "crowd:median"}
+    assert _row(p2, "q1", "alice")["score"] == pytest.approx(expected)
+    assert _row(p2, "q1", "bob")["score"] == pytest.approx(-expected)
+    # an explicit pool: its members are compared with each other, everyone else with them
     p3 = peer_scores(f2, q, r, pool=["alice", "crowd:median"])
-    assert set(p3["forecaster"]) == {"alice", "crowd:median"}
+    assert set(p3["forecaster"]) == {"alice", "bob", "crowd:median"}
+    assert _row(p3, "q1", "alice")["score"] != pytest.approx(expected)
+
+
+def test_peer_pool_is_the_persons():
+    # two persons and three forecasters outside the pool on one question, days 0-10,
+    # resolved yes at the close: ana 0.8 from day 0, ben 0.4 from day 5, model:m 0.6,
+    # crowd:median 0.7 and import:x 0.5 from day 0
+    q = make_questions([{"id": "q", "closes": 10}, {"id": "alone", "closes": 10}])
+    f = make_forecasts([("q", "ana", 0, 0.8), ("q", "ben", 5, 0.4), ("q", "model:m", 0, 0.6),
+                        ("q", "crowd:median", 0, 0.7), ("q", "import:x", 0, 0.5),
+                        ("alone", "model:m", 0, 0.6), ("alone", "backtest:m", 0, 0.3)])
+    r = make_resolutions([("q", "yes", 10), ("alone", "yes", 10)])
+    p = peer_scores(f, q, r)
+    # ana: alone among the persons on days 0-5 (0), then ln 0.8 - ln 0.4 for 5 of 10 days
+    assert _row(p, "q", "ana")["score"] == pytest.approx(5 * ln(2) / 10)
+    assert _row(p, "q", "ben")["score"] == pytest.approx(-5 * ln(2) / 10)
+    # outside the pool: against ana on days 0-5, against the mean ln p of ana and ben after
+    for name, pr in (("model:m", 0.6), ("crowd:median", 0.7), ("import:x", 0.5)):
+        want = (5 * ln(pr / 0.8) + 5 * (ln(pr) - (ln(0.8) + ln(0.4)) / 2)) / 10
+        assert _row(p, "q", name)["score"] == pytest.approx(want)
+        assert _row(p, "q", name)["coverage"] == pytest.approx(1.0)
+    # no person on the question: nobody to compare with, every instant scores 0
+    for name in ("model:m", "backtest:m"):
+        assert _row(p, "alone", name)["score"] == 0.0
+        assert _row(p, "alone", name)["coverage"] == pytest.approx(1.0)
+    # the same through the score table
+    t = score_table(f, q, r, rule="peer", by="forecaster")
+    assert t.loc["ana", "score"] == pytest.approx(5 * ln(2) / 10)  # mean over q and nothing else
+    assert t.loc["model:m", "n_questions"] == 2
+
+
+def test_metaculus_peer_outside_the_pool_with_zero_probability():
+    # a pool forecast of 0 makes an overlapping outsider +inf; an outsider's 0 makes it -inf
+    # only while a pool forecast stands, and never touches the pool's scores
+    s, _ = metaculus_peer([0.0, 0.5, 0.5], [0, 0, 0], [5, np.nan, np.nan], 0, 10, 10,
+                          in_pool=[True, True, False])
+    assert s[0] == -np.inf and s[1] == np.inf and s[2] == np.inf
+    s, _ = metaculus_peer([0.5, 0.25, 0.0], [0, 0, 0], [np.nan, np.nan, np.nan], 0, 10, 10,
+                          in_pool=[True, True, False])
+    np.testing.assert_allclose(s[:2], [ln(2), -ln(2)])
+    assert s[2] == -np.inf
+    s, _ = metaculus_peer([0.0], [0], [np.nan], 0, 10, 10, in_pool=[False])
+    assert s[0] == 0.0
+    with pytest.raises(InvalidInput, match="pool flags"):
+        metaculus_peer([0.5], [0], [np.nan], 0, 10, 10, in_pool=[True, False])
+
+
+def test_relative_median_is_the_persons():
+    # days 1-4 of a question resolved yes at day 4: ana 0.9 and ben 0.5 from day 0 (Brier
+    # 0.01 and 0.25, median 0.13), model:m 0.8 (0.04), import:x 0.6 from day 2 (0.16)
+    q = make_questions([{"id": "q", "closes": 4}, {"id": "late", "closes": 4}])
+    f = make_forecasts([("q", "ana", 0, 0.9), ("q", "ben", 0, 0.5), ("q", "model:m", 0, 0.8),
+                        ("q", "import:x", 2, 0.6),
+                        ("late", "model:m", 0, 0.8), ("late", "ana", 2, 0.9)])
+    r = make_resolutions([("q", "yes", 4), ("late", "yes", 4)])
+    rel = relative_scores(f, q, r)
+    assert _row(rel, "q", "ana")["relative"] == pytest.approx(-0.12)
+    assert _row(rel, "q", "ben")["relative"] == pytest.approx(0.12)
+    m = _row(rel, "q", "model:m")
+    assert m["relative"] == pytest.approx(-0.09) and m["median"] == pytest.approx(0.13)
+    x = _row(rel, "q", "import:x")
+    assert x["relative"] == pytest.approx(0.03 * 2 / 4) and x["days_covered"] == 2
+    # no person standing on days 1-2 of "late": those days count 0 for the model
+    late = _row(rel, "late", "model:m")
+    assert late["relative"] == pytest.approx(0.03 * 2 / 4)
+    assert late["days_covered"] == 2 and late["days"] == 4
+    assert _row(rel, "late", "ana")["relative"] == pytest.approx(0.0)
+    t = score_table(f, q, r, relative_to="crowd:median")
+    assert t.loc["model:m", "relative"] == pytest.approx((-0.09 + 0.015) / 2)
 
 
 # --------------------------------------------------------- Good Judgment style
