@@ -31,7 +31,7 @@ def path():
 
 
 def test_no_pyplot_anywhere():
-    code = ("import sys, forecasts.plots, forecasts.report, forecasts.commands.report; "
+    code = ("import sys, forecasts.plots, forecasts.report, forecasts.cli.report; "
             "assert 'matplotlib.pyplot' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 

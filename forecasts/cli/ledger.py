@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
 from forecasts.cli.options import AsOf, By, Db, Json, OnlyBy, open_ledger
 from forecasts.cli.output import line, table, write_json
 from forecasts.errors import IntegrityError, InvalidInput
+
+if TYPE_CHECKING:
+    from forecasts.ledger.storage import ExportFormat
 
 app = typer.Typer()
 question_app = typer.Typer(help="Add questions.", no_args_is_help=True)
@@ -250,5 +253,5 @@ def export(
     if format in sources.EXPORTS:
         files = sources.export_to(format, open_ledger(db), out)
     else:
-        files = list(open_ledger(db).export(out, format).values())
+        files = list(open_ledger(db).export(out, cast("ExportFormat", format)).values())  # checked by the ledger
     line(f"wrote {len(files)} file(s) to {out}")

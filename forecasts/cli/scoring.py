@@ -10,12 +10,15 @@ here.  pandas and the scoring code are imported inside the commands.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
 from forecasts.cli.options import AsOf, Db, Json, open_ledger
 from forecasts.cli.output import line, plain, records, table, write_json
+
+if TYPE_CHECKING:
+    from forecasts.scoring import CalibrationGrouping, ScoreGrouping, ScoreRule
 
 app = typer.Typer()
 
@@ -43,9 +46,10 @@ def score(
     """Time-averaged scores of resolved questions (ambiguous and annulled ones left out and counted)."""
     from forecasts.scoring import score_table
 
-    log_base: Any = 2 if bits else "e"  # the library takes "e" or 2
-    scores = score_table(*_frames(db, as_of), by=by, rule=rule, relative_to=relative_to, as_of=as_of,
-                         log_base=log_base).rename_axis(by).reset_index()
+    # the library checks by and rule itself (InvalidInput, exit 2); the casts only say so to the type checker
+    scores = score_table(*_frames(db, as_of), by=cast("ScoreGrouping", by), rule=cast("ScoreRule", rule),
+                         relative_to=relative_to, as_of=as_of,
+                         log_base=2 if bits else "e").rename_axis(by).reset_index()
     if as_json:
         write_json({"rule": rule, "by": by, "higher_is_better": scores.attrs.get("higher_is_better"),
                     "excluded": plain(scores.attrs.get("excluded", {})), "rows": records(scores)})
@@ -78,7 +82,7 @@ def calibration(
     )
 
     frames = _frames(db, as_of)
-    group = None if by == "all" else by
+    group = None if by == "all" else cast("CalibrationGrouping", by)  # checked by the library
     result = calibration_table(*frames, forecaster=forecaster, by=group, as_of=as_of, bins=bins)
     result = result.rename_axis(group or "group").reset_index()
     if as_json:

@@ -478,10 +478,10 @@ class Ledger:
             df = df[df["status"] == status]
         if tag is not None:
             tag = tag.strip().lower()
-            df = df[[tag in tags for tags in df["tags"]]]
+            df = df.loc[[tag in tags for tags in df["tags"]]]  # .loc: an empty list keeps the columns
         if who is not None:
-            df = df[[c == who or (isinstance(fs, list) and who in fs)
-                     for c, fs in zip(df["created_by"], df["forecasters"], strict=True)]]
+            df = df.loc[[c == who or (isinstance(fs, list) and who in fs)
+                         for c, fs in zip(df["created_by"], df["forecasters"], strict=True)]]
         return df.drop(columns=["forecasters"]).reset_index(drop=True)
 
     def forecasts(self, as_of: object = None, *, clock: Clock = "both", question: str | None = None,
@@ -511,7 +511,7 @@ class Ledger:
             df = df[df["created_by"] == who]
         if tag is not None:
             tag = tag.strip().lower()
-            df = df[[tag in tags for tags in df["tags"]]]
+            df = df.loc[[tag in tags for tags in df["tags"]]]  # .loc: an empty list keeps the columns
         return df.reset_index(drop=True)
 
     def evidence(self, as_of: object = None, *, clock: Clock = "both", question: str | None = None) -> Any:

@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -339,7 +340,7 @@ def fit(design: Design, **kwargs: Any) -> tuple[dict, Any]:
     return summarize(idata, design, diagnostics, as_of=as_of), idata
 
 
-def save_summary(summary: dict, folder: str | Path) -> Path:
+def save_summary(summary: dict, folder: str | os.PathLike[str]) -> Path:
     """Write ``learned-<version>.json`` into ``folder`` (created) and return its path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -121,7 +121,7 @@ def scoped_frames(ledger: LedgerReader, *, as_of: Any = None, tag: str | None = 
     questions = ledger.questions(t)
     if tag is not None:
         wanted = tag.strip().lower()
-        questions = questions[[wanted in (tags or []) for tags in questions["tags"]]]
+        questions = questions.loc[[wanted in (tags or []) for tags in questions["tags"]]]  # .loc keeps the columns when empty
     if since is not None:
         start = domain.parse_time(since, "since date")
         questions = questions[questions["closes_at"] >= start]

@@ -181,7 +181,6 @@ def _workspace(ledger: Path) -> Iterator[tuple[Path, dict[str, str]]]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.mark.xfail(strict=False, reason="library tracebacks being fixed in the ledger")
 @given(args=argv())
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=False,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
