@@ -6,16 +6,14 @@ import json
 
 import pytest
 
-from forecasts.demo import build_demo_ledger
 from forecasts.ledger import Ledger
 from forecasts.scoring import calibration_table, score_table
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("scoring") / "demo.duckdb"
-    build_demo_ledger(path)
-    return path
+@pytest.fixture
+def demo_db(demo_ledger_file):
+    """The session's demo ledger, read only (the scoring commands write nothing)."""
+    return demo_ledger_file
 
 
 def test_score_json_equals_library(cli, demo_db):

@@ -6,13 +6,14 @@ from html.parser import HTMLParser
 
 import pytest
 
-from forecasts.demo import build_demo_ledger
+from forecasts.ledger import Ledger
 from forecasts.report import build_report
 
 
 @pytest.fixture(scope="session")
-def demo_ledger(tmp_path_factory):
-    return build_demo_ledger(tmp_path_factory.mktemp("demo") / "new-start.duckdb")
+def demo_ledger(demo_ledger_file):
+    """The session's demo ledger (the report reads it and writes nothing to it)."""
+    return Ledger.open(demo_ledger_file)
 
 
 @pytest.fixture(scope="session")
