@@ -337,40 +337,20 @@ class DuckDBStorage:
     def read(self, table: Table, as_of: datetime, *, clock: Clock = "both", question: str | None = None,
              forecaster: str | None = None, include_backtest: bool = True, latest: bool = True,
              raw: bool = False) -> Any:
-        params: dict[str, Any] = {"as_of": as_of}
-        if table == "questions":
-            sql = _questions_sql(clock)
-        elif table == "forecasts":
-            if raw:
-                sql = f"SELECT * EXCLUDE (prev_hash, hash) FROM forecasts WHERE {_clock_filter('made_at', clock)}"
-            else:
-                sql = f"SELECT * FROM ({_forecasts_sql(clock)}) WHERE true"
+        sql, params = _table_sql(table, clock, question, summary=True, latest=latest, raw=raw)
+        if table == "forecasts":
             if forecaster is not None:
                 sql += " AND forecaster = $f"
                 params["f"] = forecaster
             if not include_backtest:
                 sql += " AND NOT backtest"
-        elif table == "resolutions":
-            sql = (f"SELECT * FROM ({_resolutions_sql(clock)}) WHERE true" if latest else
-                   f"SELECT * EXCLUDE (prev_hash, hash) FROM resolutions WHERE {_clock_filter('resolved_at', clock)}")
-        elif table == "events":
-            sql = f"SELECT * EXCLUDE (prev_hash, hash) FROM events WHERE {_clock_filter('occurred_at', clock)}"
-        elif table == "evidence":
-            sql = _evidence_sql(clock)
-        else:
-            raise InvalidInput(f"unknown table {table!r}; one of {', '.join(LEDGER_TABLES)}")
-        if question is not None:
-            if table == "events":
-                raise InvalidInput("events belong to no question; read evidence for a question's events")
-            sql += f" AND {'id' if table == 'questions' else 'question'} = $q"
-            params["q"] = question
         order = {"questions": "closes_at, id", "events": "occurred_at, seq", "evidence": "occurred_at, seq",
                  "resolutions": "question" if latest else "seq", "forecasts": "seq"}[table]
-        return self.frame(f"{sql} ORDER BY {order}", params)
+        return self.frame(f"{sql} ORDER BY {order}", {"as_of": as_of, **params})
 
     def records(self, tables: Sequence[Table], as_of: datetime, *, clock: Clock = "both",
                 question: str | None = None) -> dict[str, list[dict[str, Any]]]:
-        queries = [(table, *_records_sql(table, clock, question)) for table in tables]
+        queries = [(table, *_table_sql(table, clock, question)) for table in tables]
 
         def work(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
             out: dict[str, list[dict[str, Any]]] = {}
@@ -565,14 +545,21 @@ def _questions_sql(clock: str) -> str:
         WHERE {cond}) WHERE true"""
 
 
-def _records_sql(table: str, clock: str, qid: str | None) -> tuple[str, dict[str, Any]]:
+def _table_sql(table: str, clock: str, qid: str | None, *, summary: bool = False, latest: bool = True,
+               raw: bool = False) -> tuple[str, dict[str, Any]]:
+    """The SQL of a table as of ``$as_of`` (ending in a WHERE clause, so filters can follow) and
+    its parameters.  ``summary``: questions with their latest resolution and forecast counts;
+    ``latest=False``: every resolution; ``raw``: forecast rows as stored, corrections as rows."""
     if table == "forecasts":
-        sql = f"SELECT * FROM ({_forecasts_sql(clock)}) WHERE true"
+        sql = (f"SELECT * EXCLUDE (prev_hash, hash) FROM forecasts WHERE {_clock_filter('made_at', clock)}" if raw
+               else f"SELECT * FROM ({_forecasts_sql(clock)}) WHERE true")
     elif table == "resolutions":
-        sql = f"SELECT * FROM ({_resolutions_sql(clock)}) WHERE true"
+        sql = (f"SELECT * FROM ({_resolutions_sql(clock)}) WHERE true" if latest else
+               f"SELECT * EXCLUDE (prev_hash, hash) FROM resolutions WHERE {_clock_filter('resolved_at', clock)}")
     elif table == "questions":
         world = "opens_at" if clock == "world" else None
-        sql = f"SELECT * EXCLUDE (prev_hash, hash) FROM questions WHERE {_clock_filter(world, clock)}"
+        sql = (_questions_sql(clock) if summary else
+               f"SELECT * EXCLUDE (prev_hash, hash) FROM questions WHERE {_clock_filter(world, clock)}")
     elif table == "events":
         sql = f"SELECT * EXCLUDE (prev_hash, hash) FROM events WHERE {_clock_filter('occurred_at', clock)}"
     elif table == "evidence":
