@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from forecasts.ledger import Ledger
+    from forecasts.ledger.storage import Clock
     from forecasts.models.hierarchical import Design
 
 __all__ = ["design_from_ledger", "fit_ledger", "load_summary", "models_folder"]
@@ -37,7 +38,7 @@ def load_summary(ledger: Ledger) -> dict[str, Any]:
 
 
 def design_from_ledger(ledger: Ledger, as_of: object = None,
-                       clock: Literal["both", "world"] = "both") -> Design:
+                       clock: Clock = "both") -> Design:
     """The design of every question resolved in the ledger as of a time (default: now)."""
     from forecasts.models.hierarchical import design_from_records
 

@@ -25,10 +25,11 @@ and recalibrated models import numpy inside their functions.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from forecasts import domain
 from forecasts.errors import UnknownModel, UnknownQuestion
+from forecasts.ledger.storage import Clock
 from forecasts.models import forecasters
 from forecasts.models.forecasters import History, QuestionRecords
 from forecasts.runs.learned import load_summary
@@ -45,8 +46,6 @@ MODELS = ("evidence", "hazard", "learned", "learned-hazard", "aggregate", "recal
 LEARNED = ("learned", "learned-hazard")
 #: The closed-form models (standard library only).
 CLOSED_FORM = ("evidence", "hazard")
-#: ``both``: rows recorded and dated by the time (live); ``world``: dated by it (backtests).
-Clock = Literal["both", "world"]
 
 
 def read_question(ledger: Ledger, question: str, as_of: datetime, clock: Clock, *,
