@@ -91,6 +91,19 @@ def cli():
     return _run_cli
 
 
+@pytest.fixture
+def shared():
+    """``shared("name")``: the path of a file in ../shared/data, or skip the test."""
+
+    def get(name: str) -> Path:
+        path = SHARED_DATA / name
+        if not path.exists():
+            pytest.skip(f"{name} is research-use data not shipped with the project: expected in {SHARED_DATA}")
+        return path
+
+    return get
+
+
 @pytest.fixture(scope="session")
 def demo_ledger_file(tmp_path_factory) -> Path:
     """The New START demo ledger (before the models' replay), built once per test session.

@@ -1,5 +1,5 @@
-"""Fixtures for the importers: the research-use files in ../shared/data (skipped when absent)
-and small synthetic files written into tmp_path."""
+"""Fixtures for the importers: small synthetic files written into tmp_path (the research-use
+files of ../shared/data come from the ``shared`` fixture of tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,7 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 PROJECT_DATA = Path(__file__).resolve().parents[2] / "data"
-
-
-@pytest.fixture
-def shared():
-    """``shared("name")``: the path of a file in ../shared/data, or skip the test."""
-
-    def get(name: str) -> Path:
-        path = SHARED / name
-        if not path.exists():
-            pytest.skip(f"{name} is research-use data not shipped with the project: expected in {SHARED}")
-        return path
-
-    return get
 
 
 def _write(path: Path, text: str) -> Path:
