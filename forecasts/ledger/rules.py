@@ -91,10 +91,6 @@ class Problems:
 
             self.bad = np.zeros(len(lines), dtype=bool)
 
-    @property
-    def one_row(self) -> bool:
-        return self.lines is None
-
     def flag(self, breach: Any, error: type[ForecastsError], message: Message) -> None:
         """Report ``breach`` (a bool for one row, a mask for a frame) of a rule."""
         if self.lines is None:
@@ -104,9 +100,8 @@ class Problems:
         import numpy as np
 
         mask = np.asarray(breach, dtype=bool) & ~self.bad
-        for k, i in enumerate(np.flatnonzero(mask)):
-            if k < LISTED_PER_RULE:
-                self.found.append((int(self.lines[int(i)]), message if isinstance(message, str) else message(int(i))))
+        for i in np.flatnonzero(mask)[:LISTED_PER_RULE].tolist():
+            self.found.append((int(self.lines[i]), message if isinstance(message, str) else message(i)))
         self.bad |= mask
 
     @property
@@ -373,17 +368,22 @@ def check_forecast_frame(frame: pd.DataFrame, questions: pd.DataFrame, *, source
     binary_p = np.where(binary, p, 0.5)
     check_probability(problems, binary_p, allow_certainty=allow_certainty)
     probs_json: list[str | None] = [None] * n
-    for i in np.flatnonzero((kind == "multiple_choice").to_numpy() & ~problems.bad):
+    refused: dict[int, str] = {}
+    for i in np.flatnonzero((kind == "multiple_choice").to_numpy() & ~problems.bad).tolist():
         stored: Any = questions.at[qid.iloc[i], "options"]
         opts = json.loads(stored) if isinstance(stored, str) else list(stored)
         try:
             parsed = domain.parse_option_probabilities(df["probabilities"].iloc[i], opts,
                                                        allow_certainty=allow_certainty)
         except InvalidInput as exc:
-            problems.flag(np.arange(n) == i, InvalidInput, exc.message)
+            refused[i] = exc.message
             continue
         probs_json[i] = to_json(parsed)
         p[i] = np.nan
+    if refused:
+        mask = np.zeros(n, dtype=bool)
+        mask[list(refused)] = True
+        problems.flag(mask, InvalidInput, lambda i: refused[i])
 
     sid = df["source_id"].astype("object").where(df["source_id"].notna(), None)
     sid = sid.map(lambda v: None if v is None else str(v))
