@@ -18,6 +18,7 @@ The SQL is plain but for DuckDB's ``EXCLUDE`` and ``list(DISTINCT ...)``.
 
 from __future__ import annotations
 
+import errno
 import heapq
 import json
 import os
@@ -66,6 +67,10 @@ def _is_transient(exc: duckdb.Error) -> bool:
 
 
 def _is_full(exc: BaseException) -> bool:
+    """A write the disk (or the file's size limit) had no room for: ENOSPC, EFBIG, EDQUOT, or
+    DuckDB's words for them."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return True
     text = str(exc).lower()
     return any(s in text for s in ("no space left", "disk full", "file too large", "disk is full",
                                    "quota exceeded"))
@@ -242,7 +247,7 @@ class DuckDBStorage:
             self._migrated = True
         return con
 
-    def _failure(self, exc: duckdb.Error, *, final: bool) -> ForecastsError | None:
+    def _failure(self, exc: duckdb.Error | OSError, *, final: bool) -> ForecastsError | None:
         """The ledger error for a storage failure; ``None`` for one worth retrying (a file
         caught half-written by another process) unless ``final``.  Errors that are not the
         file's fault are bugs: re-raised as they are."""
@@ -250,7 +255,7 @@ class DuckDBStorage:
             return StoreFull(f"the disk holding ledger {self.path} is full; nothing was written. "
                              "Free some space and retry")
         if not isinstance(exc, duckdb.IOException | duckdb.FatalException | duckdb.InternalException):
-            raise exc
+            raise exc  # an OSError that is not a full disk, or a DuckDB error that is not the file's
         if _is_transient(exc) and not final:
             return None
         first = str(exc).splitlines()[0]
@@ -279,15 +284,10 @@ class DuckDBStorage:
                     return work(con)
                 except ForecastsError:
                     raise
-                except duckdb.Error as exc:
+                except (duckdb.Error, OSError) as exc:
                     error = self._failure(exc, final=time.monotonic() >= deadline)
                     if error is not None:
                         raise error from None
-                except OSError as exc:
-                    if _is_full(exc) or exc.errno in (27, 28):  # EFBIG, ENOSPC
-                        raise StoreFull(f"the disk holding ledger {self.path} is full; nothing was written. "
-                                        "Free some space and retry") from None
-                    raise
                 finally:
                     con.close()
             time.sleep(delay)
@@ -487,9 +487,7 @@ def _chain_rows(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False)
 
 def _clock_filter(world: str | None, clock: str, alias: str = "") -> str:
     """SQL keeping rows known as of ``$as_of``: world time (if any) and, unless
-    ``clock == "world"``, ledger time."""
-    if clock not in ("both", "world"):
-        raise InvalidInput("clock must be 'both' or 'world'")
+    ``clock == "world"``, ledger time (the :class:`~forecasts.ledger.Ledger` checked ``clock``)."""
     parts = [f"{alias}{world} <= $as_of"] if world else []
     if clock == "both":
         parts.append(f"{alias}recorded_at <= $as_of")

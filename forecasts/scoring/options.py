@@ -84,9 +84,7 @@ def check_bins(bins: object) -> None:
     ...
     forecasts.errors.InvalidInput: the number of bins must be a whole number from 2 to 100; got 1
     """
-    if isinstance(bins, bool) or not hasattr(bins, "__index__"):
-        raise InvalidInput(f"the number of bins must be a whole number from {MIN_BINS} to "
-                           f"{MAX_BINS}; got {bins!r}")
-    if not MIN_BINS <= int(bins) <= MAX_BINS:  # type: ignore[call-overload]
+    whole = not isinstance(bins, bool) and hasattr(bins, "__index__")
+    if not whole or not MIN_BINS <= int(bins) <= MAX_BINS:  # type: ignore[call-overload]
         raise InvalidInput(f"the number of bins must be a whole number from {MIN_BINS} to "
                            f"{MAX_BINS}; got {bins!r}")

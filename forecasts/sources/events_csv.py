@@ -50,10 +50,7 @@ def load_events(ledger: Ledger, events: Sequence[dict], *, source: str, dry_run:
     tick = progress or (lambda done, total: None)
     total = max(len(events), 1)
     tick(0, total)
-    have = set()
-    old = ledger.events()
-    if len(old):
-        have = set(old.loc[old["source"] == source, "source_id"].dropna().astype(str))
+    have = ledger.existing_source_ids("events", source)
     problems, fresh, skipped, seen = [], [], 0, {}
     for e in events:
         line = int(e.get("line", 0))
