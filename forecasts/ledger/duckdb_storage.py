@@ -13,7 +13,7 @@
 * **The chain.**  Rows are hashed as they are appended (:mod:`forecasts.ledger.integrity`):
   row by row for a few rows, vectorised for a frame.
 
-The SQL is plain but for DuckDB's ``EXCLUDE`` and ``list(DISTINCT ...)``.
+The reads' SQL is shared with every backend (:mod:`forecasts.ledger.sql`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from forecasts.errors import (
     StoreLocked,
     StoreMissing,
 )
-from forecasts.ledger import integrity, migrations
+from forecasts.ledger import integrity, migrations, sql
 from forecasts.ledger.migrations import COLUMNS, LEDGER_TABLES
 from forecasts.ledger.storage import ChainRow, Clock, ExportFormat, Head, Table
 
@@ -319,10 +319,10 @@ class DuckDBStorage:
         return self._run(lambda con: _atomically(con, lambda: work(_DuckDBTransaction(con, _head(con), domain.now()))))
 
     # ------------------------------------------------------------------ reads
-    def frame(self, sql: str, params: dict[str, Any]) -> Any:
+    def frame(self, query: str, params: dict[str, Any]) -> Any:
         import pandas as pd
 
-        df = self._run(lambda con: con.execute(sql, params).df())
+        df = self._run(lambda con: con.execute(query, params).df())
         for col in df.columns:
             if col in _TIME_COLUMNS:
                 df[col] = pd.to_datetime(df[col]).astype("datetime64[us]")
@@ -337,25 +337,18 @@ class DuckDBStorage:
     def read(self, table: Table, as_of: datetime, *, clock: Clock = "both", question: str | None = None,
              forecaster: str | None = None, include_backtest: bool = True, latest: bool = True,
              raw: bool = False) -> Any:
-        sql, params = _table_sql(table, clock, question, summary=True, latest=latest, raw=raw)
-        if table == "forecasts":
-            if forecaster is not None:
-                sql += " AND forecaster = $f"
-                params["f"] = forecaster
-            if not include_backtest:
-                sql += " AND NOT backtest"
-        order = {"questions": "closes_at, id", "events": "occurred_at, seq", "evidence": "occurred_at, seq",
-                 "resolutions": "question" if latest else "seq", "forecasts": "seq"}[table]
-        return self.frame(f"{sql} ORDER BY {order}", {"as_of": as_of, **params})
+        query, params = sql.read_sql(table, clock, question, dialect="duckdb", forecaster=forecaster,
+                                     include_backtest=include_backtest, latest=latest, raw=raw)
+        return self.frame(query, {"as_of": as_of, **params})
 
     def records(self, tables: Sequence[Table], as_of: datetime, *, clock: Clock = "both",
                 question: str | None = None) -> dict[str, list[dict[str, Any]]]:
-        queries = [(table, *_table_sql(table, clock, question)) for table in tables]
+        queries = [(table, *sql.table_sql(table, clock, question)) for table in tables]
 
         def work(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
             out: dict[str, list[dict[str, Any]]] = {}
-            for table, sql, extra in queries:
-                cur = con.execute(sql + " ORDER BY seq", {"as_of": as_of, **extra})
+            for table, query, extra in queries:
+                cur = con.execute(query + " ORDER BY seq", {"as_of": as_of, **extra})
                 names = [d[0] for d in cur.description]
                 out[table] = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
             return out
@@ -388,8 +381,7 @@ class DuckDBStorage:
             con.close()
 
     def find_hash(self, h: str) -> int | None:
-        union = " UNION ALL ".join(f"SELECT seq FROM {t} WHERE hash = $h" for t in LEDGER_TABLES)
-        row = self._run(lambda con: _first(con.execute(union, {"h": h}).fetchall()))
+        row = self._run(lambda con: _first(con.execute(sql.find_hash_sql(), {"h": h}).fetchall()))
         return None if row is None else row[0]
 
     def counts(self) -> dict[str, int]:
@@ -456,8 +448,7 @@ def _atomically[R](con: duckdb.DuckDBPyConnection, body: Callable[[], R]) -> R:
 
 # ---------------------------------------------------------------------- SQL
 def _head(con: duckdb.DuckDBPyConnection) -> Head:
-    union = " UNION ALL ".join(f"(SELECT seq, hash FROM {t} ORDER BY seq DESC LIMIT 1)" for t in LEDGER_TABLES)
-    row = _first(con.execute(f"SELECT seq, hash FROM ({union}) ORDER BY seq DESC LIMIT 1").fetchall())
+    row = _first(con.execute(sql.head_sql()).fetchall())
     return Head(1, integrity.GENESIS) if row is None else Head(row[0] + 1, row[1])
 
 
@@ -470,102 +461,16 @@ def _chain_rows(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False)
 
     def stream(table: str) -> Iterator[tuple[int, str, tuple[str, ...], tuple]]:
         cols = COLUMNS[table] + ("prev_hash", "hash")
-        sql = f"SELECT {', '.join(cols)} FROM {table} ORDER BY seq"
+        query = sql.chain_sql(table)
         if in_transaction:
-            for values in con.execute(sql).fetchall():
+            for values in con.execute(query).fetchall():
                 yield values[0], table, cols, values
             return
         cur = con.cursor()
-        cur.execute(sql)
+        cur.execute(query)
         while batch := cur.fetchmany(10_000):
             for values in batch:
                 yield values[0], table, cols, values
 
     for _, table, cols, values in heapq.merge(*(stream(t) for t in LEDGER_TABLES), key=lambda x: x[0]):
         yield table, cols, values
-
-
-def _clock_filter(world: str | None, clock: str, alias: str = "") -> str:
-    """SQL keeping rows known as of ``$as_of``: world time (if any) and, unless
-    ``clock == "world"``, ledger time (the :class:`~forecasts.ledger.Ledger` checked ``clock``)."""
-    parts = [f"{alias}{world} <= $as_of"] if world else []
-    if clock == "both":
-        parts.append(f"{alias}recorded_at <= $as_of")
-    return " AND ".join(parts) or "true"
-
-
-def _forecasts_sql(clock: str) -> str:
-    base = _clock_filter("made_at", clock)
-    fix_cond = "recorded_at <= $as_of"
-    return f"""
-        SELECT b.seq, b.question, b.forecaster, b.made_at, b.recorded_at,
-               CASE WHEN c.seq IS NULL THEN b.probability ELSE c.probability END AS probability,
-               CASE WHEN c.seq IS NULL THEN b.probabilities ELSE c.probabilities END AS probabilities,
-               CASE WHEN c.seq IS NULL THEN b.rationale ELSE c.rationale END AS rationale,
-               b.source, b.source_id, b.model_version, b.params, b.backtest,
-               c.seq AS corrected_by
-        FROM (SELECT * FROM forecasts WHERE corrects IS NULL AND {base}) b
-        LEFT JOIN (SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY corrects ORDER BY seq DESC) AS k
-                                  FROM forecasts WHERE corrects IS NOT NULL AND {fix_cond}) WHERE k = 1) c
-          ON c.corrects = b.seq
-        WHERE c.seq IS NULL OR NOT c.retracted"""
-
-
-def _evidence_sql(clock: str) -> str:
-    known = _clock_filter("occurred_at", clock, "e.") + " AND " + _clock_filter(None, clock, "v.")
-    return f"""SELECT * FROM (
-                 SELECT v.seq, v.question, v.event, v.assessed_by, v.lr, v.strength, v.weight, v.note,
-                        v.source, v.recorded_at, e.occurred_at, e.title AS event_title, e.cameo, e.goldstein
-                 FROM evidence v JOIN events e ON e.seq = v.event WHERE {known}) v WHERE true"""
-
-
-def _resolutions_sql(clock: str) -> str:
-    return f"""SELECT * EXCLUDE (k) FROM (
-                 SELECT question, outcome, resolved_at, resolved_by, note, source, recorded_at, seq,
-                        row_number() OVER (PARTITION BY question ORDER BY seq DESC) AS k
-                 FROM resolutions WHERE {_clock_filter('resolved_at', clock)}) WHERE k = 1"""
-
-
-def _questions_sql(clock: str) -> str:
-    # A question exists once recorded; replaying world time, once it has opened.
-    cond = _clock_filter("opens_at" if clock == "world" else None, clock, "q.")
-    return f"""SELECT * FROM (
-        WITH r AS ({_resolutions_sql(clock)}),
-        f AS (SELECT question, count(*) AS n_forecasts, count(DISTINCT forecaster) AS n_forecasters,
-                     list(DISTINCT forecaster) AS forecasters
-              FROM ({_forecasts_sql(clock)}) GROUP BY question)
-        SELECT q.id, q.title, q.kind, q.options, q.ordered, q.opens_at, q.closes_at, q.tags,
-               q.base_rate, q.reference_class, q.criteria, q.created_by, q.source, q.source_id,
-               q.seq, q.recorded_at, r.outcome, r.resolved_at,
-               coalesce(f.n_forecasts, 0) AS n_forecasts, coalesce(f.n_forecasters, 0) AS n_forecasters,
-               f.forecasters
-        FROM questions q LEFT JOIN r ON r.question = q.id LEFT JOIN f ON f.question = q.id
-        WHERE {cond}) WHERE true"""
-
-
-def _table_sql(table: str, clock: str, qid: str | None, *, summary: bool = False, latest: bool = True,
-               raw: bool = False) -> tuple[str, dict[str, Any]]:
-    """The SQL of a table as of ``$as_of`` (ending in a WHERE clause, so filters can follow) and
-    its parameters.  ``summary``: questions with their latest resolution and forecast counts;
-    ``latest=False``: every resolution; ``raw``: forecast rows as stored, corrections as rows."""
-    if table == "forecasts":
-        sql = (f"SELECT * EXCLUDE (prev_hash, hash) FROM forecasts WHERE {_clock_filter('made_at', clock)}" if raw
-               else f"SELECT * FROM ({_forecasts_sql(clock)}) WHERE true")
-    elif table == "resolutions":
-        sql = (f"SELECT * FROM ({_resolutions_sql(clock)}) WHERE true" if latest else
-               f"SELECT * EXCLUDE (prev_hash, hash) FROM resolutions WHERE {_clock_filter('resolved_at', clock)}")
-    elif table == "questions":
-        world = "opens_at" if clock == "world" else None
-        sql = (_questions_sql(clock) if summary else
-               f"SELECT * EXCLUDE (prev_hash, hash) FROM questions WHERE {_clock_filter(world, clock)}")
-    elif table == "events":
-        sql = f"SELECT * EXCLUDE (prev_hash, hash) FROM events WHERE {_clock_filter('occurred_at', clock)}"
-    elif table == "evidence":
-        sql = _evidence_sql(clock)
-    else:
-        raise InvalidInput(f"unknown table {table!r}; one of {', '.join(LEDGER_TABLES)}")
-    if qid is None:
-        return sql, {}
-    if table == "events":
-        raise InvalidInput("events belong to no question; read evidence for a question's events")
-    return sql + f" AND {'id' if table == 'questions' else 'question'} = $q", {"q": qid}

@@ -1,0 +1,162 @@
+"""The ledger's reads as SQL, once for every backend: what "a table as of a moment" means.
+
+Each builder returns SQL in which ``$name`` marks a parameter (``$as_of``, ``$q``, ``$f``); a
+backend turns the marks into its driver's placeholders with :func:`placeholders`.  The SQL is
+the common subset of DuckDB and PostgreSQL: every subquery has an alias, columns are named
+(no ``SELECT * EXCLUDE``), and the one aggregate that differs (a list of distinct values) is
+chosen by ``dialect``.
+
+The semantics, the same on every backend:
+
+* a row is known at ``$as_of`` when its world time (``made_at``, ``occurred_at``,
+  ``resolved_at``; ``opens_at`` for questions under the world clock) is at or before it and,
+  unless ``clock == "world"``, its ``recorded_at`` is too;
+* ``forecasts`` have their latest correction (known at ``$as_of``) applied and retracted rows
+  left out; ``corrected_by`` names the correction;
+* ``resolutions`` hold the latest per question unless ``latest=False``;
+* ``evidence`` rows carry their event's ``occurred_at``, ``event_title``, ``cameo`` and
+  ``goldstein`` and are known when both the event and the assessment are;
+* the ``questions`` summary carries the latest ``outcome``/``resolved_at``, ``n_forecasts``,
+  ``n_forecasters`` and ``forecasters``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from forecasts.errors import InvalidInput
+from forecasts.ledger.migrations import COLUMNS, LEDGER_TABLES
+
+Dialect = Literal["duckdb", "postgres"]
+_MARK = re.compile(r"\$([a-z_]+)")
+
+
+def placeholders(sql: str, dialect: Dialect) -> str:
+    """``$name`` marks as the driver wants them: DuckDB takes them as they are, psycopg wants
+    ``%(name)s``."""
+    return sql if dialect == "duckdb" else _MARK.sub(r"%(\1)s", sql)
+
+
+def stored_columns(table: str) -> str:
+    """A table's columns as stored, without the hashes."""
+    return ", ".join(COLUMNS[table])
+
+
+def clock_filter(world: str | None, clock: str, alias: str = "") -> str:
+    """SQL keeping rows known as of ``$as_of``: world time (if any) and, unless
+    ``clock == "world"``, ledger time (the :class:`~forecasts.ledger.Ledger` checked ``clock``)."""
+    parts = [f"{alias}{world} <= $as_of"] if world else []
+    if clock == "both":
+        parts.append(f"{alias}recorded_at <= $as_of")
+    return " AND ".join(parts) or "true"
+
+
+def forecasts_sql(clock: str) -> str:
+    base = clock_filter("made_at", clock)
+    return f"""
+        SELECT b.seq, b.question, b.forecaster, b.made_at, b.recorded_at,
+               CASE WHEN c.seq IS NULL THEN b.probability ELSE c.probability END AS probability,
+               CASE WHEN c.seq IS NULL THEN b.probabilities ELSE c.probabilities END AS probabilities,
+               CASE WHEN c.seq IS NULL THEN b.rationale ELSE c.rationale END AS rationale,
+               b.source, b.source_id, b.model_version, b.params, b.backtest,
+               c.seq AS corrected_by
+        FROM (SELECT * FROM forecasts WHERE corrects IS NULL AND {base}) b
+        LEFT JOIN (SELECT * FROM (SELECT seq, corrects, probability, probabilities, rationale, retracted,
+                                         row_number() OVER (PARTITION BY corrects ORDER BY seq DESC) AS k
+                                  FROM forecasts WHERE corrects IS NOT NULL AND recorded_at <= $as_of) ck
+                   WHERE k = 1) c
+          ON c.corrects = b.seq
+        WHERE c.seq IS NULL OR NOT c.retracted"""
+
+
+def evidence_sql(clock: str) -> str:
+    known = clock_filter("occurred_at", clock, "e.") + " AND " + clock_filter(None, clock, "v.")
+    return f"""SELECT * FROM (
+                 SELECT v.seq, v.question, v.event, v.assessed_by, v.lr, v.strength, v.weight, v.note,
+                        v.source, v.recorded_at, e.occurred_at, e.title AS event_title, e.cameo, e.goldstein
+                 FROM evidence v JOIN events e ON e.seq = v.event WHERE {known}) ev WHERE true"""
+
+
+def resolutions_sql(clock: str) -> str:
+    return f"""SELECT question, outcome, resolved_at, resolved_by, note, source, recorded_at, seq FROM (
+                 SELECT question, outcome, resolved_at, resolved_by, note, source, recorded_at, seq,
+                        row_number() OVER (PARTITION BY question ORDER BY seq DESC) AS k
+                 FROM resolutions WHERE {clock_filter('resolved_at', clock)}) rk WHERE k = 1"""
+
+
+def questions_sql(clock: str, dialect: Dialect) -> str:
+    # A question exists once recorded; replaying world time, once it has opened.
+    cond = clock_filter("opens_at" if clock == "world" else None, clock, "q.")
+    distinct = "list(DISTINCT forecaster)" if dialect == "duckdb" else "array_agg(DISTINCT forecaster)"
+    return f"""SELECT * FROM (
+        WITH r AS ({resolutions_sql(clock)}),
+        f AS (SELECT question, count(*) AS n_forecasts, count(DISTINCT forecaster) AS n_forecasters,
+                     {distinct} AS forecasters
+              FROM ({forecasts_sql(clock)}) lf GROUP BY question)
+        SELECT q.id, q.title, q.kind, q.options, q.ordered, q.opens_at, q.closes_at, q.tags,
+               q.base_rate, q.reference_class, q.criteria, q.created_by, q.source, q.source_id,
+               q.seq, q.recorded_at, r.outcome, r.resolved_at,
+               coalesce(f.n_forecasts, 0) AS n_forecasts, coalesce(f.n_forecasters, 0) AS n_forecasters,
+               f.forecasters
+        FROM questions q LEFT JOIN r ON r.question = q.id LEFT JOIN f ON f.question = q.id
+        WHERE {cond}) qs WHERE true"""
+
+
+def table_sql(table: str, clock: str, qid: str | None, *, dialect: Dialect = "duckdb", summary: bool = False,
+              latest: bool = True, raw: bool = False) -> tuple[str, dict[str, Any]]:
+    """The SQL of a table as of ``$as_of`` (ending in a WHERE clause, so filters can follow) and
+    its parameters.  ``summary``: questions with their latest resolution and forecast counts;
+    ``latest=False``: every resolution; ``raw``: forecast rows as stored, corrections as rows."""
+    if table == "forecasts":
+        sql = (f"SELECT {stored_columns('forecasts')} FROM forecasts WHERE {clock_filter('made_at', clock)}" if raw
+               else f"SELECT * FROM ({forecasts_sql(clock)}) fc WHERE true")
+    elif table == "resolutions":
+        sql = (f"SELECT * FROM ({resolutions_sql(clock)}) rs WHERE true" if latest else
+               f"SELECT {stored_columns('resolutions')} FROM resolutions WHERE {clock_filter('resolved_at', clock)}")
+    elif table == "questions":
+        world = "opens_at" if clock == "world" else None
+        sql = (questions_sql(clock, dialect) if summary else
+               f"SELECT {stored_columns('questions')} FROM questions WHERE {clock_filter(world, clock)}")
+    elif table == "events":
+        sql = f"SELECT {stored_columns('events')} FROM events WHERE {clock_filter('occurred_at', clock)}"
+    elif table == "evidence":
+        sql = evidence_sql(clock)
+    else:
+        raise InvalidInput(f"unknown table {table!r}; one of {', '.join(LEDGER_TABLES)}")
+    if qid is None:
+        return sql, {}
+    if table == "events":
+        raise InvalidInput("events belong to no question; read evidence for a question's events")
+    return sql + f" AND {'id' if table == 'questions' else 'question'} = $q", {"q": qid}
+
+
+def read_sql(table: str, clock: str, question: str | None, *, dialect: Dialect, forecaster: str | None,
+             include_backtest: bool, latest: bool, raw: bool) -> tuple[str, dict[str, Any]]:
+    """The full read of :meth:`~forecasts.ledger.storage.Storage.read`: the table as of
+    ``$as_of`` with its filters and its order."""
+    sql, params = table_sql(table, clock, question, dialect=dialect, summary=True, latest=latest, raw=raw)
+    if table == "forecasts":
+        if forecaster is not None:
+            sql += " AND forecaster = $f"
+            params["f"] = forecaster
+        if not include_backtest:
+            sql += " AND NOT backtest"
+    order = {"questions": "closes_at, id", "events": "occurred_at, seq", "evidence": "occurred_at, seq",
+             "resolutions": "question" if latest else "seq", "forecasts": "seq"}[table]
+    return f"{sql} ORDER BY {order}", params
+
+
+def head_sql() -> str:
+    """The newest row's ``seq`` and ``hash`` over every ledger table."""
+    union = " UNION ALL ".join(f"(SELECT seq, hash FROM {t} ORDER BY seq DESC LIMIT 1)" for t in LEDGER_TABLES)
+    return f"SELECT seq, hash FROM ({union}) heads ORDER BY seq DESC LIMIT 1"
+
+
+def find_hash_sql() -> str:
+    return " UNION ALL ".join(f"SELECT seq FROM {t} WHERE hash = $h" for t in LEDGER_TABLES)
+
+
+def chain_sql(table: str) -> str:
+    cols = COLUMNS[table] + ("prev_hash", "hash")
+    return f"SELECT {', '.join(cols)} FROM {table} ORDER BY seq"
