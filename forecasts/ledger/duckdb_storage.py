@@ -42,11 +42,19 @@ from forecasts.errors import (
 )
 from forecasts.ledger import integrity, migrations, sql
 from forecasts.ledger.migrations import COLUMNS, LEDGER_TABLES
-from forecasts.ledger.storage import ChainRow, Clock, ExportFormat, Head, Table
+from forecasts.ledger.storage import (
+    ChainRow,
+    Clock,
+    ExportFormat,
+    Head,
+    Table,
+    decode_frame,
+    decode_records,
+    stamp_frame,
+    stamp_rows,
+)
 
 T = TypeVar("T")
-_TIME_COLUMNS = ("made_at", "recorded_at", "opens_at", "closes_at", "occurred_at", "resolved_at")
-_JSON_COLUMNS = ("options", "tags", "probabilities", "params")
 #: Rows at most this many are inserted with executemany; more go through one bulk insert.
 _FEW_ROWS = 32
 
@@ -135,12 +143,7 @@ class _DuckDBTransaction:
         if not rows:
             return
         cols = COLUMNS[table] + ("prev_hash", "hash")
-        values = []
-        for row in rows:
-            row["seq"], row["recorded_at"], row["prev_hash"] = self._seq, self.now, self._prev
-            row["hash"] = self._prev = integrity.row_hash(self._prev, table, row)
-            values.append(tuple(row.get(c) for c in cols))
-            self._seq += 1
+        values, (self._seq, self._prev) = stamp_rows(table, rows, Head(self._seq, self._prev), self.now)
         if len(values) <= _FEW_ROWS:
             placeholders = ", ".join("?" for _ in cols)
             self.con.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})", values)
@@ -151,27 +154,10 @@ class _DuckDBTransaction:
 
     def _append_frame(self, table: Table, frame: Any) -> None:
         """Many rows at once: the chain computed column-wise, one bulk insert."""
-        import numpy as np
-
-        n = len(frame)
-        if not n:
+        if not len(frame):
             return
-        out = frame.reset_index(drop=True).copy()
-        for c in COLUMNS[table]:
-            if c not in out.columns:
-                out[c] = None
-        out["seq"] = np.arange(self._seq, self._seq + n, dtype=np.int64)
-        out["recorded_at"] = np.full(n, np.datetime64(self.now, "us"))
-        if "corrects" in out.columns:
-            out["corrects"] = out["corrects"].astype("Int64")
-        if "retracted" in out.columns:
-            out["retracted"] = out["retracted"].fillna(False).astype(bool)
-        columns = {c: out[c].to_numpy() for c in COLUMNS[table]}
-        hashes = integrity.chain_columns(table, columns, self._prev)
-        out["prev_hash"] = [self._prev, *hashes[:-1]]
-        out["hash"] = hashes
+        out, (self._seq, self._prev) = stamp_frame(table, frame, Head(self._seq, self._prev), self.now)
         self._insert_frame(table, out)
-        self._seq, self._prev = self._seq + n, hashes[-1]
 
     def _insert_frame(self, table: Table, frame: Any) -> None:
         cols = ", ".join(COLUMNS[table] + ("prev_hash", "hash"))
@@ -320,19 +306,7 @@ class DuckDBStorage:
 
     # ------------------------------------------------------------------ reads
     def frame(self, query: str, params: dict[str, Any]) -> Any:
-        import pandas as pd
-
-        df = self._run(lambda con: con.execute(query, params).df())
-        for col in df.columns:
-            if col in _TIME_COLUMNS:
-                df[col] = pd.to_datetime(df[col]).astype("datetime64[us]")
-        for col in _JSON_COLUMNS:
-            if col in df.columns:
-                df[col] = [json.loads(v) if isinstance(v, str) else None for v in df[col]]
-        if "forecasters" in df.columns:
-            df["forecasters"] = [list(v) if hasattr(v, "__iter__") and not isinstance(v, str) else []
-                                 for v in df["forecasters"]]
-        return df
+        return decode_frame(self._run(lambda con: con.execute(query, params).df()))
 
     def read(self, table: Table, as_of: datetime, *, clock: Clock = "both", question: str | None = None,
              forecaster: str | None = None, include_backtest: bool = True, latest: bool = True,
@@ -354,12 +328,7 @@ class DuckDBStorage:
             return out
 
         out = self._run(work)
-        for rows in out.values():
-            for row in rows:
-                for col in _JSON_COLUMNS:
-                    if isinstance(row.get(col), str):
-                        row[col] = json.loads(row[col])
-        return out
+        return decode_records(out)
 
     # ------------------------------------------------------------------ the chain
     def head(self) -> Head:

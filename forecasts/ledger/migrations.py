@@ -27,106 +27,67 @@ import duckdb
 from forecasts.domain import now
 
 LEDGER_TABLES = ("questions", "forecasts", "events", "evidence", "resolutions")
+#: The tables of migration 1, once for every backend: ``(column, type, not null, note)`` with
+#: DuckDB's type names (:func:`ddl` maps them for PostgreSQL).  Lists and mappings are JSON text.
+SCHEMA_V1: dict[str, tuple[tuple[str, str, bool, str], ...]] = {
+    "questions": (
+        ("seq", "BIGINT", True, ""), ("id", "VARCHAR", True, ""), ("title", "VARCHAR", True, ""),
+        ("criteria", "VARCHAR", False, ""), ("kind", "VARCHAR", True, ""),
+        ("options", "VARCHAR", False, "JSON list of option names, NULL for binary"),
+        ("ordered", "BOOLEAN", True, "options are ordered (scored with RPS)"),
+        ("opens_at", "TIMESTAMP", True, ""), ("closes_at", "TIMESTAMP", True, ""),
+        ("tags", "VARCHAR", True, "JSON list"), ("base_rate", "DOUBLE", False, ""),
+        ("reference_class", "VARCHAR", False, ""), ("created_by", "VARCHAR", True, ""),
+        ("source", "VARCHAR", True, ""), ("source_id", "VARCHAR", False, "")),
+    "forecasts": (
+        ("seq", "BIGINT", True, ""), ("question", "VARCHAR", True, ""), ("forecaster", "VARCHAR", True, ""),
+        ("made_at", "TIMESTAMP", True, ""), ("probability", "DOUBLE", False, "P(yes) for binary questions"),
+        ("probabilities", "VARCHAR", False, "JSON {option: p} for multiple choice"),
+        ("rationale", "VARCHAR", False, ""), ("source", "VARCHAR", True, ""), ("source_id", "VARCHAR", False, ""),
+        ("model_version", "VARCHAR", False, ""), ("params", "VARCHAR", False, "JSON model parameters"),
+        ("backtest", "BOOLEAN", True, ""),
+        ("corrects", "BIGINT", False, "seq of the forecast this row corrects or retracts"),
+        ("retracted", "BOOLEAN", True, "")),
+    "events": (
+        ("seq", "BIGINT", True, "also the event's id"), ("title", "VARCHAR", True, ""),
+        ("description", "VARCHAR", False, ""), ("occurred_at", "TIMESTAMP", True, ""),
+        ("date_precision", "VARCHAR", True, ""), ("source_url", "VARCHAR", False, ""),
+        ("actors", "VARCHAR", False, ""), ("cameo", "VARCHAR", False, ""), ("goldstein", "DOUBLE", False, ""),
+        ("tags", "VARCHAR", True, ""), ("created_by", "VARCHAR", True, ""), ("source", "VARCHAR", True, ""),
+        ("source_id", "VARCHAR", False, "")),
+    "evidence": (
+        ("seq", "BIGINT", True, ""), ("question", "VARCHAR", True, ""), ("event", "BIGINT", True, ""),
+        ("assessed_by", "VARCHAR", True, ""), ("lr", "DOUBLE", True, "P(event | yes) / P(event | no)"),
+        ("strength", "VARCHAR", False, "the verbal strength it came from, if any"),
+        ("weight", "DOUBLE", True, "(0, 1]: discount for correlated reports"), ("note", "VARCHAR", False, ""),
+        ("source", "VARCHAR", True, "")),
+    "resolutions": (
+        ("seq", "BIGINT", True, ""), ("question", "VARCHAR", True, ""), ("outcome", "VARCHAR", True, ""),
+        ("resolved_at", "TIMESTAMP", True, ""), ("resolved_by", "VARCHAR", True, ""),
+        ("note", "VARCHAR", False, ""), ("source", "VARCHAR", True, "")),
+}
+#: The bookkeeping columns every ledger table ends with.
+_CHAIN_COLUMNS = (("recorded_at", "TIMESTAMP", True, ""), ("prev_hash", "VARCHAR", True, ""),
+                  ("hash", "VARCHAR", True, ""))
 #: The columns of each ledger table that its rows' hashes cover (``prev_hash`` and ``hash``
 #: follow them), as of the latest migration.  A migration that adds a column adds it here.
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "questions": ("seq", "id", "title", "criteria", "kind", "options", "ordered", "opens_at",
-                  "closes_at", "tags", "base_rate", "reference_class", "created_by", "source",
-                  "source_id", "recorded_at"),
-    "forecasts": ("seq", "question", "forecaster", "made_at", "probability", "probabilities",
-                  "rationale", "source", "source_id", "model_version", "params", "backtest",
-                  "corrects", "retracted", "recorded_at"),
-    "events": ("seq", "title", "description", "occurred_at", "date_precision", "source_url",
-               "actors", "cameo", "goldstein", "tags", "created_by", "source", "source_id",
-               "recorded_at"),
-    "evidence": ("seq", "question", "event", "assessed_by", "lr", "strength", "weight", "note",
-                 "source", "recorded_at"),
-    "resolutions": ("seq", "question", "outcome", "resolved_at", "resolved_by", "note", "source",
-                    "recorded_at"),
-}
+COLUMNS: dict[str, tuple[str, ...]] = {t: tuple(c[0] for c in cols) + ("recorded_at",) for t, cols in SCHEMA_V1.items()}
+_PG_TYPES = {"VARCHAR": "TEXT", "DOUBLE": "DOUBLE PRECISION"}
 
-_CHAIN = """
-    recorded_at TIMESTAMP NOT NULL,
-    prev_hash VARCHAR NOT NULL,
-    hash VARCHAR NOT NULL
-"""
+
+def ddl(table: str, dialect: str = "duckdb") -> str:
+    """``CREATE TABLE`` for a table of :data:`SCHEMA_V1` in ``dialect`` (``duckdb`` or ``postgres``)."""
+    cols = []
+    for name, kind, not_null, _ in SCHEMA_V1[table] + _CHAIN_COLUMNS:
+        kind = _PG_TYPES.get(kind, kind) if dialect == "postgres" else kind
+        cols.append(f"{name} {kind}{' NOT NULL' if not_null else ''}")
+    return f"CREATE TABLE {table} ({', '.join(cols)})"
 
 
 def m001_ledger(con: duckdb.DuckDBPyConnection) -> None:
     """The five ledger tables."""
-    con.execute(f"""
-        CREATE TABLE questions (
-            seq BIGINT NOT NULL,
-            id VARCHAR NOT NULL,
-            title VARCHAR NOT NULL,
-            criteria VARCHAR,
-            kind VARCHAR NOT NULL,
-            options VARCHAR,            -- JSON list of option names, NULL for binary
-            ordered BOOLEAN NOT NULL,   -- options are ordered (scored with RPS)
-            opens_at TIMESTAMP NOT NULL,
-            closes_at TIMESTAMP NOT NULL,
-            tags VARCHAR NOT NULL,      -- JSON list
-            base_rate DOUBLE,
-            reference_class VARCHAR,
-            created_by VARCHAR NOT NULL,
-            source VARCHAR NOT NULL,
-            source_id VARCHAR,
-            {_CHAIN})""")
-    con.execute(f"""
-        CREATE TABLE forecasts (
-            seq BIGINT NOT NULL,
-            question VARCHAR NOT NULL,
-            forecaster VARCHAR NOT NULL,
-            made_at TIMESTAMP NOT NULL,
-            probability DOUBLE,         -- P(yes) for binary questions
-            probabilities VARCHAR,      -- JSON {{option: p}} for multiple choice
-            rationale VARCHAR,
-            source VARCHAR NOT NULL,
-            source_id VARCHAR,
-            model_version VARCHAR,
-            params VARCHAR,             -- JSON model parameters
-            backtest BOOLEAN NOT NULL,
-            corrects BIGINT,            -- seq of the forecast this row corrects or retracts
-            retracted BOOLEAN NOT NULL,
-            {_CHAIN})""")
-    con.execute(f"""
-        CREATE TABLE events (
-            seq BIGINT NOT NULL,        -- also the event's id
-            title VARCHAR NOT NULL,
-            description VARCHAR,
-            occurred_at TIMESTAMP NOT NULL,
-            date_precision VARCHAR NOT NULL,
-            source_url VARCHAR,
-            actors VARCHAR,
-            cameo VARCHAR,
-            goldstein DOUBLE,
-            tags VARCHAR NOT NULL,
-            created_by VARCHAR NOT NULL,
-            source VARCHAR NOT NULL,
-            source_id VARCHAR,
-            {_CHAIN})""")
-    con.execute(f"""
-        CREATE TABLE evidence (
-            seq BIGINT NOT NULL,
-            question VARCHAR NOT NULL,
-            event BIGINT NOT NULL,
-            assessed_by VARCHAR NOT NULL,
-            lr DOUBLE NOT NULL,         -- P(event | yes) / P(event | no)
-            strength VARCHAR,           -- the verbal strength it came from, if any
-            weight DOUBLE NOT NULL,     -- (0, 1]: discount for correlated reports
-            note VARCHAR,
-            source VARCHAR NOT NULL,
-            {_CHAIN})""")
-    con.execute(f"""
-        CREATE TABLE resolutions (
-            seq BIGINT NOT NULL,
-            question VARCHAR NOT NULL,
-            outcome VARCHAR NOT NULL,
-            resolved_at TIMESTAMP NOT NULL,
-            resolved_by VARCHAR NOT NULL,
-            note VARCHAR,
-            source VARCHAR NOT NULL,
-            {_CHAIN})""")
+    for table in SCHEMA_V1:
+        con.execute(ddl(table))
 
 
 MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [m001_ledger]

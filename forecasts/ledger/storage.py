@@ -43,6 +43,10 @@ ExportFormat = Literal["csv", "parquet"]
 ChainRow = tuple[str, tuple[str, ...], tuple[Any, ...]]
 
 
+_TIME_COLUMNS = ("made_at", "recorded_at", "opens_at", "closes_at", "occurred_at", "resolved_at")
+_JSON_COLUMNS = ("options", "tags", "probabilities", "params")
+
+
 class Head(NamedTuple):
     """The chain head: the ``seq`` the next row gets and the hash it will link to."""
 
@@ -138,3 +142,79 @@ class Storage(Protocol):
     def restore(self, files: dict[str, Path]) -> dict[str, int]:
         """Load exported tables row for row in one transaction, verified before it commits."""
         ...
+
+
+# ---------------------------------------------------------------------- what every backend shares
+def stamp_rows(table: str, rows: Sequence[dict[str, Any]], head: Head,
+               now: datetime) -> tuple[list[tuple[Any, ...]], Head]:
+    """Give rows their ``seq``, ``recorded_at`` and place in the chain (in place), one by one;
+    their values in the order of the table's columns and ``prev_hash, hash``, and the new head."""
+    from forecasts.ledger import integrity
+    from forecasts.ledger.migrations import COLUMNS
+
+    cols = COLUMNS[table] + ("prev_hash", "hash")
+    seq, prev = head
+    values = []
+    for row in rows:
+        row["seq"], row["recorded_at"], row["prev_hash"] = seq, now, prev
+        row["hash"] = prev = integrity.row_hash(prev, table, row)
+        values.append(tuple(row.get(c) for c in cols))
+        seq += 1
+    return values, Head(seq, prev)
+
+
+def stamp_frame(table: str, frame: pd.DataFrame, head: Head, now: datetime) -> tuple[pd.DataFrame, Head]:
+    """:func:`stamp_rows` for a frame, the chain computed column-wise: a copy with every
+    column of the table, ``prev_hash`` and ``hash``, and the new head."""
+    import numpy as np
+
+    from forecasts.ledger import integrity
+    from forecasts.ledger.migrations import COLUMNS
+
+    n = len(frame)
+    out = frame.reset_index(drop=True).copy()
+    for c in COLUMNS[table]:
+        if c not in out.columns:
+            out[c] = None
+    out["seq"] = np.arange(head.next_seq, head.next_seq + n, dtype=np.int64)
+    out["recorded_at"] = np.full(n, np.datetime64(now, "us"))
+    if "corrects" in out.columns:
+        out["corrects"] = out["corrects"].astype("Int64")
+    if "retracted" in out.columns:
+        out["retracted"] = out["retracted"].fillna(False).astype(bool)
+    columns = {c: out[c].to_numpy() for c in COLUMNS[table]}
+    hashes = integrity.chain_columns(table, columns, head.hash)
+    out["prev_hash"] = [head.hash, *hashes[:-1]]
+    out["hash"] = hashes
+    return out, Head(head.next_seq + n, hashes[-1])
+
+
+def decode_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A read as the ledger returns it: times as naive UTC ``datetime64[us]``, JSON columns
+    decoded, ``forecasters`` a list (empty for none)."""
+    import json
+
+    import pandas as pd
+
+    for col in df.columns:
+        if col in _TIME_COLUMNS:
+            df[col] = pd.to_datetime(df[col]).astype("datetime64[us]")
+    for col in _JSON_COLUMNS:
+        if col in df.columns:
+            df[col] = [json.loads(v) if isinstance(v, str) else None for v in df[col]]
+    if "forecasters" in df.columns:
+        df["forecasters"] = [json.loads(v) if isinstance(v, str) else
+                             list(v) if hasattr(v, "__iter__") else [] for v in df["forecasters"]]
+    return df
+
+
+def decode_records(out: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """:func:`decode_frame` for plain records: JSON columns decoded in place."""
+    import json
+
+    for rows in out.values():
+        for row in rows:
+            for col in _JSON_COLUMNS:
+                if isinstance(row.get(col), str):
+                    row[col] = json.loads(row[col])
+    return out
