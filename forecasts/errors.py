@@ -91,7 +91,8 @@ class UnknownModel(InvalidInput):
 
 
 class StoreLocked(ForecastsError):
-    """Another process holds the DuckDB file for writing and did not let go in time."""
+    """Another process holds the DuckDB file for writing (or the team ledger's chain lock) and
+    did not let go in time."""
 
 
 class StoreMissing(ForecastsError):
@@ -108,3 +109,14 @@ class StoreCorrupt(ForecastsError):
 
 class StoreFull(ForecastsError):
     """The disk is full (or the file cannot grow); the write was rolled back."""
+
+
+class StoreUnavailable(ForecastsError):
+    """The team ledger's server cannot be reached, or went away during the command; what the
+    command was writing was rolled back by the server."""
+
+
+class AccessDenied(ForecastsError):
+    """The team ledger's server refused: a password that does not match, or a role whose grants
+    or row-level security do not allow the write (another analyst's name, history without
+    ``forecasts_importer``)."""

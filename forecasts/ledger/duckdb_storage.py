@@ -92,6 +92,10 @@ class _DuckDBTransaction:
         self.now = now
         self._seq, self._prev = head
 
+    @property
+    def actor(self) -> str:
+        return domain.parse_live_forecaster(None)
+
     # -- look-ups for the rules
     def question(self, qid: str) -> dict[str, Any] | None:
         row = _first(self.con.execute(
@@ -196,6 +200,9 @@ class DuckDBStorage:
         if head and head[8:12] != b"DUCK":
             raise StoreCorrupt(f"{self.path} is not a ledger: it is not a DuckDB database file")
         return True
+
+    def now(self) -> datetime:
+        return domain.now()
 
     def _missing(self) -> StoreMissing:
         return StoreMissing(f"no ledger at {self.path}; create one first (forecasts init)")

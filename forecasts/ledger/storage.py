@@ -59,6 +59,9 @@ class Transaction(Protocol):
 
     #: The backend's clock for this transaction: every row's ``recorded_at``.
     now: datetime
+    #: Who writes a live row that names nobody: the connected role on a server, else
+    #: ``FORECASTS_USER`` or the OS user (:func:`forecasts.domain.parse_live_forecaster`).
+    actor: str
 
     def question(self, qid: str) -> dict[str, Any] | None:
         """``id, kind, options (list or None), opens_at, closes_at, title`` of a question."""
@@ -104,6 +107,10 @@ class Storage(Protocol):
     location: str
 
     def exists(self) -> bool: ...
+
+    def now(self) -> datetime:
+        """The backend's clock (naive UTC): what a read "as of now" means."""
+        ...
 
     def create(self) -> list[str]:
         """Create the ledger if needed and apply pending migrations; their names."""

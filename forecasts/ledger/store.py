@@ -58,9 +58,23 @@ DEFAULT_PATH = Path("data") / "forecasts.duckdb"
 _MAX_SEQ = 2**63 - 1
 
 
-def default_path() -> Path:
-    """``FORECASTS_DB`` if set, else ``data/forecasts.duckdb`` under the current folder."""
-    return Path(os.environ.get("FORECASTS_DB") or DEFAULT_PATH)
+def default_path() -> Path | str:
+    """``FORECASTS_DB`` if set (a file path or a ``postgresql://`` URL), else
+    ``data/forecasts.duckdb`` under the current folder."""
+    env = os.environ.get("FORECASTS_DB")
+    if env and env.startswith(("postgresql://", "postgres://")):
+        return env
+    return Path(env or DEFAULT_PATH)
+
+
+def _storage(location: str | os.PathLike[str], lock_timeout: float) -> Storage:
+    """The backend a location names: a ``postgresql://`` URL is a team ledger on a server,
+    anything else a DuckDB file."""
+    if isinstance(location, str) and location.startswith(("postgresql://", "postgres://")):
+        from forecasts.ledger.postgres_storage import PostgresStorage
+
+        return PostgresStorage(location, lock_timeout=lock_timeout)
+    return DuckDBStorage(location, lock_timeout=lock_timeout)
 
 
 def _row_number(value: object, error: type[InvalidInput], what: str) -> int:
@@ -95,7 +109,11 @@ def _question(tx: Transaction, qid: str) -> dict[str, Any]:
 class Ledger:
     """An append-only forecast ledger.
 
-    Open it with :meth:`Ledger.open`; every method opens and closes its own connection.
+    Open it with :meth:`Ledger.open`: a DuckDB file, or a team ledger on a PostgreSQL server
+    (``Ledger.open("postgresql://alice@host/team")``, see
+    :mod:`forecasts.ledger.postgres_storage`); every method works the same on both.  On the
+    team ledger the forecaster of a live row is the connected role and the clock is the
+    server's.
 
     >>> import tempfile, pathlib
     >>> ledger = Ledger.open(pathlib.Path(tempfile.mkdtemp()) / "l.duckdb", create=True)
@@ -108,9 +126,23 @@ class Ledger:
 
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 5.0,
                  storage: Storage | None = None):
-        self.path = Path(path)
         self.lock_timeout = lock_timeout
-        self.storage: Storage = storage if storage is not None else DuckDBStorage(self.path, lock_timeout=lock_timeout)
+        self.storage: Storage = storage if storage is not None else _storage(path, lock_timeout)
+        #: Where the ledger is, as messages show it (a file, or a URL without its password).
+        self.location = self.storage.location
+        #: The DuckDB file (for a team ledger: a name for its outputs, such as the report's).
+        self.path = Path(self.location.rsplit("/", 1)[-1].split("?")[0] + ".team") if self.is_team else Path(path)
+
+    @property
+    def is_team(self) -> bool:
+        """Whether this is a team ledger on a server (identity and clock from the server)."""
+        return not isinstance(self.storage, DuckDBStorage)
+
+    @property
+    def folder(self) -> Path:
+        """The folder for files that belong with this ledger (fitted models): the DuckDB
+        file's folder, or ``data/`` under the working folder for a team ledger."""
+        return Path("data") if self.is_team else self.path.parent
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None, *, create: bool = False,
@@ -123,7 +155,7 @@ class Ledger:
         ledger = cls(path if path is not None else default_path(), lock_timeout=lock_timeout)
         if not ledger.storage.exists():
             if not create:
-                raise StoreMissing(f"no ledger at {ledger.path}; create one first (forecasts init)")
+                raise StoreMissing(f"no ledger at {ledger.location}; create one first (forecasts init)")
             ledger.storage.create()
         return ledger
 
@@ -145,9 +177,11 @@ class Ledger:
         row = rules.question_row(qid, title=title, closes=closes, criteria=criteria, kind=kind,
                                  options=options, ordered=ordered, opens=opens, tags=tags,
                                  base_rate=base_rate, reference_class=reference_class,
-                                 by=domain.parse_live_forecaster(by), source=source, source_id=source_id)
+                                 by=_named(by) or "pending", source=source, source_id=source_id)
+        who = _named(by)
 
         def write(tx: Transaction) -> None:
+            row["created_by"] = who or tx.actor
             rules.check_new_question(row["id"], in_ledger=tx.question(row["id"]) is not None)
             tx.append("questions", [row])
 
@@ -167,12 +201,13 @@ class Ledger:
         :data:`~forecasts.domain.CLOCK_TOLERANCE`; a forecaster name with a reserved prefix.
         """
         qid = domain.parse_question_id(question)
-        forecaster = domain.parse_live_forecaster(by)
+        who = _named(by)
         rationale = domain.optional_text(why, "rationale")
         src = rules.check_source(source, live=True)
         stated = None if made_at is None else domain.parse_time(made_at, "made_at")
 
         def write(tx: Transaction) -> dict[str, Any]:
+            forecaster = who or tx.actor
             q = _question(tx, qid)
             p, ps = rules.question_probabilities(q, probability, options, allow_certainty)
             resolution = tx.latest_resolution(qid)
@@ -202,11 +237,12 @@ class Ledger:
     def _amend(self, seq: object, probability: object, options: object, why: str | None, by: str | None,
                allow_certainty: bool, source: str, *, retract: bool) -> dict[str, Any]:
         target_seq = _row_number(seq, UnknownForecast, "forecast row")
-        forecaster = domain.parse_live_forecaster(by)
+        who = _named(by)
         rationale = domain.optional_text(why, "rationale")
         src = rules.check_source(source, live=True)
 
         def write(tx: Transaction) -> dict[str, Any]:
+            forecaster = who or tx.actor
             target = tx.forecast(target_seq)
             if target is None:
                 raise UnknownForecast(f"no forecast with row number {target_seq}")
@@ -236,10 +272,12 @@ class Ledger:
         """
         row = rules.event_row(title, on=on, description=description, source_url=source_url,
                               actors=actors, cameo=cameo, goldstein=goldstein, tags=tags,
-                              date_precision=date_precision, by=domain.parse_live_forecaster(by),
+                              date_precision=date_precision, by=_named(by) or "pending",
                               source=source, source_id=source_id)
+        who = _named(by)
 
         def write(tx: Transaction) -> dict[str, Any]:
+            row["created_by"] = who or tx.actor
             rules.check_event_time(row["occurred_at"], now=tx.now)
             tx.append("events", [row])
             return row
@@ -257,9 +295,11 @@ class Ledger:
         """
         row = rules.evidence_row(question, _row_number(event, UnknownEvent, "event"), lr=lr,
                                  strength=strength, weight=weight, note=note,
-                                 by=domain.parse_live_forecaster(by), source=source)
+                                 by=_named(by) or "pending", source=source)
+        who = _named(by)
 
         def write(tx: Transaction) -> dict[str, Any]:
+            row["assessed_by"] = who or tx.actor
             _question(tx, row["question"])
             if not tx.has_event(row["event"]):
                 raise UnknownEvent(f"no event {row['event']}; list the events to find its id")
@@ -277,14 +317,16 @@ class Ledger:
         """
         qid = domain.parse_question_id(question)
         stated = None if on is None else domain.parse_time(on, "resolution date")
-        row = {"question": qid, "resolved_by": domain.parse_live_forecaster(by),
+        who = _named(by)
+        row = {"question": qid, "resolved_by": who,
                "note": domain.optional_text(note, "note"),
                "source": domain.optional_text(source, "source", 200) or "notebook"}
 
         def write(tx: Transaction) -> dict[str, Any]:
             q = _question(tx, qid)
             at = tx.now if stated is None else stated
-            done = {**row, "resolved_at": at, "outcome": rules.check_resolution(q, outcome, at, now=tx.now)}
+            done = {**row, "resolved_by": who or tx.actor, "resolved_at": at,
+                    "outcome": rules.check_resolution(q, outcome, at, now=tx.now)}
             tx.append("resolutions", [done])
             return done
 
@@ -433,9 +475,9 @@ class Ledger:
         return self.storage.transact(lambda tx: tx.source_ids(table, source))
 
     # ------------------------------------------------------------------ reads
-    @staticmethod
-    def _as_of(as_of: object) -> datetime:
-        return domain.now() if as_of is None else domain.parse_time(as_of, "as-of date")
+    def _as_of(self, as_of: object) -> datetime:
+        """The moment a read is as of: the one given, else now on the ledger's clock."""
+        return self.storage.now() if as_of is None else domain.parse_time(as_of, "as-of date")
 
     def records(self, table: Table, as_of: object = None, *, clock: Clock = "both",
                 question: str | None = None) -> list[dict[str, Any]]:
@@ -622,7 +664,7 @@ class Ledger:
         if not src.is_dir():
             raise InvalidInput(f"{src} is not a folder written by an export of the ledger")
         if any(self.counts().values()):
-            raise InvalidInput(f"ledger {self.path} is not empty; restore into a new ledger file")
+            raise InvalidInput(f"ledger {self.location} is not empty; restore into a new ledger")
         files = {}
         for table in LEDGER_TABLES:
             found = [src / f"{table}.{ext}" for ext in ("parquet", "csv") if (src / f"{table}.{ext}").is_file()]
@@ -634,6 +676,12 @@ class Ledger:
     def counts(self) -> dict[str, int]:
         """Rows per ledger table."""
         return self.storage.counts()
+
+
+def _named(by: object) -> str | None:
+    """The live forecaster named by ``by`` (checked), or None: the ledger's actor then, the
+    connected role on a team ledger, ``FORECASTS_USER`` or the OS user on a file."""
+    return None if by is None or by == "" else domain.parse_live_forecaster(by)
 
 
 def _checked(rows: Sequence[dict] | rules.CheckedRows, table: str, source: str,

@@ -1,0 +1,197 @@
+"""The team ledger's schema on PostgreSQL: the tables, and the rules the server enforces itself.
+
+The client (:mod:`forecasts.ledger.postgres_storage`) keeps every ledger rule of
+:mod:`forecasts.ledger.rules`, as on DuckDB; what the server adds cannot be bypassed by a client
+that speaks plain SQL:
+
+* **Append only.**  ``UPDATE``, ``DELETE`` and ``TRUNCATE`` are revoked from every role, the
+  owner too, and a trigger refuses them anyway.
+* **One chain.**  A write starts with ``forecasts_begin()``, which takes the chain's advisory
+  lock (held to the end of the transaction, so appends are serialised) and returns the head
+  (``next_seq``, ``hash``), the server's clock and the connected role.  A statement trigger on
+  every ledger table refuses rows that do not continue the chain at the head (``seq`` and
+  ``prev_hash``) or whose ``recorded_at`` is not that clock, then moves the head.  The hashes
+  themselves are computed by the client; ``forecasts verify`` recomputes them.
+* **Identity.**  Row-level security: a live row (any source but ``import:``, ``model:``,
+  ``backtest:``, ``demo:``) names the connected role (``session_user``) as its forecaster,
+  assessor, creator or resolver, and a correction or retraction targets that role's own
+  forecast; only members of ``forecasts_importer`` write history or rows in another's name.
+* **Roles** (group roles, one set per server): ``forecasts_analyst`` inserts forecasts,
+  corrections and evidence; ``forecasts_editor`` adds questions, events and resolutions;
+  ``forecasts_importer`` writes ``import:*`` and model rows; ``forecasts_admin`` may create
+  roles.  Every role reads everything.
+
+Migrations are numbered as on DuckDB and recorded in ``_forecasts_migrations``.
+"""
+
+from __future__ import annotations
+
+from forecasts.ledger.integrity import GENESIS
+from forecasts.ledger.migrations import LEDGER_TABLES, SCHEMA_V1, ddl
+
+GROUPS = ("forecasts_analyst", "forecasts_editor", "forecasts_importer", "forecasts_admin")
+#: The advisory lock (in this database) that serialises appends to the chain.
+CHAIN_LOCK = 7_426_001
+#: Sources of history: only ``forecasts_importer`` writes them.
+_HISTORY = "(source LIKE 'import:%' OR source LIKE 'model:%' OR source LIKE 'backtest:%' OR source LIKE 'demo:%')"
+#: Who may write each table, and which column names the writer of a live row.
+WRITERS = {"questions": (("forecasts_editor",), "created_by"),
+           "events": (("forecasts_editor",), "created_by"),
+           "resolutions": (("forecasts_editor",), "resolved_by"),
+           "forecasts": (("forecasts_analyst",), "forecaster"),
+           "evidence": (("forecasts_analyst",), "assessed_by")}
+
+
+def _groups_sql() -> str:
+    creates = "\n".join(
+        f"  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{g}') THEN CREATE ROLE {g} NOLOGIN; END IF;"
+        for g in GROUPS)
+    return f"DO $$\nBEGIN\n{creates}\nEND $$"
+
+
+def m001_ledger() -> list[str]:
+    """The ledger tables, the chain's head and its checks, append-only triggers, roles and
+    row-level security."""
+    out = [ddl(t, "postgres") for t in SCHEMA_V1]
+    for t in LEDGER_TABLES:
+        out.append(f"CREATE UNIQUE INDEX {t}_seq ON {t} (seq)")
+    out += [
+        "CREATE INDEX forecasts_question ON forecasts (question, seq)",
+        "CREATE INDEX forecasts_source_id ON forecasts (source, source_id)",
+        "CREATE INDEX questions_id ON questions (id)",
+        "CREATE INDEX resolutions_question ON resolutions (question, seq)",
+        # the head: one row, moved only by the chain trigger
+        "CREATE TABLE _forecasts_head (one BOOLEAN PRIMARY KEY DEFAULT true CHECK (one), "
+        "next_seq BIGINT NOT NULL, hash TEXT NOT NULL, txid BIGINT, clock TIMESTAMP, restoring BOOLEAN NOT NULL)",
+        f"INSERT INTO _forecasts_head VALUES (true, 1, '{GENESIS}', NULL, NULL, false)",
+        _groups_sql(),
+        f"""CREATE FUNCTION forecasts_begin(OUT next_seq BIGINT, OUT hash TEXT, OUT clock TIMESTAMP, OUT actor TEXT)
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+            BEGIN
+              PERFORM pg_advisory_xact_lock({CHAIN_LOCK});
+              UPDATE _forecasts_head h
+                 SET clock = CASE WHEN h.txid = txid_current() THEN h.clock
+                                  ELSE clock_timestamp() AT TIME ZONE 'UTC' END,
+                     txid = txid_current(), restoring = false
+               RETURNING h.next_seq, h.hash, h.clock INTO next_seq, hash, clock;
+              actor := session_user;
+            END $$""",
+        f"""CREATE FUNCTION forecasts_begin_restore() RETURNS VOID
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+            BEGIN
+              IF NOT pg_has_role(session_user, 'forecasts_admin', 'MEMBER') THEN
+                RAISE EXCEPTION 'only a forecasts_admin may restore a ledger' USING ERRCODE = '42501';
+              END IF;
+              PERFORM pg_advisory_xact_lock({CHAIN_LOCK});
+              IF (SELECT next_seq FROM _forecasts_head) <> 1 THEN
+                RAISE EXCEPTION 'the ledger is not empty: restore into a new ledger' USING ERRCODE = '55000';
+              END IF;
+              UPDATE _forecasts_head SET txid = txid_current(), clock = clock_timestamp() AT TIME ZONE 'UTC',
+                                         restoring = true;
+            END $$""",
+        f"""CREATE FUNCTION forecasts_end_restore() RETURNS BIGINT
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+            DECLARE h RECORD; n BIGINT; last_seq BIGINT; last_hash TEXT; broken BIGINT;
+            BEGIN
+              SELECT * INTO h FROM _forecasts_head;
+              IF h.txid IS DISTINCT FROM txid_current() OR NOT h.restoring THEN
+                RAISE EXCEPTION 'no restore in progress' USING ERRCODE = '55000';
+              END IF;
+              WITH r AS ({" UNION ALL ".join(f"SELECT seq, prev_hash, hash, recorded_at FROM {t}" for t in LEDGER_TABLES)}),
+                   l AS (SELECT seq, prev_hash, recorded_at, lag(seq) OVER (ORDER BY seq) AS pseq,
+                                lag(hash) OVER (ORDER BY seq) AS phash FROM r)
+              SELECT min(seq) INTO broken FROM l
+               WHERE seq <> coalesce(pseq, 0) + 1 OR prev_hash <> coalesce(phash, '{GENESIS}')
+                     OR recorded_at > h.clock;
+              IF broken IS NOT NULL THEN
+                RAISE EXCEPTION 'the restored rows do not form one chain (first break at seq %)', broken
+                  USING ERRCODE = '23514';
+              END IF;
+              WITH r AS ({" UNION ALL ".join(f"SELECT seq, hash FROM {t}" for t in LEDGER_TABLES)})
+              SELECT count(*), max(seq) INTO n, last_seq FROM r;
+              WITH r AS ({" UNION ALL ".join(f"SELECT seq, hash FROM {t}" for t in LEDGER_TABLES)})
+              SELECT hash INTO last_hash FROM r WHERE seq = last_seq;
+              UPDATE _forecasts_head SET next_seq = coalesce(last_seq, 0) + 1, hash = coalesce(last_hash, '{GENESIS}'),
+                                         restoring = false;
+              RETURN n;
+            END $$""",
+        """CREATE FUNCTION forecasts_chain_check() RETURNS TRIGGER
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+            DECLARE h RECORD; n BIGINT; lo BIGINT; hi BIGINT;
+            BEGIN
+              SELECT * INTO h FROM _forecasts_head;
+              IF h.txid IS DISTINCT FROM txid_current() THEN
+                RAISE EXCEPTION 'appends to the ledger start with SELECT * FROM forecasts_begin()'
+                  USING ERRCODE = '42501';
+              END IF;
+              IF h.restoring THEN
+                RETURN NULL;  -- checked whole by forecasts_end_restore()
+              END IF;
+              SELECT count(*), min(seq), max(seq) INTO n, lo, hi FROM added;
+              IF n = 0 THEN
+                RETURN NULL;
+              END IF;
+              IF lo <> h.next_seq OR hi - lo + 1 <> n THEN
+                RAISE EXCEPTION 'rows must continue the chain at seq % (got % to %)', h.next_seq, lo, hi
+                  USING ERRCODE = '23514';
+              END IF;
+              IF EXISTS (SELECT 1 FROM added WHERE recorded_at IS DISTINCT FROM h.clock) THEN
+                RAISE EXCEPTION 'recorded_at is set by the server''s clock (%), not by a client', h.clock
+                  USING ERRCODE = '23514';
+              END IF;
+              IF EXISTS (SELECT 1 FROM added a LEFT JOIN added p ON p.seq = a.seq - 1
+                         WHERE a.prev_hash IS DISTINCT FROM (CASE WHEN a.seq = lo THEN h.hash ELSE p.hash END)) THEN
+                RAISE EXCEPTION 'rows must link to the chain head % (prev_hash)', left(h.hash, 12)
+                  USING ERRCODE = '23514';
+              END IF;
+              UPDATE _forecasts_head SET next_seq = hi + 1, hash = (SELECT a.hash FROM added a WHERE a.seq = hi);
+              RETURN NULL;
+            END $$""",
+        """CREATE FUNCTION forecasts_append_only() RETURNS TRIGGER
+            LANGUAGE plpgsql AS $$
+            BEGIN
+              RAISE EXCEPTION 'the ledger is append-only: % on % is refused', TG_OP, TG_TABLE_NAME
+                USING ERRCODE = '42501';
+            END $$""",
+        f"""CREATE FUNCTION forecasts_is_history(source TEXT) RETURNS BOOLEAN
+            LANGUAGE sql IMMUTABLE AS $$ SELECT {_HISTORY} $$""",
+        """CREATE FUNCTION forecasts_may_import() RETURNS BOOLEAN
+            LANGUAGE sql STABLE AS $$ SELECT pg_has_role(session_user, 'forecasts_importer', 'MEMBER') $$""",
+        """CREATE FUNCTION forecasts_author(target BIGINT) RETURNS TEXT
+            LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+            SELECT forecaster FROM forecasts WHERE seq = target $$""",
+        "REVOKE ALL ON FUNCTION forecasts_begin(), forecasts_begin_restore(), forecasts_end_restore(), "
+        "forecasts_author(BIGINT) FROM PUBLIC",
+        "REVOKE ALL ON _forecasts_head FROM PUBLIC",
+        "GRANT EXECUTE ON FUNCTION forecasts_begin(), forecasts_author(BIGINT) TO "
+        "forecasts_analyst, forecasts_editor, forecasts_importer",
+        "GRANT EXECUTE ON FUNCTION forecasts_begin_restore(), forecasts_end_restore() TO forecasts_admin",
+        "GRANT SELECT ON _forecasts_migrations TO forecasts_analyst, forecasts_editor, forecasts_importer, forecasts_admin",
+    ]
+    for t in LEDGER_TABLES:
+        writers, who = WRITERS[t]
+        out += [
+            f"CREATE TRIGGER {t}_chain AFTER INSERT ON {t} REFERENCING NEW TABLE AS added "
+            "FOR EACH STATEMENT EXECUTE FUNCTION forecasts_chain_check()",
+            f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "
+            "FOR EACH ROW EXECUTE FUNCTION forecasts_append_only()",
+            f"CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION forecasts_append_only()",
+            f"REVOKE ALL ON {t} FROM PUBLIC",
+            f"REVOKE UPDATE, DELETE, TRUNCATE ON {t} FROM CURRENT_USER",
+            f"GRANT SELECT ON {t} TO forecasts_analyst, forecasts_editor, forecasts_importer, forecasts_admin",
+            f"GRANT INSERT ON {t} TO {', '.join(writers)}, forecasts_importer",
+            f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY",
+            f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY",
+            f"CREATE POLICY {t}_read ON {t} FOR SELECT USING (true)",
+        ]
+        live = f"NOT forecasts_is_history(source) AND {who} = session_user"
+        if t == "forecasts":
+            live += " AND NOT backtest AND (corrects IS NULL OR forecasts_author(corrects) = session_user)"
+        out.append(f"CREATE POLICY {t}_write ON {t} FOR INSERT WITH CHECK (forecasts_may_import() OR ({live}))")
+    # the role that creates the ledger runs the tool's own commands (imports, models, restores)
+    out.append("GRANT forecasts_analyst, forecasts_editor, forecasts_importer, forecasts_admin TO CURRENT_USER")
+    return out
+
+
+MIGRATIONS = [("m001_ledger", m001_ledger)]

@@ -1,0 +1,562 @@
+"""The team ledger on a PostgreSQL server: a backend of :mod:`forecasts.ledger.storage`.
+
+Open it with a connection URL, ``postgresql://alice@127.0.0.1:5432/teamledger`` (or
+``postgres://``).  The password is never part of what the tool shows or stores: give it with
+libpq's ``passfile`` parameter (``...?passfile=/home/alice/.forecasts.pgpass``), ``PGPASSFILE``
+or ``~/.pgpass``; a password written in the URL itself works but is left out of every message.
+
+* **The server's authority** (:mod:`forecasts.ledger.pg_schema`): append-only, one chain under
+  many writers, ``recorded_at`` from the server's clock, the forecaster of a live row is the
+  connected role.  The client keeps the ledger's rules (:mod:`forecasts.ledger.rules`) as on
+  DuckDB and computes the hashes inside the transaction that holds the chain's lock.
+* **Connections** come from a small pool per URL kept for the life of the process (a notebook
+  or a CLI command that makes many calls reuses them); a pooled connection the server has
+  dropped is replaced once, transparently.
+* **Bulk moves**: reads for scoring and reports stream out with ``COPY ... TO STDOUT`` into
+  Arrow (then pandas); imports stream in with ``COPY ... FROM STDIN``.  Values are always bound
+  or quoted by the driver, never formatted into SQL.
+* **Failures** become one-line ledger errors: a server that cannot be reached or went away
+  (:class:`~forecasts.errors.StoreUnavailable`), a refusal by the server's grants or row-level
+  security (:class:`~forecasts.errors.AccessDenied`), a chain check
+  (:class:`~forecasts.errors.IntegrityError`), a full disk, a lock wait that timed out.
+"""
+
+from __future__ import annotations
+
+import atexit
+import csv
+import heapq
+import io
+import threading
+import urllib.parse
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors as pgerrors
+from psycopg import sql as pgsql
+
+from forecasts.errors import (
+    AccessDenied,
+    ForecastsError,
+    IntegrityError,
+    InvalidInput,
+    StoreFull,
+    StoreLocked,
+    StoreMissing,
+    StoreUnavailable,
+)
+from forecasts.ledger import integrity, pg_schema
+from forecasts.ledger import sql as ledger_sql
+from forecasts.ledger.migrations import COLUMNS, LEDGER_TABLES, SCHEMA_V1
+from forecasts.ledger.storage import (
+    ChainRow,
+    Clock,
+    ExportFormat,
+    Head,
+    Table,
+    decode_frame,
+    decode_records,
+    stamp_frame,
+    stamp_rows,
+)
+
+T = TypeVar("T")
+URL_SCHEMES = ("postgresql://", "postgres://")
+_MAX_IDLE = 4
+_FEW_ROWS = 32
+#: The type of every column a read can return (for the bulk reader).
+_TYPES: dict[str, str] = {name: kind for cols in SCHEMA_V1.values() for name, kind, _, _ in cols}
+_TYPES.update(recorded_at="TIMESTAMP", prev_hash="VARCHAR", hash="VARCHAR", corrected_by="BIGINT",
+              n_forecasts="BIGINT", n_forecasters="BIGINT", forecasters="VARCHAR", outcome="VARCHAR",
+              resolved_at="TIMESTAMP", event_title="VARCHAR", occurred_at="TIMESTAMP", version="INTEGER",
+              name="VARCHAR", applied_at="TIMESTAMP")
+
+
+def is_url(location: object) -> bool:
+    """Whether a ledger location names a PostgreSQL server rather than a DuckDB file."""
+    return isinstance(location, str) and location.startswith(URL_SCHEMES)
+
+
+def redact(url: str) -> str:
+    """The URL as shown in messages: any password (in the URL or its ``password`` parameter) left out."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        netloc = userinfo.split(":", 1)[0] + "@" + host
+    query = urllib.parse.urlencode([(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "password"])
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+# ---------------------------------------------------------------------- the pool
+_POOL: dict[str, list[psycopg.Connection]] = {}
+_POOL_LOCK = threading.Lock()
+
+
+def _close_pool() -> None:
+    with _POOL_LOCK:
+        for conns in _POOL.values():
+            for conn in conns:
+                with suppress(Exception):
+                    conn.close()
+        _POOL.clear()
+
+
+atexit.register(_close_pool)
+
+
+class _PgTransaction:
+    """One write transaction (see :class:`~forecasts.ledger.storage.Transaction`): begun with
+    ``forecasts_begin()``, which locks the chain and gives the head, the server's clock and
+    the connected role."""
+
+    def __init__(self, conn: psycopg.Connection, *, restore: bool = False):
+        self.conn = conn
+        if restore:
+            conn.execute("SELECT forecasts_begin_restore()")
+            self.now = conn.execute("SELECT clock_timestamp() AT TIME ZONE 'UTC'").fetchone()[0]  # type: ignore[index]
+            self.actor = conn.execute("SELECT session_user").fetchone()[0]  # type: ignore[index]
+            self._seq, self._prev = 1, integrity.GENESIS
+            return
+        row = conn.execute("SELECT next_seq, hash, clock, actor FROM forecasts_begin()").fetchone()
+        assert row is not None
+        self._seq, self._prev, self.now, self.actor = row
+
+    def _one(self, query: str, params: Sequence[Any]) -> tuple | None:
+        return self.conn.execute(query, params).fetchone()
+
+    # -- look-ups for the rules
+    def question(self, qid: str) -> dict[str, Any] | None:
+        import json
+
+        row = self._one("SELECT id, kind, options, opens_at, closes_at, title FROM questions WHERE id = %s "
+                        "ORDER BY seq LIMIT 1", [qid])
+        if row is None:
+            return None
+        return {"id": row[0], "kind": row[1], "options": json.loads(row[2]) if row[2] else None,
+                "opens_at": row[3], "closes_at": row[4], "title": row[5]}
+
+    def existing_questions(self, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        return {r[0] for r in self.conn.execute("SELECT DISTINCT id FROM questions WHERE id = ANY(%s)",
+                                                [list(ids)]).fetchall()}
+
+    def questions(self) -> Any:
+        import json
+
+        import pandas as pd
+
+        rows = self.conn.execute("SELECT id, kind, options, opens_at, closes_at FROM questions").fetchall()
+        qs = pd.DataFrame(rows, columns=["id", "kind", "options", "opens_at", "closes_at"])
+        for col in ("opens_at", "closes_at"):
+            qs[col] = pd.to_datetime(qs[col]).astype("datetime64[us]")
+        qs["options"] = [json.loads(v) if isinstance(v, str) else None for v in qs["options"]]
+        return qs.set_index("id")
+
+    def latest_resolution(self, qid: str) -> tuple[str, datetime] | None:
+        return self._one("SELECT outcome, resolved_at FROM resolutions WHERE question = %s ORDER BY seq DESC LIMIT 1",
+                         [qid])  # type: ignore[return-value]
+
+    def forecast(self, seq: int) -> dict[str, Any] | None:
+        row = self._one("SELECT question, forecaster, made_at, corrects FROM forecasts WHERE seq = %s", [seq])
+        return None if row is None else dict(zip(("question", "forecaster", "made_at", "corrects"), row, strict=True))
+
+    def has_event(self, seq: int) -> bool:
+        return self._one("SELECT 1 FROM events WHERE seq = %s", [seq]) is not None
+
+    def source_ids(self, table: Table, source: str) -> set[str]:
+        query = pgsql.SQL("SELECT source_id FROM {} WHERE source = %s AND source_id IS NOT NULL").format(
+            pgsql.Identifier(table))
+        return {r[0] for r in self.conn.execute(query, [source]).fetchall()}
+
+    # -- appends
+    def append(self, table: Table, rows: Sequence[dict[str, Any]] | Any) -> int:
+        first = self._seq
+        if isinstance(rows, list | tuple):
+            if rows:
+                values, (self._seq, self._prev) = stamp_rows(table, list(rows), Head(self._seq, self._prev), self.now)
+                self._write(table, values)
+        elif len(rows):
+            out, (self._seq, self._prev) = stamp_frame(table, rows, Head(self._seq, self._prev), self.now)
+            self._write(table, _python_rows(out, COLUMNS[table] + ("prev_hash", "hash")))
+        return first
+
+    def _write(self, table: str, values: Sequence[tuple] | Iterator[tuple]) -> None:
+        cols = COLUMNS[table] + ("prev_hash", "hash")
+        names = pgsql.SQL(", ").join(pgsql.Identifier(c) for c in cols)
+        if isinstance(values, list) and len(values) <= _FEW_ROWS:
+            marks = pgsql.SQL(", ").join(pgsql.Placeholder() for _ in cols)
+            with self.conn.cursor() as cur:
+                cur.executemany(pgsql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                    pgsql.Identifier(table), names, marks), values)
+            return
+        with self.conn.cursor() as cur, cur.copy(pgsql.SQL("COPY {} ({}) FROM STDIN").format(
+                pgsql.Identifier(table), names)) as copy:
+            for row in values:
+                copy.write_row(row)
+
+    def restore_rows(self, table: str, values: Iterator[tuple]) -> None:
+        """Rows as exported (their own ``seq``, ``recorded_at`` and hashes), checked by the
+        server as one chain when the restore ends."""
+        self._write(table, values)
+
+    def chain(self) -> Iterator[ChainRow]:
+        return _chain_rows(self.conn)
+
+
+class PostgresStorage:
+    """The ledger's rows in a PostgreSQL database (see the module docstring)."""
+
+    def __init__(self, url: str, *, lock_timeout: float = 5.0):
+        self.url = url
+        self.location = redact(url)
+        self.lock_timeout = lock_timeout
+
+    # ------------------------------------------------------------------ connections
+    def _connect(self, url: str | None = None) -> psycopg.Connection:
+        try:
+            conn = psycopg.connect(url or self.url, autocommit=True, connect_timeout=10,
+                                   application_name="forecasts")
+        except psycopg.Error as exc:
+            raise self._failure(exc) from None
+        conn.execute("SET TIME ZONE 'UTC'")
+        return conn
+
+    def _checkout(self) -> tuple[psycopg.Connection, bool]:
+        with _POOL_LOCK:
+            idle = _POOL.get(self.url, [])
+            while idle:
+                conn = idle.pop()
+                if not conn.closed:
+                    return conn, True
+        return self._connect(), False
+
+    def _checkin(self, conn: psycopg.Connection) -> None:
+        if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            with suppress(Exception):
+                conn.close()
+            return
+        with _POOL_LOCK:
+            idle = _POOL.setdefault(self.url, [])
+            if len(idle) < _MAX_IDLE:
+                idle.append(conn)
+                return
+        conn.close()
+
+    def _failure(self, exc: psycopg.Error) -> ForecastsError:
+        """The ledger error for what the server or the connection said.  Errors that are not
+        the server's or the user's doing are bugs: re-raised as they are."""
+        text = _first_line(exc)
+        if isinstance(exc, pgerrors.InvalidCatalogName) or "does not exist" in text and "database" in text:
+            return StoreMissing(f"no ledger at {self.location}: {text}; create it first (forecasts init)")
+        if isinstance(exc, pgerrors.UndefinedTable):
+            return StoreMissing(f"{self.location} is not a forecasts ledger ({text}); create one first (forecasts init)")
+        if isinstance(exc, pgerrors.InsufficientPrivilege):
+            return AccessDenied(f"the server refused: {text}")
+        if isinstance(exc, pgerrors.LockNotAvailable | pgerrors.QueryCanceled):
+            return StoreLocked(f"the team ledger at {self.location} stayed busy for {self.lock_timeout:g} s; retry")
+        if isinstance(exc, pgerrors.DiskFull):
+            return StoreFull(f"the server's disk holding {self.location} is full; nothing was written")
+        if isinstance(exc, pgerrors.CheckViolation):
+            return IntegrityError(f"the server refused the rows: {text}")
+        if isinstance(exc, pgerrors.ObjectNotInPrerequisiteState):
+            return InvalidInput(text)
+        if isinstance(exc, psycopg.OperationalError):
+            if "authentication failed" in text or "no password supplied" in text or "pg_hba.conf" in text:
+                return AccessDenied(f"the server at {self.location} refused the connection: {text}")
+            return StoreUnavailable(f"cannot reach the team ledger at {self.location}: {text}; "
+                                    "nothing of this command was written")
+        raise exc
+
+    def _run(self, work: Callable[[psycopg.Connection], T], *, write: bool = False) -> T:
+        """Run ``work`` in one transaction on a pooled connection, committed if it returns; a
+        pooled connection the server has dropped is replaced once."""
+        for attempt in (0, 1):
+            conn, pooled = self._checkout()
+            try:
+                with conn.transaction():
+                    if write:
+                        conn.execute(pgsql.SQL("SET LOCAL lock_timeout = {}").format(
+                            pgsql.Literal(f"{int(self.lock_timeout * 1000)}ms")))
+                    result = work(conn)
+            except ForecastsError:
+                self._checkin(conn)
+                raise
+            except psycopg.OperationalError as exc:
+                with suppress(Exception):
+                    conn.close()
+                if pooled and attempt == 0 and conn.closed and not isinstance(exc, pgerrors.QueryCanceled):
+                    continue  # an idle connection the server dropped: once more on a fresh one
+                raise self._failure(exc) from None
+            except psycopg.Error as exc:
+                self._checkin(conn)
+                raise self._failure(exc) from None
+            except BaseException:
+                with suppress(Exception):
+                    conn.close()
+                raise
+            self._checkin(conn)
+            return result
+        raise AssertionError("unreachable")
+
+    def exists(self) -> bool:
+        """Whether the database is there and holds a ledger."""
+        try:
+            return bool(self._run(lambda conn: conn.execute(
+                "SELECT to_regclass('public._forecasts_migrations') IS NOT NULL").fetchone()[0]))  # type: ignore[index]
+        except StoreMissing:
+            return False
+
+    def create(self) -> list[str]:
+        """Create the database if it is missing (the role needs CREATEDB) and apply pending
+        migrations (as the role that owns the ledger)."""
+        try:
+            self._run(lambda conn: conn.execute("SELECT 1"))
+        except StoreMissing:
+            dbname = urllib.parse.urlsplit(self.url).path.lstrip("/")
+            if not dbname:
+                raise InvalidInput(f"{self.location} names no database") from None
+            maintenance = urllib.parse.urlunsplit(urllib.parse.urlsplit(self.url)._replace(path="/postgres"))
+            conn = self._connect(maintenance)
+            try:
+                conn.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(dbname)))
+            except psycopg.Error as exc:
+                raise self._failure(exc) from None
+            finally:
+                conn.close()
+
+        def migrate(conn: psycopg.Connection) -> list[str]:
+            conn.execute(pgsql.SQL("SELECT pg_advisory_xact_lock({})").format(pgsql.Literal(pg_schema.CHAIN_LOCK)))
+            conn.execute("CREATE TABLE IF NOT EXISTS _forecasts_migrations "
+                         "(version INTEGER NOT NULL, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)")
+            done = {r[0] for r in conn.execute("SELECT version FROM _forecasts_migrations").fetchall()}
+            names = []
+            for version, (name, statements) in enumerate(pg_schema.MIGRATIONS, start=1):
+                if version in done:
+                    continue
+                for statement in statements():
+                    conn.execute(statement)  # type: ignore[arg-type]  # our own DDL, no user values
+                conn.execute("INSERT INTO _forecasts_migrations VALUES (%s, %s, clock_timestamp() AT TIME ZONE 'UTC')",
+                             [version, name])
+                names.append(name)
+            return names
+
+        return self._run(migrate)
+
+    def transact(self, work: Callable[[_PgTransaction], T]) -> T:
+        return self._run(lambda conn: work(_PgTransaction(conn)), write=True)
+
+    def now(self) -> datetime:
+        """The server's clock (naive UTC)."""
+        return self._run(lambda conn: conn.execute(
+            "SELECT clock_timestamp() AT TIME ZONE 'UTC'").fetchone()[0])  # type: ignore[index]
+
+    # ------------------------------------------------------------------ reads
+    def _arrow(self, conn: psycopg.Connection, query: str, params: dict[str, Any]) -> Any:
+        """A query's result streamed out with COPY (CSV) into an Arrow table, typed by column."""
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        bound = psycopg.ClientCursor(conn).mogrify(ledger_sql.placeholders(query, "postgres"), params)
+        buf = io.BytesIO()
+        with conn.cursor() as cur, cur.copy(pgsql.SQL("COPY ({}) TO STDOUT (FORMAT csv, HEADER)").format(
+                pgsql.SQL(bound))) as copy:  # type: ignore[arg-type]  # bound by the driver above
+            for block in copy:
+                buf.write(block)
+        buf.seek(0)
+        header = buf.readline().decode().rstrip("\r\n")
+        names = next(csv.reader([header])) if header else []
+        arrow = {"BIGINT": pa.int64(), "INTEGER": pa.int32(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(),
+                 "TIMESTAMP": pa.timestamp("us"), "VARCHAR": pa.string()}
+        types = {n: arrow[_TYPES.get(n, "VARCHAR")] for n in names}
+        opts = pacsv.ConvertOptions(column_types=types, true_values=["t", "true"], false_values=["f", "false"],
+                                    null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False,
+                                    timestamp_parsers=["%Y-%m-%d %H:%M:%S", pacsv.ISO8601])
+        buf.seek(0)
+        if not names:
+            return pa.table({})
+        return pacsv.read_csv(buf, convert_options=opts,
+                              read_options=pacsv.ReadOptions(block_size=1 << 24))
+
+    def frame(self, query: str, params: dict[str, Any]) -> Any:
+        table = self._run(lambda conn: self._arrow(conn, query, params))
+        return decode_frame(table.to_pandas())
+
+    def read(self, table: Table, as_of: datetime, *, clock: Clock = "both", question: str | None = None,
+             forecaster: str | None = None, include_backtest: bool = True, latest: bool = True,
+             raw: bool = False) -> Any:
+        query, params = ledger_sql.read_sql(table, clock, question, dialect="postgres", forecaster=forecaster,
+                                            include_backtest=include_backtest, latest=latest, raw=raw)
+        return self.frame(query, {"as_of": as_of, **params})
+
+    def records(self, tables: Sequence[Table], as_of: datetime, *, clock: Clock = "both",
+                question: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        from psycopg.rows import dict_row
+
+        queries = [(table, *ledger_sql.table_sql(table, clock, question, dialect="postgres")) for table in tables]
+
+        def work(conn: psycopg.Connection) -> dict[str, list[dict[str, Any]]]:
+            out: dict[str, list[dict[str, Any]]] = {}
+            with conn.cursor(row_factory=dict_row) as cur:
+                for table, query, extra in queries:
+                    cur.execute(ledger_sql.placeholders(query + " ORDER BY seq", "postgres"),  # type: ignore[arg-type]
+                                {"as_of": as_of, **extra})
+                    out[table] = cur.fetchall()
+            return out
+
+        return decode_records(self._run(work))
+
+    # ------------------------------------------------------------------ the chain
+    def head(self) -> Head:
+        row = self._run(lambda conn: conn.execute(ledger_sql.head_sql()).fetchone())  # type: ignore[arg-type]
+        return Head(1, integrity.GENESIS) if row is None else Head(row[0] + 1, row[1])
+
+    def chain(self) -> Iterator[ChainRow]:
+        """Every row in ``seq`` order, streamed through server-side cursors in one transaction."""
+        conn, _ = self._checkout()
+        try:
+            with conn.transaction():
+                yield from _chain_rows(conn)
+        except psycopg.Error as exc:
+            with suppress(Exception):
+                conn.close()
+            raise self._failure(exc) from None
+        self._checkin(conn)
+
+    def find_hash(self, h: str) -> int | None:
+        row = self._run(lambda conn: conn.execute(
+            ledger_sql.placeholders(ledger_sql.find_hash_sql(), "postgres"), {"h": h}).fetchone())  # type: ignore[arg-type]
+        return None if row is None else row[0]
+
+    def counts(self) -> dict[str, int]:
+        def work(conn: psycopg.Connection) -> dict[str, int]:
+            return {t: conn.execute(pgsql.SQL("SELECT count(*) FROM {}").format(pgsql.Identifier(t))).fetchone()[0]  # type: ignore[index]
+                    for t in LEDGER_TABLES}
+
+        return self._run(work)
+
+    # ------------------------------------------------------------------ export and restore
+    def export(self, folder: Path, fmt: ExportFormat) -> dict[str, Path]:
+        def work(conn: psycopg.Connection) -> dict[str, Path]:
+            import pyarrow.parquet as pq
+
+            files = {}
+            for table in (*LEDGER_TABLES, "_forecasts_migrations"):
+                target = folder / f"{table}.{fmt}"
+                cols = ("version", "name", "applied_at") if table.startswith("_") else COLUMNS[table] + ("prev_hash", "hash")
+                order = "version" if table.startswith("_") else "seq"
+                query = f"SELECT {', '.join(cols)} FROM {table} ORDER BY {order}"
+                arrow = self._arrow(conn, query, {})
+                try:
+                    if fmt == "parquet":
+                        pq.write_table(arrow, target)
+                    else:
+                        import pyarrow.csv as pacsv
+
+                        pacsv.write_csv(arrow, target)
+                except OSError as exc:
+                    raise InvalidInput(f"cannot write {target}: {exc.strerror or exc}") from None
+                files[table] = target
+            return files
+
+        return self._run(work)
+
+    def restore(self, files: dict[str, Path]) -> dict[str, int]:
+        import pyarrow as pa
+
+        tables = {}
+        for table, path in files.items():
+            try:
+                tables[table] = _read_export(table, path)
+            except (OSError, pa.ArrowException, ValueError) as exc:
+                raise InvalidInput(f"cannot read {path.name}: {str(exc).splitlines()[0]}") from None
+
+        def load(conn: psycopg.Connection) -> dict[str, int]:
+            tx = _PgTransaction(conn, restore=True)
+            for table, arrow in tables.items():
+                tx.restore_rows(table, _python_rows(arrow.to_pandas(), COLUMNS[table] + ("prev_hash", "hash")))
+            result = integrity.verify_rows(_chain_rows(conn))
+            if not result.ok:
+                raise IntegrityError(f"the export does not verify, nothing restored: {result.problem}")
+            conn.execute("SELECT forecasts_end_restore()")
+            return {t: len(a) for t, a in tables.items()}
+
+        return self._run(load, write=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The server's or libpq's message, one line, without the connection preamble."""
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    text = primary or str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    for marker in ("FATAL:  ", "ERROR:  "):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    return text.strip()
+
+
+def _python_rows(frame: Any, cols: Sequence[str]) -> Iterator[tuple]:
+    """A frame's rows as plain Python values (None for every missing value), column order ``cols``."""
+    import numpy as np
+    import pandas as pd
+
+    columns = []
+    for c in cols:
+        s = frame[c]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            values = [None if v is pd.NaT else v for v in s.dt.to_pydatetime()]
+        elif s.dtype == object:
+            values = [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v for v in s]
+        elif pd.api.types.is_float_dtype(s):
+            arr = s.to_numpy(dtype=float)
+            values = [None if v != v else v for v in arr.tolist()]
+        elif isinstance(s.dtype, pd.api.extensions.ExtensionDtype):
+            values = [None if v is pd.NA else (int(v) if isinstance(v, np.integer) else v) for v in s.tolist()]
+        else:
+            values = s.tolist()
+        columns.append(values)
+    return zip(*columns, strict=True)
+
+
+def _read_export(table: str, path: Path) -> Any:
+    """An exported table (CSV or Parquet) as Arrow, typed as the ledger stores it."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    arrow = {"BIGINT": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(),
+             "TIMESTAMP": pa.timestamp("us"), "VARCHAR": pa.string()}
+    cols = COLUMNS[table] + ("prev_hash", "hash")
+    types = {c: arrow[_TYPES[c]] for c in cols}
+    if path.suffix == ".parquet":
+        data = pq.read_table(path)
+    else:
+        data = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            column_types=types, null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False,
+            true_values=["t", "true"], false_values=["f", "false"]))
+    missing = [c for c in cols if c not in data.column_names]
+    if missing:
+        raise ValueError(f"{table} has no column {missing[0]}")
+    return data.select(list(cols)).cast(pa.schema([(c, types[c]) for c in cols]))
+
+
+def _chain_rows(conn: psycopg.Connection) -> Iterator[ChainRow]:
+    """Every ledger row of every table as ``(table, columns, values)``, merged in seq order,
+    each table streamed through its own server-side cursor (inside the caller's transaction)."""
+
+    def stream(table: str) -> Iterator[tuple[int, str, tuple[str, ...], tuple]]:
+        cols = COLUMNS[table] + ("prev_hash", "hash")
+        with conn.cursor(name=f"chain_{table}") as cur:
+            cur.itersize = 20_000
+            cur.execute(ledger_sql.chain_sql(table))  # type: ignore[arg-type]
+            for values in cur:
+                yield values[0], table, cols, values
+
+    for _, table, cols, values in heapq.merge(*(stream(t) for t in LEDGER_TABLES), key=lambda x: x[0]):
+        yield table, cols, values
+
