@@ -1,11 +1,19 @@
-"""Shared fixtures: every test runs in its own folder with its own ledger file.
+"""Shared fixtures: every test runs in its own folder with its own ledger.
 
 The autouse fixture points ``FORECASTS_DB`` at a file under ``tmp_path`` and makes ``tmp_path``
 the working folder, so no test can touch a real ``data/forecasts.duckdb``.
+
+**Both backends.**  Every test that takes a ledger (``db_path``, ``ledger``, ``open_question``,
+``demo_copy``) or runs the command line (``cli``, ``cli_process``) runs twice: on a DuckDB file
+and on a team ledger in a real PostgreSQL server (a throwaway cluster started once per session,
+:mod:`pgcluster`; each test gets a database of its own, and ``FORECASTS_DB`` names it).  A test
+about the DuckDB file itself (its bytes, its lock) is marked ``duckdb_only``.  Without a
+PostgreSQL installation the server's half skips, saying so; CI (``.ci/run``) installs it.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -29,14 +37,82 @@ def _isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("FORECASTS_USER", "tester")
 
 
+BACKENDS = ("duckdb", "postgres")
+_numbers = itertools.count(1)
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        only = metafunc.definition.get_closest_marker("duckdb_only")
+        metafunc.parametrize("backend", ["duckdb"] if only else list(BACKENDS), indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """The session's throwaway PostgreSQL cluster (see :mod:`pgcluster`)."""
+    import pgcluster
+
+    if pgcluster.bindir() is None:
+        pytest.skip("PostgreSQL is not installed here (Debian: apt-get install postgresql; .ci/run does it)")
+    cluster = pgcluster.Cluster()
+    yield cluster
+    from forecasts.ledger.postgres_storage import close_idle
+
+    close_idle()
+    cluster.close()
+
+
 @pytest.fixture
-def db_path(tmp_path) -> Path:
-    return tmp_path / "ledger.duckdb"
+def backend(request) -> str:
+    """``duckdb`` or ``postgres``: which backend this run of the test uses."""
+    return request.param
+
+
+class _Team:
+    """Databases made for one test on the session's cluster, dropped at its end."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.names: list[str] = []
+
+    def database(self, template: str | None = None) -> str:
+        name = f"t{next(_numbers)}_{os.getpid()}"
+        self.names.append(name)
+        return self.cluster.new_database(name, template)
+
+    def drop(self) -> None:
+        from forecasts.ledger.postgres_storage import close_idle
+
+        for name in self.names:
+            close_idle(self.cluster.url(name))
+            self.cluster.drop_database(name)
+
+
+@pytest.fixture
+def team(request, backend):
+    """On the server's run: makes databases for this test (``team.database()``); else None."""
+    if backend != "postgres":
+        yield None
+        return
+    made = _Team(request.getfixturevalue("pg_cluster"))
+    yield made
+    made.drop()
+
+
+@pytest.fixture
+def db_path(tmp_path, team, monkeypatch) -> Path | str:
+    """Where this test's ledger goes: a DuckDB file under ``tmp_path``, or on the server's run
+    the URL of an empty database of its own (``FORECASTS_DB`` names it either way)."""
+    if team is None:
+        return tmp_path / "ledger.duckdb"
+    url = team.database()
+    monkeypatch.setenv("FORECASTS_DB", url)
+    return url
 
 
 @pytest.fixture
 def ledger(db_path) -> Ledger:
-    """A fresh, migrated ledger in a real DuckDB file."""
+    """A fresh, migrated ledger: a real DuckDB file, or a real PostgreSQL database."""
     return Ledger.open(db_path, create=True)
 
 
@@ -85,9 +161,10 @@ def _run_process(*args: str, env: dict | None = None, cwd: Path | None = None) -
 
 
 @pytest.fixture
-def cli():
+def cli(db_path):
     """Run the ``forecasts`` command line in this process: ``cli("log", "rain", "60%")`` returns
-    ``returncode``, ``stdout`` and ``stderr`` like a finished process."""
+    ``returncode``, ``stdout`` and ``stderr`` like a finished process.  ``FORECASTS_DB`` names
+    this run's ledger (a file not yet created, or an empty team database)."""
     return _run_cli
 
 
@@ -113,17 +190,35 @@ def demo_ledger_file(tmp_path_factory) -> Path:
     return build_demo_ledger(tmp_path_factory.mktemp("demo-ledger") / "new-start.duckdb").path
 
 
+@pytest.fixture(scope="session")
+def demo_team_template(demo_ledger_file, pg_cluster) -> str:
+    """The demo ledger pushed into a database of the session's cluster, to copy from."""
+    from forecasts.ledger.postgres_storage import close_idle
+
+    name = f"demo_{os.getpid()}"
+    url = pg_cluster.new_database(name)
+    Ledger.open(url, create=True).restore_from(Ledger.open(demo_ledger_file))
+    close_idle(url)
+    return name
+
+
 @pytest.fixture
-def demo_copy(demo_ledger_file, tmp_path) -> Ledger:
-    """A copy of the session's demo ledger in this test's own folder, free to write to."""
+def demo_copy(request, demo_ledger_file, tmp_path, team, monkeypatch) -> Ledger:
+    """A copy of the session's demo ledger of this test's own, free to write to: a file in its
+    folder, or on the server's run a database copied from the pushed demo."""
+    if team is not None:
+        url = team.database(template=request.getfixturevalue("demo_team_template"))
+        monkeypatch.setenv("FORECASTS_DB", url)
+        return Ledger.open(url)
     target = tmp_path / "new-start.duckdb"
     shutil.copyfile(demo_ledger_file, target)
     return Ledger.open(target)
 
 
 @pytest.fixture
-def cli_process():
-    """Run the real ``forecasts`` entry point in a subprocess (``python -m forecasts.cli``)."""
+def cli_process(db_path):
+    """Run the real ``forecasts`` entry point in a subprocess (``python -m forecasts.cli``),
+    ``FORECASTS_DB`` naming this run's ledger."""
     return _run_process
 
 

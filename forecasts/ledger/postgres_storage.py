@@ -97,16 +97,17 @@ _POOL: dict[str, list[psycopg.Connection]] = {}
 _POOL_LOCK = threading.Lock()
 
 
-def _close_pool() -> None:
+def close_idle(url: str | None = None) -> None:
+    """Close the pooled idle connections (to ``url``'s database, or all): before the database
+    is dropped or copied, and at exit."""
     with _POOL_LOCK:
-        for conns in _POOL.values():
-            for conn in conns:
+        for key in [k for k in _POOL if url is None or k == url]:
+            for conn in _POOL.pop(key):
                 with suppress(Exception):
                     conn.close()
-        _POOL.clear()
 
 
-atexit.register(_close_pool)
+atexit.register(close_idle)
 
 
 class _PgTransaction:
@@ -195,10 +196,18 @@ class _PgTransaction:
                 cur.executemany(pgsql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
                     pgsql.Identifier(table), names, marks), values)
             return
-        with self.conn.cursor() as cur, cur.copy(pgsql.SQL("COPY {} ({}) FROM STDIN").format(
-                pgsql.Identifier(table), names)) as copy:
-            for row in values:
-                copy.write_row(row)
+        # COPY cannot write through row-level security: stream the rows into a temporary table
+        # with COPY, then append them with one INSERT that the policies and the chain check see.
+        staging = pgsql.Identifier(f"incoming_{table}")
+        with self.conn.cursor() as cur:
+            cur.execute(pgsql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {}) ON COMMIT DROP").format(
+                staging, pgsql.Identifier(table)))
+            cur.execute(pgsql.SQL("TRUNCATE {}").format(staging))  # the session's own temporary table
+            with cur.copy(pgsql.SQL("COPY {} ({}) FROM STDIN").format(staging, names)) as copy:
+                for row in values:
+                    copy.write_row(row)
+            cur.execute(pgsql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ORDER BY seq").format(
+                pgsql.Identifier(table), names, names, staging))
 
     def restore_rows(self, table: str, values: Iterator[tuple]) -> None:
         """Rows as exported (their own ``seq``, ``recorded_at`` and hashes), checked by the
@@ -384,8 +393,14 @@ class PostgresStorage:
                               read_options=pacsv.ReadOptions(block_size=1 << 24))
 
     def frame(self, query: str, params: dict[str, Any]) -> Any:
+        import pyarrow as pa
+
         table = self._run(lambda conn: self._arrow(conn, query, params))
-        return decode_frame(table.to_pandas())
+        df = table.to_pandas()
+        for name, field in zip(table.column_names, table.schema, strict=True):
+            if pa.types.is_string(field.type):  # text as Python str and None, as DuckDB gives it
+                df[name] = pd_object(df[name])
+        return decode_frame(df)
 
     def read(self, table: Table, as_of: datetime, *, clock: Clock = "both", question: str | None = None,
              forecaster: str | None = None, include_backtest: bool = True, latest: bool = True,
@@ -479,7 +494,7 @@ class PostgresStorage:
         def load(conn: psycopg.Connection) -> dict[str, int]:
             tx = _PgTransaction(conn, restore=True)
             for table, arrow in tables.items():
-                tx.restore_rows(table, _python_rows(arrow.to_pandas(), COLUMNS[table] + ("prev_hash", "hash")))
+                tx.restore_rows(table, _arrow_rows(arrow, COLUMNS[table] + ("prev_hash", "hash")))
             result = integrity.verify_rows(_chain_rows(conn))
             if not result.ok:
                 raise IntegrityError(f"the export does not verify, nothing restored: {result.problem}")
@@ -487,6 +502,11 @@ class PostgresStorage:
             return {t: len(a) for t, a in tables.items()}
 
         return self._run(load, write=True)
+
+
+def pd_object(column: Any) -> Any:
+    """A text column as an ``object`` column of ``str`` and ``None``."""
+    return column.astype(object).where(column.notna(), None)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -502,25 +522,22 @@ def _first_line(exc: BaseException) -> str:
 
 def _python_rows(frame: Any, cols: Sequence[str]) -> Iterator[tuple]:
     """A frame's rows as plain Python values (None for every missing value), column order ``cols``."""
-    import numpy as np
     import pandas as pd
 
     columns = []
     for c in cols:
         s = frame[c]
         if pd.api.types.is_datetime64_any_dtype(s):
-            values = [None if v is pd.NaT else v for v in s.dt.to_pydatetime()]
-        elif s.dtype == object:
-            values = [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v for v in s]
-        elif pd.api.types.is_float_dtype(s):
-            arr = s.to_numpy(dtype=float)
-            values = [None if v != v else v for v in arr.tolist()]
-        elif isinstance(s.dtype, pd.api.extensions.ExtensionDtype):
-            values = [None if v is pd.NA else (int(v) if isinstance(v, np.integer) else v) for v in s.tolist()]
+            values = [None if v is pd.NaT or v is None else v for v in s.dt.to_pydatetime()]
         else:
-            values = s.tolist()
+            values = s.astype(object).where(s.notna(), None).tolist()
         columns.append(values)
     return zip(*columns, strict=True)
+
+
+def _arrow_rows(table: Any, cols: Sequence[str]) -> Iterator[tuple]:
+    """An Arrow table's rows as plain Python values (None for nulls), column order ``cols``."""
+    return zip(*(table.column(c).to_pylist() for c in cols), strict=True)
 
 
 def _read_export(table: str, path: Path) -> Any:

@@ -88,7 +88,8 @@ def resolutions_sql(clock: str) -> str:
 def questions_sql(clock: str, dialect: Dialect) -> str:
     # A question exists once recorded; replaying world time, once it has opened.
     cond = clock_filter("opens_at" if clock == "world" else None, clock, "q.")
-    distinct = "list(DISTINCT forecaster)" if dialect == "duckdb" else "array_agg(DISTINCT forecaster)"
+    distinct = ("list(DISTINCT forecaster)" if dialect == "duckdb"
+                else "array_to_json(array_agg(DISTINCT forecaster))::text")
     return f"""SELECT * FROM (
         WITH r AS ({resolutions_sql(clock)}),
         f AS (SELECT question, count(*) AS n_forecasts, count(DISTINCT forecaster) AS n_forecasters,

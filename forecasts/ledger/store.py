@@ -40,6 +40,7 @@ from typing import Any
 
 from forecasts import domain
 from forecasts.errors import (
+    IntegrityError,
     InvalidInput,
     QuestionClosed,
     StoreMissing,
@@ -672,6 +673,20 @@ class Ledger:
                 raise InvalidInput(f"{src} holds no {table}.csv or {table}.parquet")
             files[table] = found[0]
         return self.storage.restore(files)
+
+    def restore_from(self, source: Ledger) -> dict[str, int]:
+        """Copy every row of another ledger into this empty one, keeping each row's ``seq``,
+        ``recorded_at`` and hashes (``forecasts push``: a personal DuckDB file into a new team
+        ledger, or back).  The source is verified first and the copy inside the transaction;
+        on any error nothing is written.  Returns rows per table."""
+        import tempfile
+
+        checked = source.verify()
+        if not checked.ok:
+            raise IntegrityError(f"{source.location} does not verify, nothing copied: {checked.problem}")
+        with tempfile.TemporaryDirectory(prefix="forecasts-push-") as folder:
+            source.export(folder, "parquet")
+            return self.restore(folder)
 
     def counts(self) -> dict[str, int]:
         """Rows per ledger table."""
