@@ -232,3 +232,35 @@ def snapshot():
         return ledger.counts(), result.head
 
     return take
+
+
+@pytest.fixture
+def raw_sql(request):
+    """``raw_sql(ledger, "SQL", params)``: plain SQL on a ledger's own storage, past the tool,
+    as someone with the storage's keys would run it: DuckDB on the file, or on the team ledger
+    psql-style as the cluster's superuser with triggers off (``session_replication_role =
+    replica``; row-level security does not bind a superuser).  ``?`` marks parameters on both.
+    Returns the rows of a query (``[]`` for a statement)."""
+
+    def run(ledger: Ledger, statement: str, params: tuple | list = ()) -> list[tuple]:
+        if not ledger.is_team:
+            import duckdb
+
+            con = duckdb.connect(str(ledger.path))
+            try:
+                cur = con.execute(statement, list(params))
+                return cur.fetchall() if cur.description else []
+            finally:
+                con.close()
+        import urllib.parse
+
+        import psycopg
+
+        cluster = request.getfixturevalue("pg_cluster")
+        database = urllib.parse.urlsplit(ledger.location).path.lstrip("/")
+        with psycopg.connect(cluster.url(database, "postgres"), autocommit=True) as conn:
+            conn.execute("SET session_replication_role = replica")
+            cur = conn.execute(statement.replace("?", "%s"), list(params))  # type: ignore[arg-type]
+            return cur.fetchall() if cur.description else []
+
+    return run

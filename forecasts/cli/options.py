@@ -1,6 +1,6 @@
 """The options every area of the command line shares, declared once, and what they resolve to.
 
-``--db`` (also ``$FORECASTS_DB``) names the ledger file, ``--by`` who is acting (else
+``--db`` (also ``$FORECASTS_DB``) names the ledger (a file, or a team ledger's URL), ``--by`` who is acting (else
 ``$FORECASTS_USER``, else the operating-system user name; the library decides), ``--as-of``
 the moment the ledger is read as of (UTC), ``--json`` machine-readable output.  Only typer and
 the standard library are imported here: every area imports this module at start-up.
@@ -17,9 +17,10 @@ if TYPE_CHECKING:
     from forecasts.ledger.store import Ledger
 
 Db = Annotated[
-    Path | None,
-    typer.Option("--db", envvar="FORECASTS_DB", help="Ledger file [default: data/forecasts.duckdb].",
-                 show_default=False),
+    str | None,
+    typer.Option("--db", envvar="FORECASTS_DB", show_default=False,
+                 help="Ledger: a DuckDB file, or a team ledger's postgresql:// URL "
+                      "[default: data/forecasts.duckdb]."),
 ]
 #: The demo's own ledger: never ``$FORECASTS_DB``, so the demo cannot touch your ledger.
 DemoDb = Annotated[
@@ -35,9 +36,10 @@ AsOf = Annotated[str | None, typer.Option("--as-of", help="Read the ledger as it
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table or text.")]
 
 
-def open_ledger(db: Path | None, *, create: bool = False) -> Ledger:
-    """The ledger ``--db`` names (``$FORECASTS_DB``, else data/forecasts.duckdb); with ``create``
-    a missing file is created, otherwise it is an error (StoreMissing)."""
+def open_ledger(db: str | None, *, create: bool = False) -> Ledger:
+    """The ledger ``--db`` names (``$FORECASTS_DB``, else data/forecasts.duckdb): a file, or a
+    ``postgresql://`` URL; with ``create`` a missing one is created, otherwise it is an error
+    (StoreMissing)."""
     from forecasts.ledger.store import Ledger
 
     return Ledger.open(db, create=create)

@@ -398,8 +398,10 @@ class PostgresStorage:
         table = self._run(lambda conn: self._arrow(conn, query, params))
         df = table.to_pandas()
         for name, field in zip(table.column_names, table.schema, strict=True):
-            if pa.types.is_string(field.type):  # text as Python str and None, as DuckDB gives it
-                df[name] = pd_object(df[name])
+            if pa.types.is_string(field.type) and table.column(name).null_count == len(table):
+                df[name] = pd_object(df[name])  # no text at all: None, as DuckDB gives it
+            elif pa.types.is_integer(field.type) and table.column(name).null_count:
+                df[name] = df[name].astype("Int64")  # integers with gaps stay integers, as DuckDB gives them
         return decode_frame(df)
 
     def read(self, table: Table, as_of: datetime, *, clock: Clock = "both", question: str | None = None,
@@ -432,7 +434,8 @@ class PostgresStorage:
         return Head(1, integrity.GENESIS) if row is None else Head(row[0] + 1, row[1])
 
     def chain(self) -> Iterator[ChainRow]:
-        """Every row in ``seq`` order, streamed through server-side cursors in one transaction."""
+        """Every row in ``seq`` order, streamed through server-side cursors in one transaction
+        (the connection goes back to the pool however the caller stops reading)."""
         conn, _ = self._checkout()
         try:
             with conn.transaction():
@@ -441,7 +444,8 @@ class PostgresStorage:
             with suppress(Exception):
                 conn.close()
             raise self._failure(exc) from None
-        self._checkin(conn)
+        finally:
+            self._checkin(conn)
 
     def find_hash(self, h: str) -> int | None:
         row = self._run(lambda conn: conn.execute(

@@ -1,14 +1,15 @@
-"""Tamper evidence: rows altered, deleted or inserted behind the tool's back (raw DuckDB SQL)."""
+"""Tamper evidence: rows altered, deleted or inserted behind the tool's back (raw SQL on the
+DuckDB file, or on the team ledger as the server's superuser with its triggers off)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from forecasts.ledger import integrity
+from forecasts.ledger.migrations import COLUMNS
 
 
 @pytest.fixture
@@ -23,10 +24,9 @@ def filled(ledger, open_question):
     return ledger
 
 
-def _sql(ledger, statement: str) -> None:
-    con = duckdb.connect(str(ledger.path))
-    con.execute(statement)
-    con.close()
+@pytest.fixture
+def _sql(raw_sql):
+    return lambda ledger, statement: raw_sql(ledger, statement)
 
 
 def test_untouched_chain_verifies(filled):
@@ -34,32 +34,41 @@ def test_untouched_chain_verifies(filled):
     assert result.ok and result.rows == 7 and len(result.head) == 64
 
 
-def test_altered_row_is_named(filled):
+def test_altered_row_is_named(filled, _sql):
     _sql(filled, "UPDATE forecasts SET probability = 0.9 WHERE seq = 3")
     result = filled.verify()
     assert not result.ok and (result.table, result.seq) == ("forecasts", 3)
     assert "altered" in result.problem
 
 
-def test_altered_world_time_is_named(filled):
-    _sql(filled, "UPDATE resolutions SET resolved_at = resolved_at - INTERVAL 1 DAY")
+def test_altered_world_time_is_named(filled, _sql):
+    _sql(filled, "UPDATE resolutions SET resolved_at = resolved_at - INTERVAL '1 day'")
     result = filled.verify()
     assert (result.ok, result.table, result.seq) == (False, "resolutions", 7)
 
 
-def test_deleted_row_is_named(filled):
+def test_deleted_row_is_named(filled, _sql):
     _sql(filled, "DELETE FROM forecasts WHERE seq = 3")
     result = filled.verify()
     assert not result.ok and result.seq == 4 and "deleted" in result.problem
 
 
-def test_inserted_row_is_named(filled):
-    _sql(filled, "INSERT INTO forecasts SELECT * REPLACE ('mallory' AS forecaster, 3 AS seq) FROM forecasts WHERE seq = 2")
+def test_inserted_row_is_named(filled, _sql):
+    cols = COLUMNS["forecasts"] + ("prev_hash", "hash")
+    picked = ", ".join({"forecaster": "'mallory'", "seq": "3"}.get(c, c) for c in cols)
+    insert = f"INSERT INTO forecasts ({', '.join(cols)}) SELECT {picked} FROM forecasts WHERE seq = 2"
+    if filled.is_team:  # the server refuses a second row numbered 3 outright ...
+        import psycopg
+
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            _sql(filled, insert)
+        _sql(filled, "DROP INDEX forecasts_seq")  # ... so a forger with the server's keys drops the index
+    _sql(filled, insert)
     result = filled.verify()
     assert not result.ok and result.seq == 3 and "inserted" in result.problem
 
 
-def test_forged_tail_row_needs_the_head(filled):
+def test_forged_tail_row_needs_the_head(filled, _sql):
     head = filled.verify().head
     _sql(filled, "DELETE FROM resolutions")
     truncated = filled.verify()
@@ -68,11 +77,11 @@ def test_forged_tail_row_needs_the_head(filled):
     assert not caught.ok and "removed" in caught.problem  # ... which the saved head exposes
 
 
-def test_cli_verify_names_the_row(filled, cli):
-    ok = cli("verify", "--db", str(filled.path))
+def test_cli_verify_names_the_row(filled, cli, _sql):
+    ok = cli("verify", "--db", filled.location)
     assert ok.returncode == 0 and "7 rows verified" in ok.stdout
     _sql(filled, "UPDATE events SET title = 'Nothing happened'")
-    bad = cli("verify", "--db", str(filled.path))
+    bad = cli("verify", "--db", filled.location)
     assert bad.returncode == 1
     assert "events row seq=4" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 

@@ -27,6 +27,7 @@ def _hold(path, seconds: float) -> subprocess.Popen:
     return proc
 
 
+@pytest.mark.duckdb_only  # the DuckDB file's lock; the team ledger's writers: test_postgres.py
 def test_locked_file_gives_up_with_store_locked(ledger, open_question, snapshot):
     before = snapshot(ledger)
     holder = _hold(ledger.path, 6)
@@ -42,6 +43,7 @@ def test_locked_file_gives_up_with_store_locked(ledger, open_question, snapshot)
     assert snapshot(ledger) == before
 
 
+@pytest.mark.duckdb_only  # the DuckDB file's lock; the team ledger's writers: test_postgres.py
 def test_lock_released_in_time_is_retried(ledger, open_question):
     holder = _hold(ledger.path, 1.0)
     try:
@@ -52,6 +54,7 @@ def test_lock_released_in_time_is_retried(ledger, open_question):
     assert row["seq"] == 2 and ledger.verify().ok
 
 
+@pytest.mark.duckdb_only  # the DuckDB file's lock; the team ledger's writers: test_postgres.py
 def test_cli_reports_lock_in_one_line(ledger, open_question, cli):
     holder = _hold(ledger.path, 10)
     try:

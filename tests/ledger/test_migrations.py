@@ -8,6 +8,7 @@ import pytest
 from forecasts.ledger import Ledger, migrations
 
 
+@pytest.mark.duckdb_only
 def test_blank_file_gets_every_migration(db_path):
     con = duckdb.connect(str(db_path))
     assert migrations.migrate(con) == [m.__name__ for m in migrations.MIGRATIONS]
@@ -17,6 +18,7 @@ def test_blank_file_gets_every_migration(db_path):
     con.close()
 
 
+@pytest.mark.duckdb_only
 def test_a_failing_migration_rolls_back(db_path, monkeypatch):
     def m_broken(con):
         con.execute("CREATE TABLE half_done (x INTEGER)")
@@ -33,6 +35,7 @@ def test_a_failing_migration_rolls_back(db_path, monkeypatch):
     con.close()
 
 
+@pytest.mark.duckdb_only
 def test_a_later_nullable_column_keeps_old_hashes(ledger, open_question, monkeypatch):
     """A migration that adds a nullable column leaves every earlier row verifying, because
     the canonical form leaves NULL columns out; new rows that fill it are chained with it."""
