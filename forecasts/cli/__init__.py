@@ -9,6 +9,7 @@ app built here:
 * :mod:`~forecasts.cli.models`   update, backtest, fit, explain;
 * :mod:`~forecasts.cli.sources`  import ..., evaluate, export hubverse/fatebook;
 * :mod:`~forecasts.cli.report`   report;
+* :mod:`~forecasts.cli.team`     team add-analyst/add-editor/add-importer/add-admin/list, push;
 * :mod:`~forecasts.cli.demo`     demo.
 
 The options every area shares (``--db``, ``--by``, ``--as-of``, ``--json``) live in
@@ -47,7 +48,7 @@ from forecasts.errors import ForecastsError
 
 #: The order of the areas in ``forecasts --help`` and in the search for a command; an area
 #: module not named here still counts, after these, in name order.
-ORDER = ("ledger", "scoring", "models", "sources", "report", "demo")
+ORDER = ("ledger", "scoring", "models", "sources", "report", "team", "demo")
 HELP = "An append-only forecast ledger: log dated probabilities, record events, resolve, score."
 
 

@@ -31,12 +31,13 @@ app.add_typer(event_app, name="event")
 
 @app.command()
 def init(db: Db = None) -> None:
-    """Create the ledger file (default data/forecasts.duckdb) and bring its schema up to date."""
+    """Create the ledger (default data/forecasts.duckdb; a postgresql:// URL makes a team
+    ledger, creating the database if the role may) and bring its schema up to date."""
     from forecasts.ledger.store import Ledger, default_path
 
     ledger = Ledger(db if db is not None else default_path())
     applied = ledger.init()
-    line(f"ledger ready at {ledger.path}" + (f" (applied {', '.join(applied)})" if applied else " (up to date)"))
+    line(f"ledger ready at {ledger.location}" + (f" (applied {', '.join(applied)})" if applied else " (up to date)"))
 
 
 @question_app.command("add")

@@ -139,12 +139,15 @@ def m001_ledger() -> list[str]:
                 RAISE EXCEPTION 'recorded_at is set by the server''s clock (%), not by a client', h.clock
                   USING ERRCODE = '23514';
               END IF;
-              IF EXISTS (SELECT 1 FROM added a LEFT JOIN added p ON p.seq = a.seq - 1
-                         WHERE a.prev_hash IS DISTINCT FROM (CASE WHEN a.seq = lo THEN h.hash ELSE p.hash END)) THEN
+              -- one sort, no join: a transition table has no index, and a join could go quadratic
+              IF EXISTS (SELECT 1 FROM (SELECT seq, prev_hash, lag(hash) OVER (ORDER BY seq) AS before
+                                        FROM added) l
+                         WHERE l.prev_hash IS DISTINCT FROM coalesce(l.before, h.hash)) THEN
                 RAISE EXCEPTION 'rows must link to the chain head % (prev_hash)', left(h.hash, 12)
                   USING ERRCODE = '23514';
               END IF;
-              UPDATE _forecasts_head SET next_seq = hi + 1, hash = (SELECT a.hash FROM added a WHERE a.seq = hi);
+              UPDATE _forecasts_head SET next_seq = hi + 1,
+                                         hash = (SELECT a.hash FROM added a ORDER BY a.seq DESC LIMIT 1);
               RETURN NULL;
             END $$""",
         """CREATE FUNCTION forecasts_append_only() RETURNS TRIGGER
@@ -189,6 +192,12 @@ def m001_ledger() -> list[str]:
         if t == "forecasts":
             live += " AND NOT backtest AND (corrects IS NULL OR forecasts_author(corrects) = session_user)"
         out.append(f"CREATE POLICY {t}_write ON {t} FOR INSERT WITH CHECK (forecasts_may_import() OR ({live}))")
+    # only members connect (and make the temporary tables bulk appends stream through)
+    out.append("""DO $$ BEGIN
+        EXECUTE format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+        EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO forecasts_analyst, forecasts_editor, '
+                       'forecasts_importer, forecasts_admin', current_database());
+        END $$""")
     # the role that creates the ledger runs the tool's own commands (imports, models, restores)
     out.append("GRANT forecasts_analyst, forecasts_editor, forecasts_importer, forecasts_admin TO CURRENT_USER")
     return out

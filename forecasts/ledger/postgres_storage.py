@@ -266,7 +266,9 @@ class PostgresStorage:
         if isinstance(exc, pgerrors.UndefinedTable):
             return StoreMissing(f"{self.location} is not a forecasts ledger ({text}); create one first (forecasts init)")
         if isinstance(exc, pgerrors.InsufficientPrivilege):
-            return AccessDenied(f"the server refused: {text}")
+            hint = ("; on a team ledger you write live rows as yourself (the connected role), and history "
+                    "or rows in another's name need the importer role") if "row-level security" in text else ""
+            return AccessDenied(f"the server refused: {text}{hint}")
         if isinstance(exc, pgerrors.LockNotAvailable | pgerrors.QueryCanceled):
             return StoreLocked(f"the team ledger at {self.location} stayed busy for {self.lock_timeout:g} s; retry")
         if isinstance(exc, pgerrors.DiskFull):
