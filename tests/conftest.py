@@ -43,8 +43,13 @@ _numbers = itertools.count(1)
 
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames:
-        only = metafunc.definition.get_closest_marker("duckdb_only")
-        metafunc.parametrize("backend", ["duckdb"] if only else list(BACKENDS), indirect=True)
+        if metafunc.definition.get_closest_marker("duckdb_only"):
+            chosen = ["duckdb"]
+        elif metafunc.definition.get_closest_marker("team_only"):
+            chosen = ["postgres"]
+        else:
+            chosen = list(BACKENDS)
+        metafunc.parametrize("backend", chosen, indirect=True)
 
 
 @pytest.fixture(scope="session")

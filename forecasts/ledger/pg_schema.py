@@ -176,8 +176,9 @@ def m001_ledger() -> list[str]:
         out += [
             f"CREATE TRIGGER {t}_chain AFTER INSERT ON {t} REFERENCING NEW TABLE AS added "
             "FOR EACH STATEMENT EXECUTE FUNCTION forecasts_chain_check()",
+            # per statement: it fires even when row-level security leaves no row to touch
             f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "
-            "FOR EACH ROW EXECUTE FUNCTION forecasts_append_only()",
+            "FOR EACH STATEMENT EXECUTE FUNCTION forecasts_append_only()",
             f"CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t} "
             "FOR EACH STATEMENT EXECUTE FUNCTION forecasts_append_only()",
             f"REVOKE ALL ON {t} FROM PUBLIC",
@@ -192,11 +193,11 @@ def m001_ledger() -> list[str]:
         if t == "forecasts":
             live += " AND NOT backtest AND (corrects IS NULL OR forecasts_author(corrects) = session_user)"
         out.append(f"CREATE POLICY {t}_write ON {t} FOR INSERT WITH CHECK (forecasts_may_import() OR ({live}))")
-    # only members connect (and make the temporary tables bulk appends stream through)
+    # only this ledger's members connect (each is granted CONNECT and TEMPORARY, for the
+    # temporary tables bulk appends stream through, by forecasts.ledger.team); the group roles
+    # are the server's, shared by every team ledger on it, so they grant no CONNECT
     out.append("""DO $$ BEGIN
         EXECUTE format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
-        EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO forecasts_analyst, forecasts_editor, '
-                       'forecasts_importer, forecasts_admin', current_database());
         END $$""")
     # the role that creates the ledger runs the tool's own commands (imports, models, restores)
     out.append("GRANT forecasts_analyst, forecasts_editor, forecasts_importer, forecasts_admin TO CURRENT_USER")

@@ -84,12 +84,14 @@ def add_member(ledger: Ledger, name: object, role: str, *, password: str | None 
 
 
 def members(ledger: Ledger) -> list[dict[str, object]]:
-    """Every member: ``name``, ``role`` (the widest held), ``can_login``."""
+    """Every member of this ledger (a role in the groups that may connect to its database):
+    ``name``, ``role`` (the widest held), ``can_login``."""
     storage = _storage(ledger)
     rows = storage._run(lambda conn: conn.execute(
         """SELECT r.rolname, r.rolcanlogin, array_agg(g.rolname ORDER BY g.rolname)
            FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid JOIN pg_roles g ON g.oid = m.roleid
            WHERE g.rolname LIKE 'forecasts\\_%' AND r.rolname NOT LIKE 'forecasts\\_%'
+             AND has_database_privilege(r.oid, current_database(), 'CONNECT')
            GROUP BY r.rolname, r.rolcanlogin ORDER BY r.rolname""").fetchall())
     out = []
     for name, login, groups in rows:
