@@ -140,7 +140,20 @@ def fatebook(
     prefix: Annotated[str, typer.Option("--prefix", help="Forecaster names become PREFIX:<name>.")] = "fatebook",
     dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
 ) -> None:
-    """A Fatebook CSV export."""
+    """A Fatebook CSV export (fatebook.io, "export all"), one row per stored forecast.
+
+    Columns, in Fatebook's order: Question title; Multiple choice option (empty for a binary
+    question); Forecast created by; Forecast (scale = 0-1); Forecast created at; Question
+    created by; Question created at (the question opens); Question resolve by (it closes);
+    Resolution (YES, NO, AMBIGUOUS; per option for multiple choice); Resolved at; Your Brier
+    score for this question and Your relative Brier score for this question (not read);
+    Question notes (the criteria); Question shared with, Question shared publicly, Question
+    comments (not read); Question tags (tag names separated by "; ", optional in older
+    exports). Times are YYYY-MM-DD HH:MM:S in UTC (seconds not zero-padded). Multiple-choice
+    rows of one forecaster at one second make one forecast (options not yet given count 0,
+    the rest goes to an added option 'other'); options summing to more than 1 are refused.
+    Any other column is refused by name.
+    """
     from forecasts.sources.fatebook import import_fatebook
 
     _run(import_fatebook, db, path, as_json, prefix=prefix, dry_run=dry_run, skip_malformed=skip_malformed)

@@ -365,11 +365,11 @@ def export_fatebook(ledger: Ledger, path: str | Path, *, as_of: object = None) -
                 word = "" if r is None else ("YES" if r.outcome == option else
                                              "AMBIGUOUS" if r.outcome in domain.VOID_OUTCOMES else "NO")
                 lines.append(",".join([_quote(q.title), _quote(option), _quote(f.forecaster), repr(float(p)), *tail,
-                                       word, resolved if word else "", "", "", *notes]))
+                                       _quote(word) if word else "", resolved if word else "", "", "", *notes]))
         else:
             word = "" if r is None else {"yes": "YES", "no": "NO"}.get(r.outcome, "AMBIGUOUS")
             lines.append(",".join([_quote(q.title), "", _quote(f.forecaster), repr(float(f.probability)), *tail,
-                                   word, resolved if word else "", "", "", *notes]))
+                                   _quote(word) if word else "", resolved if word else "", "", "", *notes]))
     out = output_file(out)
     out.write_text("\n".join(lines), encoding="utf-8")
     return out
