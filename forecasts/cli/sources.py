@@ -101,7 +101,20 @@ def metaculus(
     resolved_before: Annotated[str | None, typer.Option("--resolved-before", help="Only questions resolved before this date.")] = None,
     dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
 ) -> None:
-    """Metaculus questions with the community prediction history (tabular file or API JSON)."""
+    """Metaculus binary questions with the community prediction history.
+
+    PATH is one of: the tabular series (.parquet/.csv: question_id, timestamp_utc,
+    community_median_p_yes, outcome 1/0/-1, open_time_utc, close_time_utc, resolve_time_utc,
+    after_close, question_title); api2 JSON (question type in possibilities.type, history in
+    community_prediction.history[].t/x1.q2 or prediction_timeseries[].t/community_prediction);
+    /api/posts/ JSON (question, group_of_questions -> one question each, conditional and
+    notebook posts skipped and counted; history in question.aggregations.recency_weighted.history
+    start_time/centers); or a Metaculus data export (folder or .zip with question_data.csv and
+    forecast_data.csv: Question ID, Post ID, Label, Question Type, Open Time, Actual/Scheduled
+    Close Time, Resolution, Resolution Known Time; Forecaster ID/Username or Forecaster
+    (Anonymized), Is Bot, Start Time, Probability Yes). Only binary questions are imported; other
+    types are counted by name. Any other layout is refused.
+    """
     from forecasts.sources.metaculus import import_metaculus
 
     _run(import_metaculus, db, path, as_json, questions=questions, question_ids=question_id,
