@@ -172,6 +172,51 @@ def fatebook(
     _run(import_fatebook, db, path, as_json, prefix=prefix, dry_run=dry_run, skip_malformed=skip_malformed)
 
 
+@import_app.command("cultivate")
+def cultivate(
+    path: File,
+    questions: Annotated[Path | None, typer.Option("--questions", help="The questions JSON (GET /api/v1/questions), needed with a prediction sets file.")] = None,
+    platform: Annotated[str, typer.Option("--platform", help="gjopen (Good Judgment Open) or infer: names the source import:PLATFORM, question ids PLATFORM-<id> and forecasters PLATFORM:<guid>.")] = "gjopen",
+    dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
+) -> None:
+    """Good Judgment Open or INFER (Cultivate Labs API JSON): questions and prediction sets.
+
+    PATH is a prediction sets JSON ({"prediction_sets": [...]}: id, question_id, created_at,
+    membership_guid, rationale, predictions[].answer_id / forecasted_probability /
+    made_after_correctness_known) with --questions, or a questions JSON alone ({"questions":
+    [...]}: id, name, type Forecast::Binary::Question or Forecast::Question, starts_at,
+    ends_at, resolved_at, voided_at, use_ordinal_scoring, description, answers[].id / name /
+    probability). A page, a list of pages or a bare list is read. Voided questions are
+    annulled; predictions made after correctness was known are counted and left out; any
+    other question type is refused by name.
+    """
+    from forecasts.sources.cultivate import import_cultivate
+
+    _run(import_cultivate, db, path, as_json, questions=questions, platform=platform, dry_run=dry_run,
+         skip_malformed=skip_malformed)
+
+
+@import_app.command("manifold")
+def manifold(
+    path: File,
+    bets: Annotated[Path | None, typer.Option("--bets", help="The market's bets JSON (GET /v0/bets?contractId=...), for the probability history.")] = None,
+    dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
+) -> None:
+    """Manifold Markets binary markets (public API JSON) as a crowd baseline.
+
+    PATH is a market (GET /v0/market/ID: id, question, outcomeType, mechanism, createdTime,
+    closeTime, isResolved, resolution YES/NO/CANCEL/MKT, resolutionTime, resolutionProbability,
+    probability) or a list of them (GET /v0/markets). With --bets (a list: contractId,
+    createdTime, probBefore, probAfter, isRedemption, isFilled/isCancelled) each bet gives the
+    market probability probAfter at its time; without, the market's current probability at
+    its last update is the one point. Times are Unix milliseconds. Only BINARY markets are
+    imported; other outcome types are counted by name.
+    """
+    from forecasts.sources.manifold import import_manifold
+
+    _run(import_manifold, db, path, as_json, bets=bets, dry_run=dry_run, skip_malformed=skip_malformed)
+
+
 @import_app.command("forecastbench")
 def forecastbench(
     path: File,
