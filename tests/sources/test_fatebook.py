@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from forecasts.domain import forecaster_kind
 from forecasts.errors import ImportRejected, InvalidInput
 from forecasts.ledger import Ledger
-from forecasts.scoring import score_table
+from forecasts.scoring import ScoreRule, score_table
 from forecasts.sources.fatebook import COLUMNS, _stamp, export_fatebook, fatebook_time, import_fatebook
 
 FIXTURE = Path(__file__).parent / "fixtures" / "fatebook" / "fatebook-export.csv"
@@ -117,7 +117,7 @@ def _renamed(name: str) -> str:
     return name if forecaster_kind(name) != "person" else f"fatebook:{name}"
 
 
-def _scores(ledger: Ledger, rule: str, *, rename: bool = False) -> dict[str, float]:
+def _scores(ledger: Ledger, rule: ScoreRule, *, rename: bool = False) -> dict[str, float]:
     t = score_table(ledger.forecasts(), ledger.questions(), ledger.resolutions(), by="forecaster", rule=rule)
     return {(_renamed(str(k)) if rename else str(k)): float(v) for k, v in t["score"].items()}
 
@@ -138,7 +138,8 @@ def test_round_trip_of_the_demo_ledger(demo_copy, tmp_path):
     assert a["made_at"].dt.floor("s").tolist() == b["made_at"].tolist()
     assert a["probability"].tolist() == b["probability"].tolist()
     assert (a["made_at"] != b["made_at"]).any()  # the Metaculus points carry fractions of a second
-    for rule in ("brier", "log"):  # time-averaged: cutting them to the second moves the score by < 1e-7
+    rules: tuple[ScoreRule, ...] = ("brier", "log")
+    for rule in rules:  # time-averaged: cutting them to the second moves the score by < 1e-7
         assert _scores(demo_copy, rule, rename=True) == pytest.approx(_scores(fresh, rule), rel=1e-7)
 
 
@@ -164,7 +165,8 @@ def test_round_trip_keeps_ordered_scores(ordered_ledger, tmp_path):
     q = fresh.questions().iloc[0]
     assert q["id"] == "casualties" and bool(q["ordered"]) and q["options"] == ["under-100", "100-1000", "over-1000"]
     assert set(fresh.forecasts()["forecaster"]) == {"model:hazard", "fatebook:ana"}
-    for rule in ("brier", "log"):
+    rules: tuple[ScoreRule, ...] = ("brier", "log")
+    for rule in rules:
         assert _scores(ordered_ledger, rule, rename=True) == pytest.approx(_scores(fresh, rule), abs=1e-9)
     assert _scores(fresh, "brier") != _scores(fresh, "log")
 

@@ -17,7 +17,7 @@ from forecasts.sources.metaculus import import_metaculus
 T0 = 1_600_000_000  # 2020-09-13 12:26:40 UTC
 
 
-def api_question(qid, history_key="community_prediction", resolution=1.0):
+def api_question(qid, history_key="community_prediction", resolution: float | None = 1.0):
     q = {"id": qid, "title": f"Will thing {qid} happen before 2021?", "publish_time": "2020-09-01T00:00:00Z",
          "close_time": "2020-12-01T00:00:00Z", "resolve_time": "2020-12-15T00:00:00Z",
          "resolution": resolution, "possibilities": {"type": "binary"}}
