@@ -16,8 +16,9 @@ found):
   history is ``community_prediction.history`` (``t`` in Unix seconds, the median in ``x1.q2``)
   or, in older dumps, ``prediction_timeseries`` (``t``, ``community_prediction``).  Times
   ``publish_time``, ``close_time``, ``resolve_time``; ``resolution`` 1 yes, 0 no, -1
-  ambiguous, -2 annulled, null while open.  An item without ``possibilities.type`` (e.g. one
-  carrying only ``"type": "forecast"``) is refused;
+  ambiguous, -2 annulled, null while open.  An item whose post ``type`` is not ``forecast``
+  (a discussion, say) is left out and counted; an item without ``possibilities.type`` (e.g.
+  one carrying only ``"type": "forecast"``) is refused;
 * **the current ``/api/posts/`` JSON** (Metaculus/metaculus ``posts/serializers.py``): a post
   holds ``question``, ``group_of_questions`` (its ``questions`` become several ledger questions)
   ``conditional`` or ``notebook``.  Notebooks and conditional pairs are left out and counted;
@@ -270,6 +271,10 @@ def _rows(base: dict, history: list[tuple[Any, Any]]) -> list[dict]:
 
 def _api2_rows(item: dict, pos: int, skipped: dict[str, int]) -> list[dict]:
     where = f"item {pos} (id {item.get('id')})"
+    post_type = clean(item.get("type"))
+    if post_type is not None and post_type != "forecast":  # discussions, claims...: no question to import
+        _count(skipped, f"{post_type} item")
+        return []
     poss = item.get("possibilities")
     kind = poss.get("type") if isinstance(poss, dict) else None
     if not isinstance(kind, str):
@@ -364,7 +369,9 @@ _EXPORT_FORECAST = ("Question ID", "Is Bot", "Start Time", "End Time", "Forecast
 
 
 def _is_export(p: Path) -> bool:
-    return p.is_dir() or p.suffix.lower() == ".zip" or p.name in EXPORT_FILES
+    if p.is_dir():  # a folder that holds neither file is refused as a folder, like any other import
+        return any((p / f).exists() for f in EXPORT_FILES)
+    return p.suffix.lower() == ".zip" or p.name in EXPORT_FILES
 
 
 def _export_tables(p: Path) -> tuple[Any, Any]:

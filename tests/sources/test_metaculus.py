@@ -123,6 +123,13 @@ def test_api2_unknown_shapes_are_named(ledger, tmp_path, bad, why):
         import_metaculus(ledger, path)
 
 
+def test_api2_discussion_items_are_counted(ledger, tmp_path):
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps([api_question(11), {**api_question(12), "type": "discussion", "possibilities": {}}]))
+    s = import_metaculus(ledger, path)
+    assert s.added["questions"] == 1 and s.filtered == {"discussion_item": 1}
+
+
 def test_empty_results_are_an_error(ledger, tmp_path):
     path = tmp_path / "empty.json"
     path.write_text(json.dumps({"results": []}))
