@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import csv
 import shutil
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from forecasts.domain import forecaster_kind
@@ -185,3 +186,36 @@ def test_cli_import_and_help(cli, tmp_path):
     bad.write_text("title,prob\nx,0.5\n")
     r = cli("import", "fatebook", "bad.csv")
     assert r.returncode == 2 and "not a Fatebook export" in r.stderr
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 40), st.booleans()), min_size=1, max_size=8))
+def test_option_rows_replay_to_the_running_state(steps):
+    """Per-option rows, applied in time order (a step either shares the previous second or
+    moves on), give one forecast per second equal to Fatebook's running state (options not yet
+    given at 0, the rest to 'other')."""
+    options, state, lines, second = ["A", "B", "C"], [0.0, 0.0, 0.0], [], 0
+    expected: dict[int, list[float]] = {}
+    for option, percent, same_second in steps:
+        trial = list(state)
+        trial[option] = percent / 100
+        if sum(trial) > 1:  # Fatebook refuses it for an exclusive question
+            continue
+        second += 0 if (same_second and lines) else 1
+        state = trial
+        expected[second] = list(state)
+        lines.append(f'"Which?","{options[option]}","Ana",{percent / 100},2023-01-02 10:00:{second},"Ana",'
+                     '2023-01-01 09:00:0,2023-02-01 00:00:0,,,,,,,false,,')
+    if not lines:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "f.csv"
+        path.write_text(HEADER + "\n" + "\n".join(lines), encoding="utf-8")
+        ledger = Ledger.open(Path(tmp) / "l.duckdb", create=True)
+        import_fatebook(ledger, path)
+        fs = ledger.forecasts().sort_values("made_at")
+        assert [t.second for t in fs["made_at"]] == sorted(expected)
+        for (_, probs), want in zip(fs["probabilities"].items(), [expected[k] for k in sorted(expected)], strict=True):
+            got = [probs.get(o.lower(), 0.0) for o in options]
+            assert got == pytest.approx(want, abs=1e-9)
+            assert sum(probs.values()) == pytest.approx(1.0)
