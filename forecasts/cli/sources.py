@@ -150,7 +150,7 @@ def predictionbook(
 @import_app.command("fatebook")
 def fatebook(
     path: File,
-    prefix: Annotated[str, typer.Option("--prefix", help="Forecaster names become PREFIX:<name>.")] = "fatebook",
+    prefix: Annotated[str, typer.Option("--prefix", help="Persons become PREFIX:<name>; names with a reserved prefix (model:, crowd:, import:, backtest:) are kept.")] = "fatebook",
     dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
 ) -> None:
     """A Fatebook CSV export (fatebook.io, "export all"), one row per stored forecast.
