@@ -101,7 +101,20 @@ def metaculus(
     resolved_before: Annotated[str | None, typer.Option("--resolved-before", help="Only questions resolved before this date.")] = None,
     dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
 ) -> None:
-    """Metaculus questions with the community prediction history (tabular file or API JSON)."""
+    """Metaculus binary questions with the community prediction history.
+
+    PATH is one of: the tabular series (.parquet/.csv: question_id, timestamp_utc,
+    community_median_p_yes, outcome 1/0/-1, open_time_utc, close_time_utc, resolve_time_utc,
+    after_close, question_title); api2 JSON (question type in possibilities.type, history in
+    community_prediction.history[].t/x1.q2 or prediction_timeseries[].t/community_prediction);
+    /api/posts/ JSON (question, group_of_questions -> one question each, conditional and
+    notebook posts skipped and counted; history in question.aggregations.recency_weighted.history
+    start_time/centers); or a Metaculus data export (folder or .zip with question_data.csv and
+    forecast_data.csv: Question ID, Post ID, Label, Question Type, Open Time, Actual/Scheduled
+    Close Time, Resolution, Resolution Known Time; Forecaster ID/Username or Forecaster
+    (Anonymized), Is Bot, Start Time, Probability Yes). Only binary questions are imported; other
+    types are counted by name. Any other layout is refused.
+    """
     from forecasts.sources.metaculus import import_metaculus
 
     _run(import_metaculus, db, path, as_json, questions=questions, question_ids=question_id,
@@ -137,13 +150,71 @@ def predictionbook(
 @import_app.command("fatebook")
 def fatebook(
     path: File,
-    prefix: Annotated[str, typer.Option("--prefix", help="Forecaster names become PREFIX:<name>.")] = "fatebook",
+    prefix: Annotated[str, typer.Option("--prefix", help="Persons become PREFIX:<name>; names with a reserved prefix (model:, crowd:, import:, backtest:) are kept.")] = "fatebook",
     dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
 ) -> None:
-    """A Fatebook CSV export."""
+    """A Fatebook CSV export (fatebook.io, "export all"), one row per stored forecast.
+
+    Columns, in Fatebook's order: Question title; Multiple choice option (empty for a binary
+    question); Forecast created by; Forecast (scale = 0-1); Forecast created at; Question
+    created by; Question created at (the question opens); Question resolve by (it closes);
+    Resolution (YES, NO, AMBIGUOUS; per option for multiple choice); Resolved at; Your Brier
+    score for this question and Your relative Brier score for this question (not read);
+    Question notes (the criteria); Question shared with, Question shared publicly, Question
+    comments (not read); Question tags (tag names separated by "; ", optional in older
+    exports). Times are YYYY-MM-DD HH:MM:S in UTC (seconds not zero-padded). Multiple-choice
+    rows of one forecaster at one second make one forecast (options not yet given count 0,
+    the rest goes to an added option 'other'); options summing to more than 1 are refused.
+    Any other column is refused by name.
+    """
     from forecasts.sources.fatebook import import_fatebook
 
     _run(import_fatebook, db, path, as_json, prefix=prefix, dry_run=dry_run, skip_malformed=skip_malformed)
+
+
+@import_app.command("cultivate")
+def cultivate(
+    path: File,
+    questions: Annotated[Path | None, typer.Option("--questions", help="The questions JSON (GET /api/v1/questions), needed with a prediction sets file.")] = None,
+    platform: Annotated[str, typer.Option("--platform", help="gjopen (Good Judgment Open) or infer: names the source import:PLATFORM, question ids PLATFORM-<id> and forecasters PLATFORM:<guid>.")] = "gjopen",
+    dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
+) -> None:
+    """Good Judgment Open or INFER (Cultivate Labs API JSON): questions and prediction sets.
+
+    PATH is a prediction sets JSON ({"prediction_sets": [...]}: id, question_id, created_at,
+    membership_guid, rationale, predictions[].answer_id / forecasted_probability /
+    made_after_correctness_known) with --questions, or a questions JSON alone ({"questions":
+    [...]}: id, name, type Forecast::Binary::Question or Forecast::Question, starts_at,
+    ends_at, resolved_at, voided_at, use_ordinal_scoring, description, answers[].id / name /
+    probability). A page, a list of pages or a bare list is read. Voided questions are
+    annulled; predictions made after correctness was known are counted and left out; any
+    other question type is refused by name.
+    """
+    from forecasts.sources.cultivate import import_cultivate
+
+    _run(import_cultivate, db, path, as_json, questions=questions, platform=platform, dry_run=dry_run,
+         skip_malformed=skip_malformed)
+
+
+@import_app.command("manifold")
+def manifold(
+    path: File,
+    bets: Annotated[Path | None, typer.Option("--bets", help="The market's bets JSON (GET /v0/bets?contractId=...), for the probability history.")] = None,
+    dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
+) -> None:
+    """Manifold Markets binary markets (public API JSON) as a crowd baseline.
+
+    PATH is a market (GET /v0/market/ID: id, question, outcomeType, mechanism, createdTime,
+    closeTime, isResolved, resolution YES/NO/CANCEL/MKT, resolutionTime, resolutionProbability,
+    probability) or a list of them (GET /v0/markets). With --bets (a list: contractId,
+    createdTime, probBefore, probAfter, isRedemption, isFilled/isCancelled) each bet gives the
+    market probability probAfter at its time; without, the market's current probability at
+    its last update is the one point. Times are Unix milliseconds. Only BINARY markets are
+    imported; other outcome types are counted by name.
+    """
+    from forecasts.sources.manifold import import_manifold
+
+    _run(import_manifold, db, path, as_json, bets=bets, dry_run=dry_run, skip_malformed=skip_malformed)
 
 
 @import_app.command("forecastbench")
