@@ -77,7 +77,7 @@ def features(frame: pd.DataFrame, closes_at: pd.Series | None = None) -> pd.Data
     ...                   "made_at": pd.to_datetime(["2020-01-01", "2020-01-11"]),
     ...                   "closes_at": pd.Timestamp("2020-01-21")})
     >>> features(f)[list(FEATURES)].round(3).to_numpy().tolist()
-    [[0.0, 0.0, 0.0, 0.0], [1.386, 4.221, 1.523, 1.386]]
+    [[0.0, 0.0, 0.0, 0.0], [1.386, 3.324, 1.523, 1.386]]
     """
     import pandas as pd
 
