@@ -6,10 +6,12 @@ depend on the moment it was stated::
     logit P(YES) = u0[g] + (b1 + u1[g]) x + b2 x H + b3 x N + b4 M
 
     x = logit p                      (p clipped to [1e-4, 1 - 1e-4])
-    H = ln(1 + days left to the question's scheduled close)   (0 at or after the close)
-    N = ln(1 + forecasts this forecaster had made on the question so far, this one included)
+    H = ln(1 + days left to the question's scheduled close) - ln(1 + 90)   (days left 0 after the close)
+    N = ln(1 + forecasts this forecaster had made on the question so far, this one included) - ln(1 + 30)
     M = x - (x of the forecaster's latest forecast at least 7 days earlier; its first one if none)
 
+H and N are centred on 90 days left and 30 forecasts (fixed constants, not fitted), so ``b1`` is
+the log-odds slope there and is nearly uncorrelated with ``b2`` and ``b3`` in the posterior.
 ``g`` is the case's group: a question's first tag for a crowd (sparse categories borrow
 strength from the others), the forecaster's name for a team (someone with 15 resolved questions
 borrows from the team).  With one group there are no group terms.  There is no population
@@ -52,10 +54,10 @@ from forecasts.models.logodds import expit_array, logit_array
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FEATURES", "GATES", "PRIORS", "VERSION", "features", "fit", "load_summary", "predict",
+__all__ = ["FEATURES", "GATES", "PRIORS", "VERSION", "features", "fit", "group_of", "load_summary", "predict",
            "save_summary", "training_cases"]
 
-VERSION = "contextual-1"
+VERSION = "contextual-1"  # features centred at 90 days left and 30 forecasts
 #: Column names of the design, in order (see the module docstring).
 FEATURES = ("x", "x*H", "x*N", "M")
 PRIORS = {"b_mean": [1.0, 0.0, 0.0, 0.0], "b_sd": [1.0, 0.5, 0.5, 0.5], "tau0_sd": 0.25, "tau1_sd": 0.5}
@@ -63,6 +65,8 @@ PRIORS = {"b_mean": [1.0, 0.0, 0.0, 0.0], "b_sd": [1.0, 0.5, 0.5, 0.5], "tau0_sd
 GATES = {"rhat": 1.01, "divergences": 0, "ess_bulk": 400}
 _DAY_US = 86_400_000_000
 _MOVE_DAYS = 7
+_H0 = float(np.log1p(90.0))
+_N0 = float(np.log1p(30.0))
 
 
 def features(frame: pd.DataFrame, closes_at: pd.Series | None = None) -> pd.DataFrame:
@@ -77,7 +81,7 @@ def features(frame: pd.DataFrame, closes_at: pd.Series | None = None) -> pd.Data
     ...                   "made_at": pd.to_datetime(["2020-01-01", "2020-01-11"]),
     ...                   "closes_at": pd.Timestamp("2020-01-21")})
     >>> features(f)[list(FEATURES)].round(3).to_numpy().tolist()
-    [[0.0, 0.0, 0.0, 0.0], [1.386, 3.324, 1.523, 1.386]]
+    [[0.0, -0.0, -0.0, 0.0], [1.386, -2.929, -3.238, 1.386]]
     """
     import pandas as pd
 
@@ -99,8 +103,8 @@ def features(frame: pd.DataFrame, closes_at: pd.Series | None = None) -> pd.Data
         ts = t[s:e]
         j = np.searchsorted(ts, ts - lag, side="right") - 1
         moved[s:e] = x[s:e] - x[s:e][np.maximum(j, 0)]
-    h = np.log1p(np.maximum(close - t, 0) / _DAY_US)
-    n = np.log1p(count)
+    h = np.log1p(np.maximum(close - t, 0) / _DAY_US) - _H0
+    n = np.log1p(count) - _N0
     f["x"], f["x*H"], f["x*N"], f["M"] = x, x * h, x * n, moved
     return f
 
@@ -165,13 +169,14 @@ def _build(X: np.ndarray, y: np.ndarray, w: np.ndarray, g: np.ndarray, n_groups:
     return model
 
 
-def fit(cases: pd.DataFrame, *, of: list[str], trained_through: str, draws: int = 500, tune: int = 500,
-        chains: int = 2, cores: int = 2, seed: int = 0, max_draws: int = 400) -> dict[str, Any]:
+def fit(cases: pd.DataFrame, *, of: list[str], trained_through: str, group_by: str = "tag", draws: int = 500,
+        tune: int = 500, chains: int = 2, cores: int = 2, seed: int = 0, max_draws: int = 400) -> dict[str, Any]:
     """NUTS on the weighted cases of :func:`training_cases`; the JSON-ready summary that
     :func:`predict` uses (posterior draws, groups, priors, diagnostics, seed, versions).
 
     ``of``: the forecasters the fit recalibrates; ``trained_through``: ISO time of the latest
-    resolution used (a forecast as of an earlier time must refuse this fit)."""
+    resolution used (a forecast as of an earlier time must refuse this fit); ``group_by``: how
+    the cases were grouped (``"tag"`` or ``"forecaster"``, as in :func:`training_cases`)."""
     import logging
 
     import arviz as az
@@ -229,7 +234,7 @@ def fit(cases: pd.DataFrame, *, of: list[str], trained_through: str, draws: int 
                            "q05": float(np.quantile(b[:, k], 0.05)), "q95": float(np.quantile(b[:, k], 0.95))}
                     for k, name in enumerate(FEATURES)}
     return {"model": VERSION, "version": f"{stamp}-{digest}", "of": list(of), "features": list(FEATURES),
-            "priors": PRIORS, "groups": groups,
+            "priors": PRIORS, "group_by": group_by, "groups": groups,
             "group_questions": {str(k): int(v) for k, v in per_question.value_counts().items()},
             "n_questions": int(cases["question"].nunique()), "n_cases": len(cases),
             "trained_through": trained_through, "seed": seed,
@@ -255,6 +260,14 @@ def _versions() -> dict[str, str]:
         except Exception:  # noqa: BLE001 - a missing distribution only leaves its version out
             out[name] = "unknown"
     return out
+
+
+def group_of(summary: dict[str, Any], forecaster: str, tags: Any) -> str:
+    """The group a forecast falls in under a fit: its forecaster (``group_by="forecaster"``) or
+    the question's first tag (``"untagged"`` if none)."""
+    if summary.get("group_by") == "forecaster":
+        return forecaster
+    return str(list(tags)[0]) if tags is not None and len(tags) else "untagged"
 
 
 def predict(summary: dict[str, Any], design: pd.DataFrame, groups: Any = None) -> dict[str, np.ndarray]:

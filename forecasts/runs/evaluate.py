@@ -272,7 +272,7 @@ def evaluate_crowd(ledger: Ledger, *, crowd: str = "import:metaculus", cutoff: o
     if contextual:
         cases = ctx.training_cases(train_f, qs_cut, train_r, group_by="tag")
         fit = ctx.fit(cases, of=[crowd], trained_through=pd.Timestamp(train_r["resolved_at"].max()).isoformat(),
-                      draws=draws, tune=tune, seed=seed)
+                      group_by="tag", draws=draws, tune=tune, seed=seed)
 
     # ---- everything now, for the test questions: open at the cut-off or opened after it
     qs = ledger.questions()
@@ -299,8 +299,7 @@ def evaluate_crowd(ledger: Ledger, *, crowd: str = "import:metaculus", cutoff: o
         closes = crowd_f["question"].map(test_q.set_index("id")["closes_at"])
         design = ctx.features(crowd_f.assign(forecaster=crowd, closes_at=closes.to_numpy()))
         tags = test_q.set_index("id")["tags"]
-        groups = design["question"].map(lambda q: list(tags[q])[0] if tags[q] is not None and len(tags[q])
-                                        else "untagged")
+        groups = design["question"].map(lambda q: ctx.group_of(fit, crowd, tags[q]))
         pred = ctx.predict(fit, design, groups)
         parts.append(design[["question", "made_at"]].assign(forecaster="model:contextual", probability=pred["mean"]))
 
