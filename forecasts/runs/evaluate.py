@@ -149,6 +149,11 @@ class Evaluation:
     by_length: Any = None
     pairs: Any = None
     fits: dict = field(default_factory=dict)
+    #: The scored test frames: every forecast row (crowd and models), the test questions with
+    #: their scoring period starting at the cut-off, and their resolutions.
+    forecasts: Any = None
+    questions: Any = None
+    resolutions: Any = None
 
     def to_text(self) -> str:
         c = self.counts
@@ -407,4 +412,5 @@ def evaluate_crowd(ledger: Ledger, *, crowd: str = "import:metaculus", cutoff: o
               "test_deadline_questions": int(test_q["title"].map(is_deadline_question).sum())}
     return Evaluation(crowd=crowd, cutoff=cut, end=stop, table=table, params=params, counts=counts,
                       verdicts=verdicts, by_horizon=pd.DataFrame(horizon_rows), by_length=pd.DataFrame(length_rows),
-                      pairs=pd.DataFrame(pair_rows), fits=fits)
+                      pairs=pd.DataFrame(pair_rows), fits=fits, forecasts=frame, questions=qframe,
+                      resolutions=rframe)
