@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from forecasts.ledger import Ledger
 from forecasts.models import hierarchical as hm
 from forecasts.runs import live
-from forecasts.ledger import Ledger
 from forecasts.runs.learned import design_from_ledger, models_folder
 
 
