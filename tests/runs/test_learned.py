@@ -99,20 +99,24 @@ def test_contextual_needs_a_fit(cli, ledger):
 
 
 @pytest.mark.slow
-def test_contextual_fit_and_update_for_a_team(cli, ledger, db_path):
+def test_contextual_fit_update_backtest_and_report_for_a_team(cli, ledger, db_path, tmp_path):
     """`forecasts fit --model contextual` pools the team; `update --model contextual` writes one
-    row per analyst with the posterior interval; a backtest before the training data refuses."""
+    row per analyst with the posterior interval; backtests after the training data run, before
+    it they refuse; the report scores the new forecasters."""
+    import json
+
+    from forecasts.report import build_report
+
     _team_ledger(ledger)
-    r = cli("fit", "--model", "contextual", "--draws", "800", "--tune", "600", "--seed", "3")
+    r = cli("fit", "--model", "contextual", "--world", "--as-of", "2020-06-02", "--draws", "800", "--tune", "600",
+            "--seed", "3")
     assert r.returncode == 0, r.stderr
     assert "fitted 135 resolved questions" in r.stdout and "3 groups (forecaster)" in r.stdout
     assert "NOT CONVERGED" not in r.stdout
     saved = sorted(models_folder(ledger).glob("contextual-*.json"))
-    assert len(saved) == 1
+    assert len(saved) == 1 and json.loads(saved[0].read_text())["trained_through"] == "2020-06-01T00:00:00"
     r = cli("update", "open-q", "--model", "contextual", "--json")
     assert r.returncode == 0, r.stderr
-    import json
-
     rows = {row["forecaster"]: row for row in json.loads(r.stdout)}
     assert set(rows) == {"model:contextual:ana", "model:contextual:cy"}
     ana, cy = rows["model:contextual:ana"], rows["model:contextual:cy"]
@@ -122,5 +126,11 @@ def test_contextual_fit_and_update_for_a_team(cli, ledger, db_path):
         assert lo < row["probability"] < hi and row["model_version"] == "contextual-1"
     stored = [f for f in Ledger.open(db_path).records("forecasts") if f["forecaster"].startswith("model:contextual")]
     assert len(stored) == 2 and {f["source"] for f in stored} == {"model:contextual"}
+    r = cli("backtest", "open-q", "--model", "contextual", "--from", "2020-07-03", "--to", "2020-07-24",
+            "--every", "1w")
+    assert r.returncode == 0, r.stderr
+    assert "8 backtest rows written as backtest:contextual" in r.stdout    # 4 dates x 2 analysts
     r = cli("backtest", "open-q", "--model", "contextual", "--from", "2020-03-01", "--to", "2020-04-01")
     assert r.returncode == 2 and "would look ahead" in r.stderr
+    html = build_report(Ledger.open(db_path), tmp_path / "team.html").read_text()
+    assert "model:contextual:ana" in html and "model:contextual:cy" in html
