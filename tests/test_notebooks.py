@@ -41,6 +41,10 @@ def _outputs(book) -> str:
     return "\n".join(parts)
 
 
+def _kinds(book) -> set[str]:
+    return {kind for cell in book.cells for out in cell.get("outputs", []) for kind in out.get("data", {})}
+
+
 def test_notebooks_are_committed_without_outputs():
     for path in sorted(NOTEBOOKS.glob("*.ipynb")):
         book = nbformat.read(path, as_version=4)
@@ -65,6 +69,8 @@ def test_new_start(monkeypatch):
                     reason=f"needs the research-use Metaculus series at {METACULUS} (not redistributable, "
                            "so not in the repository)")
 def test_calibration_of_a_real_track_record(monkeypatch):
-    text = _outputs(_run("03-calibration-of-a-real-track-record.ipynb", monkeypatch))
+    book = _run("03-calibration-of-a-real-track-record.ipynb", monkeypatch)
+    text = _outputs(book)
     assert "Metaculus community, last forecast" in text and "consistency band" in text
     assert "model:extremized" in text and "model:hazard-crowd" in text  # the out-of-sample evaluation ran
+    assert "model:contextual" in text and "contextual model" in text and "image/png" in _kinds(book)

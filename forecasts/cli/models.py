@@ -1,5 +1,5 @@
 """The model commands: ``update`` (a model forecasts now), ``backtest`` (replayed as of past
-dates), ``fit`` (learn event effects with PyMC) and ``explain`` (the steps, nothing written).
+dates), ``fit`` (learn event effects, or the contextual recalibration, with PyMC) and ``explain`` (the steps, nothing written).
 
 Only typer and the standard library are imported here; the commands import the models inside
 their bodies, and ``update`` with a closed-form model (evidence, hazard) never loads numpy,
@@ -19,8 +19,8 @@ from forecasts.errors import InvalidInput
 
 app = typer.Typer()
 
-Model = Annotated[str, typer.Option("--model", "-m", help="evidence, hazard, learned, learned-hazard, aggregate "
-                                                          "or recalibrated.")]
+Model = Annotated[str, typer.Option("--model", "-m", help="evidence, hazard, learned, learned-hazard, aggregate, "
+                                                          "recalibrated or contextual.")]
 
 
 @app.command()
@@ -92,15 +92,42 @@ def backtest(
 @app.command()
 def fit(
     as_of: AsOf = None,
+    model: Annotated[str, typer.Option("--model", "-m", help="learned (event effects) or contextual "
+                                                             "(recalibration of a crowd or a team).")] = "learned",
+    of: Annotated[str | None, typer.Option("--of", help="contextual: the one forecaster to recalibrate, e.g. "
+                                                         "import:metaculus [default: every person, pooled].")] = None,
+    world: Annotated[bool, typer.Option("--world", help="contextual: read by world time (imported history).")] = False,
     draws: Annotated[int, typer.Option(help="Draws per chain.")] = 1000,
     tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = 1000,
     chains: Annotated[int, typer.Option(help="Chains (at least 2).")] = 2,
-    sampler: Annotated[str, typer.Option(help="pymc or nutpie (the nutpie extra).")] = "pymc",
+    sampler: Annotated[str, typer.Option(help="pymc or nutpie (the nutpie extra; learned only).")] = "pymc",
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     out: Annotated[Path | None, typer.Option(help="Folder for the posterior summary [default: models/ beside the ledger].")] = None,
     db: Db = None,
 ) -> None:
-    """Learn event effects from resolved questions (PyMC NUTS); save a versioned posterior summary."""
+    """Learn from resolved questions (PyMC NUTS): event effects, or a contextual recalibration."""
+    if model == "contextual":
+        from forecasts.runs.learned import fit_contextual_ledger
+
+        summary, path = fit_contextual_ledger(open_ledger(db), as_of, of=of, clock="world" if world else "both",
+                                              out=out, draws=draws, tune=tune, chains=chains, cores=2,
+                                              seed=0 if seed is None else seed)
+        d = summary["diagnostics"]
+        line(f"fitted {summary['n_questions']} resolved questions, {summary['n_cases']} forecasts of "
+             f"{', '.join(summary['of'])}, {len(summary['groups'])} groups ({summary['group_by']})")
+        line(f"R-hat max {d['rhat_max']:.3f}, bulk ESS min {d['ess_bulk_min']:.0f}, divergences {d['divergences']}, "
+             f"{d['sampling_seconds']:.1f} s")
+        for name, c in summary["coefficients"].items():
+            line(f"  {name:4s} {c['mean']:+.3f} [90% {c['q05']:+.3f}, {c['q95']:+.3f}]")
+        if not d["converged"]:
+            line("NOT CONVERGED (need R-hat < 1.01, no divergences, ESS >= 400): refit with more draws; "
+                 "the contextual model refuses this fit")
+        line(f"saved {path}")
+        return
+    if model != "learned":
+        raise InvalidInput(f"fit learns 'learned' or 'contextual', not {model!r}")
+    if of is not None or world:
+        raise InvalidInput("--of and --world go with --model contextual")
     from forecasts.runs.learned import fit_ledger
 
     design, summary, path = fit_ledger(open_ledger(db), as_of, out=out, draws=draws, tune=tune, chains=chains,

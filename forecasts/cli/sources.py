@@ -292,10 +292,10 @@ def ledger_(
 @app.command()
 def evaluate(
     crowd: Annotated[str, typer.Option("--crowd", help="The imported crowd to beat.")] = "import:metaculus",
-    cutoff: Annotated[str, typer.Option("--cutoff", help="Train on questions resolved before it; test on questions opened after it.")] = "2020-07-01",
+    cutoff: Annotated[str, typer.Option("--cutoff", help="Train on questions resolved before it; test on every question open at it or opened after it, scored after it.")] = "2020-07-01",
     end: Annotated[str | None, typer.Option("--end", help="Only test questions resolved before this date.")] = None,
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples.")] = 2000,
-    seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap and of the contextual model's sampler.")] = 0,
     as_json: Json = False,
     db: Db = None,
 ) -> None:
@@ -306,6 +306,7 @@ def evaluate(
     if as_json:
         write_json({"crowd": result.crowd, "cutoff": str(result.cutoff), "end": str(result.end),
                     "params": result.params, "counts": result.counts, "verdicts": result.verdicts,
-                    "table": records(result.table)})
+                    "table": records(result.table), "by_horizon": records(result.by_horizon),
+                    "by_length": records(result.by_length), "pairs": records(result.pairs)})
         return
     line(result.to_text())

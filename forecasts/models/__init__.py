@@ -24,6 +24,9 @@ aggregate
     extremized log-odds pooling with a learned factor.
 recalibrate
     Model 5: per-forecaster Bayesian logistic recalibration.
+contextual
+    Model 7: recalibration by the moment (time left, forecasts so far, recent move), PyMC,
+    hierarchical over question tags (a crowd) or analysts (a team).
 dynamic
     Model 6: local-level state-space smoothing of a crowd's log-odds (statsmodels).
 run

@@ -32,7 +32,7 @@ from forecasts.models import hazard as hazard_model
 from forecasts.models.logodds import clip
 from forecasts.models.prior import choose_prior, events_after_prior
 
-__all__ = ["Forecasts", "History", "QuestionRecords", "aggregate_forecast", "check_trained",
+__all__ = ["Forecasts", "History", "QuestionRecords", "aggregate_forecast", "check_trained", "contextual_forecast",
            "evidence_forecast", "hazard_forecast", "learned_forecast", "learned_hazard_forecast",
            "recalibrated_forecast", "why_not"]
 
@@ -258,3 +258,44 @@ def recalibrated_forecast(data: QuestionRecords, history: History, *, min_questi
         rows.append(_row(q["id"], f"model:recalibrated:{f['forecaster']}", as_of, p, recalibrate.VERSION,
                          params, text))
     return rows, expl or ["no forecasts to recalibrate yet"]
+
+
+def contextual_forecast(data: QuestionRecords, summary: Mapping[str, Any]) -> Forecasts:
+    """Model 7 (:mod:`forecasts.models.contextual`): the latest forecast of each forecaster the
+    fit covers (``summary["of"]``), recalibrated by the fit's posterior draws on the features of
+    that forecast (computed from the forecaster's own forecasts on the question up to it and
+    the scheduled close).  Refuses a fit trained on resolutions after ``as_of``."""
+    import pandas as pd
+
+    from forecasts.models import aggregate, contextual
+
+    q, as_of = _question(data), data["as_of"]
+    check_trained(summary, as_of)
+    covered = set(summary["of"])
+    mine = [f for f in data["forecasts"] if f["forecaster"] in covered and f.get("probability") is not None]
+    if not mine:
+        return [], [f"none of the forecasters this fit recalibrates ({', '.join(sorted(covered))}) "
+                    "has forecast the question yet"]
+    frame = pd.DataFrame({"question": q["id"], "forecaster": [f["forecaster"] for f in mine],
+                          "made_at": pd.to_datetime([f["made_at"] for f in mine]),
+                          "probability": [float(f["probability"]) for f in mine], "closes_at": q["closes_at"]})
+    design = contextual.features(frame).groupby("forecaster", sort=True).tail(1)
+    latest = {f["forecaster"]: f for f in aggregate.latest_by_forecaster(mine)}
+    groups = [contextual.group_of(dict(summary), name, q.get("tags")) for name in design["forecaster"]]
+    pred = contextual.predict(dict(summary), design, groups)
+    values = design[list(contextual.FEATURES)].to_numpy(dtype=float)
+    stated = design["probability"].to_numpy(dtype=float)
+    rows, expl = [], []
+    for k, r in enumerate(design.itertuples(index=False)):
+        name = str(r.forecaster)
+        p, lo, hi = float(pred["mean"][k]), float(pred["q05"][k]), float(pred["q95"][k])
+        text = (f"{name} said {stated[k]:.1%} on {r.made_at:%Y-%m-%d}; contextual recalibration "
+                f"({summary['version']}, group {groups[k]}, from {summary['n_questions']} resolved questions) "
+                f"{p:.1%} [90% {lo:.1%}-{hi:.1%}]")
+        expl.append(text)
+        params = {"of": name, "original": float(stated[k]), "original_at": latest[name]["made_at"],
+                  "group": groups[k], "fit_version": summary["version"], "trained_through": summary["trained_through"],
+                  "features": dict(zip(contextual.FEATURES, values[k].tolist(), strict=True)),
+                  "interval90": [lo, hi], "clock": data["clock"]}
+        rows.append(_row(q["id"], f"model:contextual:{name}", as_of, clip(p), contextual.VERSION, params, text))
+    return rows, expl

@@ -1,4 +1,7 @@
-"""The learned model's ledger side: its training data as of a time and its fitted summaries.
+"""The learned models' ledger side: their training data as of a time and their fitted summaries.
+
+Model 3 (learned event effects) and model 7 (contextual recalibration,
+:mod:`forecasts.models.contextual`: :func:`fit_contextual_ledger`, :func:`load_contextual`).
 
 :func:`design_from_ledger` reads every question, forecast, assessment and resolution as of a
 time and hands them to :func:`forecasts.models.hierarchical.design_from_records`;
@@ -20,7 +23,8 @@ if TYPE_CHECKING:
     from forecasts.ledger.storage import Clock
     from forecasts.models.hierarchical import Design
 
-__all__ = ["design_from_ledger", "fit_ledger", "load_summary", "models_folder"]
+__all__ = ["design_from_ledger", "fit_contextual_ledger", "fit_ledger", "load_contextual", "load_summary",
+           "models_folder"]
 
 
 def models_folder(ledger: Ledger) -> Path:
@@ -63,3 +67,48 @@ def fit_ledger(ledger: Ledger, as_of: object = None, *, out: str | os.PathLike[s
         raise InvalidInput(f"{len(design.y)} resolved yes/no questions with assessed events: too few to learn from")
     summary, _ = hierarchical.fit(design, as_of=t.isoformat(), **sampling)
     return design, summary, hierarchical.save_summary(summary, out if out is not None else models_folder(ledger))
+
+
+def load_contextual(ledger: Ledger) -> dict[str, Any]:
+    """The newest converged contextual recalibration in the ledger's :func:`models_folder`."""
+    from forecasts.models import contextual
+
+    return contextual.load_summary(models_folder(ledger))
+
+
+def fit_contextual_ledger(ledger: Ledger, as_of: object = None, *, of: str | None = None,
+                          clock: Clock = "both", out: str | os.PathLike[str] | None = None, **sampling: Any) -> tuple[dict[str, Any], Path]:
+    """Fit the contextual recalibration on what the ledger knew as of a time (default: now;
+    ``clock="world"`` replays imported history by its world times) and save it (into ``out``, default :func:`models_folder`).
+
+    ``of``: one forecaster (a crowd such as ``import:metaculus``, or one analyst), grouped by
+    the questions' first tags; default: every person in the ledger (a team), grouped by
+    forecaster, so that an analyst with few resolved questions borrows from the team.
+    ``sampling`` goes to :func:`forecasts.models.contextual.fit` (``draws``, ``tune``,
+    ``chains``, ``cores``, ``seed``).  Returns ``(summary, path)``."""
+    import pandas as pd
+
+    from forecasts import domain
+    from forecasts.errors import InvalidInput
+    from forecasts.models import contextual
+
+    t = domain.now() if as_of is None else domain.parse_time(as_of, "as-of date")
+    fs = ledger.forecasts(t, clock=clock)
+    rs = ledger.resolutions(t, clock=clock)
+    qs = ledger.questions(t, clock=clock)
+    fs = fs[fs["probability"].notna()]
+    if of is None:
+        names = sorted({n for n in fs["forecaster"].unique() if domain.is_person(n)})
+        group_by = "forecaster"
+    else:
+        names, group_by = [of], "tag"
+    fs = fs[fs["forecaster"].isin(names)]
+    cases = contextual.training_cases(fs, qs, rs, group_by=group_by)
+    if cases.empty:
+        who = of if of is not None else "any person"
+        raise InvalidInput(f"no question resolved yes/no as of {t:%Y-%m-%d} has forecasts by {who}: nothing to learn from")
+    used = rs[rs["question"].isin(cases["question"])]
+    through = pd.Timestamp(used["resolved_at"].max()).isoformat()
+    summary = contextual.fit(cases, of=sorted(cases["forecaster"].unique()), trained_through=through,
+                             group_by=group_by, **sampling)
+    return summary, contextual.save_summary(summary, out if out is not None else models_folder(ledger))

@@ -5,7 +5,8 @@
 * :func:`update`: a **live** forecast, made now, from what the ledger knows now
   (``clock="both"``: rows recorded *and* dated by now).  Written through
   :meth:`Ledger.import_history` with forecaster ``model:<name>`` (aggregates:
-  ``crowd:<method>``; recalibrations: ``model:recalibrated:<forecaster>``), source
+  ``crowd:<method>``; recalibrations: ``model:recalibrated:<forecaster>`` and
+  ``model:contextual:<forecaster>``), source
   ``model:<name>``, ``made_at`` = now, ``model_version`` and JSON ``params``.
 * :func:`update_all`: the same on every open question, in one transaction.
 
@@ -32,7 +33,7 @@ from forecasts.errors import UnknownModel, UnknownQuestion
 from forecasts.ledger.storage import Clock
 from forecasts.models import forecasters
 from forecasts.models.forecasters import History, QuestionRecords
-from forecasts.runs.learned import load_summary
+from forecasts.runs.learned import load_contextual, load_summary
 
 if TYPE_CHECKING:
     from forecasts.ledger import Ledger
@@ -41,7 +42,7 @@ __all__ = ["CLOSED_FORM", "LEARNED", "MODELS", "Clock", "forecast", "open_questi
            "update", "update_all"]
 
 #: The models, by the name ``forecasts update --model`` takes.
-MODELS = ("evidence", "hazard", "learned", "learned-hazard", "aggregate", "recalibrated")
+MODELS = ("evidence", "hazard", "learned", "learned-hazard", "aggregate", "recalibrated", "contextual")
 #: The models that need a fitted posterior summary of model 3.
 LEARNED = ("learned", "learned-hazard")
 #: The closed-form models (standard library only).
@@ -109,6 +110,10 @@ def forecast(ledger: Ledger, question: str, model: str = "evidence", as_of: obje
             rows, expl = forecasters.learned_forecast(data, summary)
         else:
             rows, expl = forecasters.learned_hazard_forecast(data, summary, **options)
+    elif model == "contextual":
+        if summary is None:
+            summary = load_contextual(ledger)
+        rows, expl = forecasters.contextual_forecast(data, summary)
     elif model == "aggregate":
         rows, expl = forecasters.aggregate_forecast(data, _history(ledger, t, clock), **options)
     else:
@@ -147,6 +152,8 @@ def update_all(ledger: Ledger, model: str = "evidence", **options: Any) -> dict[
     summary = options.pop("summary", None)
     if model in LEARNED and summary is None:
         summary = load_summary(ledger)
+    if model == "contextual" and summary is None:
+        summary = load_contextual(ledger)
     for qid in open_questions(ledger, t):
         out = forecast(ledger, qid, model, t, summary=summary, **options)
         rows += out["rows"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from forecasts.ledger import Ledger
 from forecasts.models import hierarchical as hm
 from forecasts.runs import live
 from forecasts.runs.learned import design_from_ledger, models_folder
@@ -64,3 +65,68 @@ def test_fit_on_a_ledger_saves_and_feeds_the_learned_model(ledger, tmp_path):
     assert row["forecaster"] == "model:learned" and row["model_version"].endswith(summary["version"])
     lo, hi = row["params"]["interval90"]
     assert lo < row["probability"] < hi
+
+
+def _team_ledger(ledger, seed=0):
+    """Three analysts on resolved questions (cy has only 15), underconfident by a log-odds factor
+    of 2, and an open question that ana and cy have forecast."""
+    rng = np.random.default_rng(seed)
+    qs, fs, rs = [], [], []
+    for name, n in (("ana", 60), ("bo", 60), ("cy", 15)):
+        for i in range(n):
+            qid = f"{name}-{i}"
+            truth = rng.normal(0, 1.5)
+            qs.append({"qid": qid, "title": f"{qid}?", "opens": "2015-01-01", "closes": "2020-06-01", "tags": "team"})
+            for day, scale in (("2015-02-01", 3.0), ("2020-03-11", 2.0)):
+                fs.append({"question": qid, "forecaster": name, "made_at": day,
+                           "probability": float(1 / (1 + np.exp(-truth / scale)))})
+            rs.append({"question": qid, "outcome": "yes" if rng.uniform() < 1 / (1 + np.exp(-truth)) else "no",
+                       "on": "2020-06-01"})
+    qs.append({"qid": "open-q", "title": "Open?", "opens": "2020-01-01", "closes": "2027-06-01", "tags": "team"})
+    fs += [{"question": "open-q", "forecaster": "ana", "made_at": "2020-07-01", "probability": 0.7},
+           {"question": "open-q", "forecaster": "cy", "made_at": "2020-07-02", "probability": 0.3}]
+    ledger.import_history(questions=qs, forecasts=fs, resolutions=rs, source="import:test")
+
+
+def test_contextual_needs_a_fit(cli, ledger):
+    _team_ledger(ledger)
+    r = cli("update", "open-q", "--model", "contextual")
+    assert r.returncode == 2 and "forecasts fit --model contextual" in r.stderr
+    r = cli("fit", "--model", "contextual", "--of", "nobody")
+    assert r.returncode == 2 and "nothing to learn from" in r.stderr
+    r = cli("fit", "--model", "oracle")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_contextual_fit_update_and_backtest_for_a_team(cli, ledger, db_path):
+    """`forecasts fit --model contextual` pools the team; `update --model contextual` writes one
+    row per analyst with the posterior interval; backtests after the training data run, before
+    it they refuse."""
+    import json
+
+    _team_ledger(ledger)
+    r = cli("fit", "--model", "contextual", "--world", "--as-of", "2020-06-02", "--draws", "600", "--tune", "500",
+            "--seed", "3")
+    assert r.returncode == 0, r.stderr
+    assert "fitted 135 resolved questions" in r.stdout and "3 groups (forecaster)" in r.stdout
+    assert "NOT CONVERGED" not in r.stdout
+    saved = sorted(models_folder(ledger).glob("contextual-*.json"))
+    assert len(saved) == 1 and json.loads(saved[0].read_text())["trained_through"] == "2020-06-01T00:00:00"
+    r = cli("update", "open-q", "--model", "contextual", "--json")
+    assert r.returncode == 0, r.stderr
+    rows = {row["forecaster"]: row for row in json.loads(r.stdout)}
+    assert set(rows) == {"model:contextual:ana", "model:contextual:cy"}
+    ana, cy = rows["model:contextual:ana"], rows["model:contextual:cy"]
+    assert ana["probability"] > 0.7 and cy["probability"] < 0.3          # underconfident analysts
+    for row in (ana, cy):
+        lo, hi = row["params"]["interval90"]
+        assert lo < row["probability"] < hi and row["model_version"] == "contextual-1"
+    stored = [f for f in Ledger.open(db_path).records("forecasts") if f["forecaster"].startswith("model:contextual")]
+    assert len(stored) == 2 and {f["source"] for f in stored} == {"model:contextual"}
+    r = cli("backtest", "open-q", "--model", "contextual", "--from", "2020-07-03", "--to", "2020-07-24",
+            "--every", "1w")
+    assert r.returncode == 0, r.stderr
+    assert "8 backtest rows written as backtest:contextual" in r.stdout    # 4 dates x 2 analysts
+    r = cli("backtest", "open-q", "--model", "contextual", "--from", "2020-03-01", "--to", "2020-04-01")
+    assert r.returncode == 2 and "would look ahead" in r.stderr
