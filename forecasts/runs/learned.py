@@ -29,9 +29,10 @@ __all__ = ["design_from_ledger", "fit_contextual_ledger", "fit_ledger", "load_co
 
 def models_folder(ledger: Ledger) -> Path:
     """Where fitted posterior summaries live: ``$FORECASTS_MODELS``, else ``models/`` beside the
-    ledger file (``data/models/`` for the default ``data/forecasts.duckdb``)."""
+    ledger file (``data/models/`` for the default ``data/forecasts.duckdb``; for a team ledger,
+    ``data/models/`` under the working folder)."""
     env = os.environ.get("FORECASTS_MODELS")
-    return Path(env) if env else Path(ledger.path).parent / "models"
+    return Path(env) if env else ledger.folder / "models"
 
 
 def load_summary(ledger: Ledger) -> dict[str, Any]:
