@@ -76,8 +76,9 @@ def add_member(ledger: Ledger, name: object, role: str, *, password: str | None 
                                                                     sql.Literal(verifier)))
         for group in GRANTS[role]:
             conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), sql.Identifier(who)))
-        conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(
-            sql.Identifier(conn.info.dbname), sql.Identifier(who)))
+        conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}{}").format(
+            sql.Identifier(conn.info.dbname), sql.Identifier(who),
+            sql.SQL(" WITH GRANT OPTION" if role == "admin" else "")))  # an admin lets others in
 
     storage._run(create)
     return secret

@@ -128,7 +128,14 @@ def test_editors_and_importers(pg_cluster, teamdb):
                                            "probability": 0.4}], source="import:x")
     assert added["forecasts"] == 1
     assert imp.log("rain", "45%", by="carol")["forecaster"] == "carol"  # importers may write in a name
-    assert {m["name"]: m["role"] for m in team.members(imp)} == {"ed": "editor", "imp": "importer", "tester": "admin"}
+    _member(pg_cluster, teamdb, "ada", "admin")
+    ada = Ledger.open(pg_cluster.url(teamdb, "ada"))
+    _MEMBERS.append("ann")
+    team.add_member(ada, "ann", "analyst", password="a long enough password")  # an admin adds members
+    with pytest.raises(AccessDenied):
+        team.add_member(imp, "ian", "analyst")  # an importer does not
+    assert {m["name"]: m["role"] for m in team.members(imp)} == {
+        "ada": "admin", "ann": "analyst", "ed": "editor", "imp": "importer", "tester": "admin"}
 
 
 def test_no_role_updates_or_deletes_not_even_the_owner(pg_cluster, teamdb):
