@@ -142,10 +142,15 @@ def read_json(path: str | Path) -> Any:
 
 
 def read_table(path: str | Path, *, sep: str | None = None, header: bool = True,
-               names: Sequence[str] | None = None) -> Any:
+               names: Sequence[str] | None = None, na_values: Sequence[str] = ("",)) -> Any:
     """Read a CSV/TSV (every column as text) or Parquet file into a frame with a ``_line``
     column: the line of the record in a text file (header = line 1, embedded newlines
-    counted), the 1-based row number plus one in a Parquet file (as if it had a header)."""
+    counted), the 1-based row number plus one in a Parquet file (as if it had a header).
+
+    ``na_values``: the texts that stand for a missing value (only the blank cell by default;
+    a source that writes ``NA`` or ``NULL`` for missing says so).  A file whose header has
+    one column only while ``sep`` is not in it, but ``;`` or a tab is, is refused naming the
+    separator found (a spreadsheet's semicolon CSV read as commas)."""
     import pandas as pd
 
     p = source_file(path)
@@ -159,12 +164,34 @@ def read_table(path: str | Path, *, sep: str | None = None, header: bool = True,
     if sep is None:
         sep = "\t" if p.suffix.lower() in (".tsv", ".txt") else ","
     try:
-        df = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
+        df = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, na_values=list(na_values),
                          header=0 if header else None, names=None if names is None else list(names), quoting=0)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInput(f"cannot read {p.name}: {str(exc).splitlines()[0]}") from None
+        found = _other_separator(p, sep)
+        hint = f"; its first line looks separated by {found!r} (give the separator)" if found else ""
+        raise InvalidInput(f"cannot read {p.name} with separator {sep!r}: {str(exc).splitlines()[0]}{hint}") from None
+    if header and len(df.columns) == 1:
+        found = _other_separator(p, sep)
+        if found:
+            raise InvalidInput(f"{p.name} read with separator {sep!r} has one column only; its first line "
+                               f"looks separated by {found!r} (give the separator)")
     df["_line"] = _record_lines(p, len(df), sep, header)
     return df
+
+
+def _other_separator(p: Path, sep: str) -> str | None:
+    """The separator that splits the first line of ``p`` into more fields than ``sep`` does."""
+    import csv
+
+    try:
+        with p.open(newline="", encoding="utf-8", errors="replace") as fh:
+            first = fh.readline()
+    except OSError:
+        return None
+    width = {c: len(next(csv.reader([first], delimiter=c), [])) for c in (",", ";", "\t", "|") if c != sep}
+    mine = len(next(csv.reader([first], delimiter=sep), [])) if len(sep) == 1 else 1
+    best = max(width, key=lambda c: width[c], default=None)
+    return best if best is not None and width[best] > max(mine, 1) else None
 
 
 def _record_lines(p: Path, n: int, sep: str, header: bool) -> list[int]:
