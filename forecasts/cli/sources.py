@@ -163,16 +163,50 @@ def forecastbench(
 def csv_(
     path: File,
     map_: Annotated[list[str] | None, typer.Option("--map", help="CANONICAL=COLUMN, e.g. made_at=date (repeatable).")] = None,
-    name: Annotated[str, typer.Option("--name", help="Rows are marked import:NAME.")] = "csv",
+    name: Annotated[str, typer.Option("--name", help="Rows are marked import:NAME; forecasters become NAME:<name in file>.")] = "csv",
     prefix: Annotated[str | None, typer.Option("--prefix", help="Prefix for question ids.")] = None,
+    forecaster: Annotated[list[str] | None, typer.Option("--forecaster", help="FILE_NAME=LEDGER_NAME: file this forecaster's rows under LEDGER_NAME instead of NAME:FILE_NAME (repeatable).")] = None,
+    sep: Annotated[str | None, typer.Option("--sep", help="Field separator, e.g. ';' or '\\t' (default ',', tab for .tsv/.txt).")] = None,
+    decimal: Annotated[str, typer.Option("--decimal", help="Decimal mark of probabilities: '.' or ',' (0,35).")] = ".",
+    dayfirst: Annotated[bool, typer.Option("--dayfirst", help="Read 05/01/2021 as 5 January 2021.")] = False,
+    monthfirst: Annotated[bool, typer.Option("--monthfirst", help="Read 05/01/2021 as 1 May 2021.")] = False,
     certainty: Annotated[bool, typer.Option("--allow-certainty", help="Accept 0% and 100% forecasts.")] = False,
     dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
 ) -> None:
-    """Any CSV/Parquet table of forecasts (columns question, forecaster, made_at, probability; optional title, opens, closes, outcome, resolved_at, source_id, rationale)."""
+    """Any CSV/Parquet table of forecasts, one row per forecast.
+
+    \b
+    Columns (rename with --map CANONICAL=COLUMN; any other column is refused):
+      question     question id in the file (made a slug; --prefix adds PREFIX-)   required
+      forecaster   who forecast; becomes NAME:<forecaster> unless --forecaster   required
+      made_at      when (ISO 8601, or 05/01/2021 with --dayfirst/--monthfirst)   required
+      probability  P(yes): 0.65, 65%, odds 13:7 (0,65 with --decimal ,)           required
+      source_id    the row's id in the source (default line-<n>)
+      rationale    text, at most 10,000 characters
+      title, opens, closes, criteria, tags    the question, from its first row
+                   (tags: one cell, separated by commas: arms-control,russia)
+      outcome      yes, no, ambiguous or annulled; resolved_at its date
+                   (default: closes); forecasts dated after it are refused
+    """
     from forecasts.sources.generic import import_csv
 
+    if dayfirst and monthfirst:
+        raise InvalidInput("give --dayfirst or --monthfirst, not both")
+    order = "dayfirst" if dayfirst else ("monthfirst" if monthfirst else None)
     _run(import_csv, db, path, as_json, mapping=_mapping(map_), name=name, prefix=prefix,
-         allow_certainty=certainty, dry_run=dry_run, skip_malformed=skip_malformed)
+         allow_certainty=certainty, dry_run=dry_run, skip_malformed=skip_malformed,
+         sep=None if sep is None else sep.replace("\\t", "\t"), decimal=decimal, date_order=order,
+         forecasters=_pairs(forecaster, "--forecaster", "FILE_NAME=LEDGER_NAME, e.g. alice=alice"))
+
+
+def _pairs(items: list[str] | None, option: str, example: str) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise InvalidInput(f"{option} {item!r} must read {example}")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
 
 
 @import_app.command("gdelt")
