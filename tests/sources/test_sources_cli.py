@@ -53,3 +53,12 @@ def test_import_spreadsheet_csv_options(cli, tmp_path, write):
     assert json.loads(r.stdout)["added"]["forecasts"] == 1
     r = cli("import", "csv", "--help")
     assert "tags: one cell, separated by commas" in r.stdout and "--dayfirst" in r.stdout
+
+
+def test_import_published_gdelt_zip(cli):
+    from pathlib import Path
+
+    zipped = Path(__file__).parent / "fixtures" / "gdelt" / "20170701234500.export.CSV.zip"
+    r = cli("import", "gdelt", str(zipped), "--actors", "USA,RUS", "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert "would add 6 events" in r.stdout and "12 other actors" in r.stdout
