@@ -127,7 +127,10 @@ def predictionbook(
     certainty: Annotated[bool, typer.Option("--certainty/--no-certainty", help="Accept 0% and 100% forecasts.")] = True,
     dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
 ) -> None:
-    """PredictionBook forecasts (and questions, resolutions)."""
+    """PredictionBook forecasts (and questions, resolutions): the scraped tables (CSV/Parquet:
+    question_id, user_id, probability, timestamp, outcome 1/0/-1, open_time, close_time,
+    resolve_time; --questions adds q_title) or an API answer (.json: /api/predictions,
+    /api/predictions/:id or /api/my_predictions; wagers are responses' confidence / 100)."""
     from forecasts.sources.predictionbook import import_predictionbook
 
     _run(import_predictionbook, db, path, as_json, questions=questions, allow_certainty=certainty,
