@@ -114,7 +114,21 @@ def gjp(
     questions: Annotated[Path | None, typer.Option("--questions", help="gjp_ifps.csv (needed for a forecasts file).")] = None,
     dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
 ) -> None:
-    """Good Judgment Project questions (gjp_ifps.csv) or survey forecasts (with --questions)."""
+    """Good Judgment Project questions (ifps.csv) or survey forecasts (survey_fcasts*.csv, with --questions).
+
+    \b
+    ifps.csv: ifp_id, q_type, q_text (title), q_desc (criteria), q_status (closed or voided:
+      annulled), date_start (opens), date_suspend, date_to_close (closes), date_closed
+      (resolved; also the close when date_to_close is not after date_start), outcome (the
+      option letter), short_title, days_open, n_opts, options ("(a) Yes, (b) No": binary;
+      otherwise multiple choice with the letters as options). Dates m/d/yy, UTC; NA and
+      NULL mean missing. Tags: gjp.
+    survey forecasts: ifp_id, ctt, cond, training, team, user_id (forecaster gjp:<user_id>),
+      forecast_id, fcast_type, answer_option (a, b...), value (its probability), fcast_date,
+      expertise, q_status, viewtime, year, timestamp. One row per option of a forecast.
+    Any other column or q_status is refused, naming it. Import the forecasts file (it brings
+    its questions) rather than ifps.csv first: year 1 took forecasts the day before the
+    official start, and a question already imported keeps its official start."""
     from forecasts.sources.gjp import import_gjp
 
     _run(import_gjp, db, path, as_json, questions=questions, dry_run=dry_run, skip_malformed=skip_malformed)
@@ -222,7 +236,18 @@ def gdelt(
     until: Annotated[str | None, typer.Option("--until", help="Up to this date.")] = None,
     dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
 ) -> None:
-    """GDELT 1.0/2.0 event exports, with CAMEO descriptions and Goldstein scores attached."""
+    """GDELT 1.0/2.0 event exports, with CAMEO descriptions and Goldstein scores attached.
+
+    \b
+    FILE: an export as GDELT publishes it (20170701234500.export.CSV.zip, or the .export.CSV
+    inside): tab-separated, no header, 57 or 58 columns (1.0) or 61 (2.0), every line the
+    same; or a table with GDELT's column names as its header (gdeltPyR's added
+    CAMEOCodeDescription is ignored, any other unknown column refused).
+    Each row becomes an event: on = SQLDATE; title "<Actor1Name> -> <Actor2Name>: <CAMEO
+    description>"; cameo = EventCode (leading zeros kept); actors = Actor1Code;Actor2Code;
+    source_url = SOURCEURL; source_id = GLOBALEVENTID; GoldsteinScale, NumMentions,
+    NumSources, AvgTone and ActionGeo_FullName go into the description; tags gdelt,
+    quad:<QuadClass>, cameo-root:<EventRootCode>."""
     from forecasts.sources.gdelt import import_gdelt
 
     _run(import_gdelt, db, path, as_json, actors=actors.split(",") if actors else None,

@@ -29,7 +29,11 @@ unresolved.  Two questions of the release close no later than they open: when
 (``date_closed``), it closes then (counted in a note); when no close date is after the start,
 the question is left out and counted (``filtered``: ``close_not_after_open``), with its
 forecasts (``rows_of_left_out_questions``).  Any other ``q_status`` than ``closed`` and
-``voided`` is refused naming it.
+``voided`` is refused naming it, and so is a column the release's files do not have
+(:data:`IFP_COLUMNS`, :data:`SURVEY_COLUMNS`; checked against ``ifps.csv`` and the year 1
+survey file; other years' files were not seen).  What the files cannot carry into the
+ledger: the GJP conditions, teams and training (``ctt``, ``cond``, ``training``, ``team``),
+the forecasters' expertise ratings, and the suspension date.
 """
 
 from __future__ import annotations
@@ -49,6 +53,17 @@ SOURCE = "import:gjp"
 #: How the Dataverse files write a missing value.
 MISSING = ("", "NA", "NULL")
 STATUSES = ("closed", "voided")
+#: The columns of the release's files (``ifps.csv``; ``survey_fcasts.yr1.csv``); any other is refused.
+IFP_COLUMNS = ("ifp_id", "q_type", "q_text", "q_desc", "q_status", "date_start", "date_suspend", "date_to_close",
+               "date_closed", "outcome", "short_title", "days_open", "n_opts", "options")
+SURVEY_COLUMNS = ("ifp_id", "ctt", "cond", "training", "team", "user_id", "forecast_id", "fcast_type",
+                  "answer_option", "value", "fcast_date", "expertise", "q_status", "viewtime", "year", "timestamp")
+
+
+def _known_columns(t, known: tuple[str, ...], name: str, what: str) -> None:
+    unknown = [c for c in t.columns if c not in known and c != "_line"]
+    if unknown:
+        raise InvalidInput(f"{name} has column(s) not in a GJP {what} file: {', '.join(map(repr, unknown))}")
 _OPTION = re.compile(r"\(([a-z])\)\s*(.*?)\s*(?=,\s*\([a-z]\)|$)", re.S)
 
 
@@ -78,6 +93,7 @@ def _questions(path: str | Path) -> tuple[list[dict], list[dict], dict[str, dict
     for col in ("ifp_id", "q_text", "date_start", "options", "q_status"):
         if col not in t.columns:
             raise InvalidInput(f"{Path(path).name} has no {col!r} column (a GJP questions file, gjp_ifps.csv)")
+    _known_columns(t, IFP_COLUMNS, Path(path).name, "questions (ifps.csv)")
     questions, resolutions, kinds = [], [], {}
     left_out: dict[str, int] = {}
     moved = 0
@@ -155,6 +171,7 @@ def import_gjp(ledger: Ledger, path: str | Path, *, questions: str | Path | None
     for col in ("ifp_id", "user_id", "forecast_id", "answer_option", "value", "timestamp"):
         if col not in t.columns:
             raise InvalidInput(f"{Path(path).name} has no {col!r} column (a GJP survey forecasts file)")
+    _known_columns(t, SURVEY_COLUMNS, Path(path).name, "survey forecasts (survey_fcasts.yr1.csv)")
     summary = ImportSummary(source=SOURCE, path=str(path), rows_read=len(t), notes=notes)
     if left_out:
         summary.filtered["close_not_after_open"] = len(left_out)

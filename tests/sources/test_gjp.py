@@ -112,3 +112,9 @@ def test_unknown_status_is_named(ledger, tmp_path, write):
     with pytest.raises(InvalidInput, match="unknown q_status 'suspended'"):
         import_gjp(ledger, write(tmp_path / "ifps.csv", text))
     assert ledger.counts()["questions"] == 0
+
+
+def test_unknown_column_is_named(ledger, tmp_path, write):
+    text = (FIXTURES / "survey_fcasts.yr1.csv").read_text().replace("viewtime", "view_seconds", 1)
+    with pytest.raises(InvalidInput, match=r"not in a GJP survey forecasts \(survey_fcasts.yr1.csv\) file: 'view_seconds'"):
+        import_gjp(ledger, write(tmp_path / "s.csv", text), questions=FIXTURES / "ifps.csv")
