@@ -169,7 +169,14 @@ def forecastbench(
     resolutions: Annotated[Path | None, typer.Option("--resolutions", help="A resolution set JSON (with a question set JSON).")] = None,
     dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
 ) -> None:
-    """ForecastBench market questions with the frozen crowd forecast and resolutions."""
+    """ForecastBench market questions with the frozen crowd forecast and resolutions.
+
+    \b
+    FILE: a flattened table (fb_id, source, question, url, market_open_utc, market_close_utc,
+    freeze_datetime_utc, freeze_crowd_p_yes, resolved, resolved_to 1/0,
+    first_resolved_date, resolution_criteria) or a question set JSON ({"questions": [...]},
+    with --resolutions a resolution set JSON). The frozen crowd value is a forecast by
+    import:<source> at the freeze time; questions are tagged forecastbench and <source>."""
     from forecasts.sources.forecastbench import import_forecastbench
 
     _run(import_forecastbench, db, path, as_json, resolutions=resolutions, dry_run=dry_run,
@@ -263,7 +270,20 @@ def events_csv(
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Add this tag to every event (repeatable).")] = None,
     dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
 ) -> None:
-    """A plain CSV of dated events (title, on, and optional description, source_url, actors, cameo...)."""
+    """A plain CSV (or Parquet) of dated events, one row per event.
+
+    \b
+    Columns (rename with --map FIELD=COLUMN):
+      title          what happened                                             required
+      on             when (also occurred_on, occurred_at, date; ISO 8601)      required
+      description    longer text
+      source_url     a link to the report
+      actors         source;target, separated by a semicolon (USA;RUS)
+      cameo          CAMEO code, leading zeros kept (also cameo_code)
+      goldstein      -10..+10 (filled in from the CAMEO code when missing)
+      tags           one cell, separated by commas (arms-control,russia)
+      date_precision day, approx or time
+      source_id      the row's id (default: date and a hash of the title)"""
     from forecasts.sources.events_csv import import_events_csv
 
     _run(import_events_csv, db, path, as_json, mapping=_mapping(map_), name=name, tags=tag or (),
