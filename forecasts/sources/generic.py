@@ -276,7 +276,8 @@ def _resolution_times(ledger: Ledger, resolutions: Sequence[dict]) -> dict[str, 
 def load_track_record(ledger: Ledger, *, source: str, questions: Sequence[dict] = (), forecasts: Any = None,
                       resolutions: Sequence[dict] = (), dry_run: bool = False, progress: Progress = None,
                       skip_malformed: bool = False, allow_certainty: bool = False,
-                      summary: ImportSummary | None = None, question_file: str | None = None) -> ImportSummary:
+                      summary: ImportSummary | None = None, question_file: str | None = None,
+                      drop_after_resolution: bool = False) -> ImportSummary:
     """Validate, de-duplicate and write a canonical track record (see the module docstring).
 
     ``questions``: dicts with the keys of :meth:`~forecasts.ledger.Ledger.import_history` plus
@@ -287,6 +288,12 @@ def load_track_record(ledger: Ledger, *, source: str, questions: Sequence[dict] 
     forecasts, ``question_file`` names it and prefixes their problems, so that each line
     number points into the right file.  Every row is checked once, by
     :mod:`forecasts.ledger.rules`.
+
+    A forecast dated after its question's resolution (the import's own, else the ledger's) is
+    refused (:func:`forecasts.ledger.rules.check_before_resolution`).  An importer whose source
+    is known to stamp points after the resolution (a platform's crowd series, as it does after
+    the close) may pass ``drop_after_resolution=True``: such rows are then left out and
+    counted in ``summary.filtered["after_resolution"]`` instead.
     """
     import pandas as pd
 
@@ -340,10 +347,18 @@ def load_track_record(ledger: Ledger, *, source: str, questions: Sequence[dict] 
     index = pd.DataFrame([{k: v[k] for k in ("id", "kind", "options", "opens_at", "closes_at")} for v in info.values()],
                          columns=["id", "kind", "options", "opens_at", "closes_at"]).set_index("id")
     f = forecasts.reset_index(drop=True)
+    resolved = _resolution_times(ledger, resolutions) if n_f else {}
+    if drop_after_resolution and resolved and n_f:
+        made = to_utc(f["made_at"])
+        limit = f["question"].map(pd.Series(resolved, dtype="datetime64[us]")).astype("datetime64[us]")
+        late = (made > limit).to_numpy()
+        if late.any():
+            summary.filtered["after_resolution"] = summary.filtered.get("after_resolution", 0) + int(late.sum())
+            f = f[~late].reset_index(drop=True)
     checked_f = rules.check_forecast_frame(
         f.drop(columns=["line"]), index, source=src, lines=f["line"].astype(int).tolist(),
         allow_certainty=allow_certainty, skip_malformed=True,
-        resolved_at=_resolution_times(ledger, resolutions) if n_f else None,
+        resolved_at=resolved or None,
         bad_questions={qid: f"its question {qid!r} ({where}line {ln}) is malformed" for qid, ln in bad_q.items()})
     problems = list(checked_f.problems)
     tick(len(questions) + n_f, total)

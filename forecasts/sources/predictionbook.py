@@ -35,7 +35,8 @@ do not recognise each other's forecasts: import one or the other.  The API does 
 prediction was judged: the resolution is dated at the deadline or, when a wager came later
 (PredictionBook takes wagers until a judgement), at the last wager; a withdrawn prediction is
 ``annulled`` at its ``updated_at``.  What the JSON cannot carry: the judgement's time and the
-judge, and the prediction's tags.
+judge, and the prediction's tags.  A JSON file has no lines: malformed rows are listed by
+the prediction's position in the answer (1 = the first prediction).
 """
 
 from __future__ import annotations

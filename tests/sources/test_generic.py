@@ -8,7 +8,7 @@ import pytest
 
 from forecasts.errors import ImportRejected, InvalidInput
 from forecasts.ledger import Ledger
-from forecasts.sources.generic import forecaster_name, import_csv, slug
+from forecasts.sources.generic import forecaster_name, import_csv, load_track_record, slug
 
 GOOD = """
 question,title,opens,closes,forecaster,made_at,probability,outcome,resolved_at,id
@@ -215,3 +215,18 @@ q1,Rain?,2020-01-01,2020-06-01,bo,2020-01-06,0.7,yes,2020-05-01,bad tag!
     assert info.value.problems[0] == (2, "tag 'bad tag!' may hold letters, digits and . _ : - (at most 50)")
     assert info.value.problems[1:] == [(3, "its question 'q1' (line 2) is malformed")]
     assert info.value.message.startswith("2 malformed row(s), nothing imported: line 2: tag")
+
+
+def test_importer_may_leave_out_points_after_resolution_and_count_them(ledger):
+    frame = pd.DataFrame({"question": ["q1", "q1"], "forecaster": ["import:crowd", "import:crowd"],
+                          "made_at": ["2020-02-01", "2020-04-01"], "probability": [0.4, 0.9],
+                          "source_id": ["p1", "p2"], "line": [2, 3]})
+    questions = [{"qid": "q1", "title": "Rain?", "opens": "2020-01-01", "closes": "2020-06-01", "line": 2}]
+    resolutions = [{"question": "q1", "outcome": "yes", "on": "2020-03-01", "line": 2}]
+    with pytest.raises(ImportRejected, match="line 3: made_at 2020-04-01 00:00 is after question 'q1' was resolved"):
+        load_track_record(ledger, source="import:crowd", questions=questions, forecasts=frame,
+                          resolutions=resolutions)
+    s = load_track_record(ledger, source="import:crowd", questions=questions, forecasts=frame,
+                          resolutions=resolutions, drop_after_resolution=True)
+    assert s.filtered == {"after_resolution": 1} and s.added["forecasts"] == 1
+    assert ledger.forecasts()["source_id"].tolist() == ["p1"]
