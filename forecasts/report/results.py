@@ -211,7 +211,8 @@ class ScoreTable(_Shown):
 
     ``frame`` is indexed by forecaster with the columns ``kind`` (one of
     :data:`forecasts.domain.FORECASTER_KINDS`), ``record`` (``live``, ``imported`` or
-    ``live+imported``: where the forecasts came from), ``n_questions``,
+    ``live+imported``: where the forecasts came from; None when the frames have no
+    ``source`` column), ``n_questions``,
     ``n_forecasts``, ``coverage``, ``brier``, ``log`` (time-averaged, lower is better),
     ``baseline``, ``peer`` (Metaculus, higher is better), ``vs_median`` (Good Judgment style
     daily relative Brier) and ``vs_crowd`` (Brier minus the reference crowd's on shared
@@ -265,7 +266,7 @@ class ScoreTable(_Shown):
         from forecasts.scoring import track_records
 
         records = track_records(forecasts)
-        frame["record"] = [records.get(str(n), "live") for n in frame.index]
+        frame["record"] = [records.get(str(n)) for n in frame.index]
         frame = frame[frame["n_questions"] > 0]
         if forecasters is not None:
             frame = frame[frame.index.isin(list(forecasters))]

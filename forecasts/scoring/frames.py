@@ -116,10 +116,11 @@ def live_only(forecasts: pd.DataFrame) -> pd.DataFrame:
 
 def track_records(forecasts: pd.DataFrame) -> dict[str, str]:
     """Each forecaster's track record: ``live``, ``imported`` or ``live+imported``
-    (:data:`forecasts.domain.TRACK_RECORDS`), by the ``source`` of their forecasts."""
+    (:data:`forecasts.domain.TRACK_RECORDS`), by the ``source`` of their forecasts.  Frames
+    without a ``source`` column (built by hand) say nothing about it: the result is empty."""
     from forecasts import domain
 
-    if not len(forecasts):
+    if not len(forecasts) or "source" not in forecasts.columns:
         return {}
     imported = forecasts["source"].map(domain.is_imported).astype(bool)
     share = imported.groupby(forecasts["forecaster"].astype(str)).agg(["any", "all"])
