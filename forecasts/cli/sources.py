@@ -268,6 +268,7 @@ def events_csv(
     map_: Annotated[list[str] | None, typer.Option("--map", help="FIELD=COLUMN (repeatable).")] = None,
     name: Annotated[str, typer.Option("--name", help="Rows are marked import:NAME.")] = "events-csv",
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Add this tag to every event (repeatable).")] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Leave this column out (repeatable); any other unknown column is refused.")] = None,
     dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
 ) -> None:
     """A plain CSV (or Parquet) of dated events, one row per event.
@@ -287,7 +288,7 @@ def events_csv(
     from forecasts.sources.events_csv import import_events_csv
 
     _run(import_events_csv, db, path, as_json, mapping=_mapping(map_), name=name, tags=tag or (),
-         dry_run=dry_run, skip_malformed=skip_malformed)
+         ignore=ignore or (), dry_run=dry_run, skip_malformed=skip_malformed)
 
 
 @import_app.command("ledger")
