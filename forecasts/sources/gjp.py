@@ -135,7 +135,7 @@ def _questions(path: str | Path) -> tuple[list[dict], list[dict], dict[str, dict
     notes = []
     if moved:
         notes.append(f"{moved} question(s) whose scheduled close (date_to_close) is not after their start "
-                     "close when they actually closed (date_closed)")
+                     ": they close when they actually closed (date_closed)")
     if left_out:
         notes.append("left out, no close date after the start: " + ", ".join(
             f"{ifp} (line {ln})" for ifp, ln in left_out.items()))
