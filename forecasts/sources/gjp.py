@@ -134,7 +134,7 @@ def _questions(path: str | Path) -> tuple[list[dict], list[dict], dict[str, dict
                                 "line": r["_line"]})
     notes = []
     if moved:
-        notes.append(f"{moved} question(s) whose scheduled close (date_to_close) is not after their start "
+        notes.append(f"{moved} question(s) whose scheduled close (date_to_close) is not after their start"
                      ": they close when they actually closed (date_closed)")
     if left_out:
         notes.append("left out, no close date after the start: " + ", ".join(
