@@ -250,6 +250,22 @@ def parse_forecaster(value: object | None) -> str:
     return text
 
 
+#: The ``source`` prefix of rows written by an importer (imported history, not recorded live).
+IMPORT_SOURCE = "import:"
+#: How a forecaster's scored forecasts came in: all live, all imported, or both.
+TRACK_RECORDS = ("live", "imported", "live+imported")
+
+
+def is_imported(source: object) -> bool:
+    """Whether a row's ``source`` marks it as imported history (``import:<platform>``) rather
+    than a forecast recorded live (``cli``, ``notebook``, ``model:...``).
+
+    >>> is_imported("import:gjp"), is_imported("cli")
+    (True, False)
+    """
+    return str(source).startswith(IMPORT_SOURCE)
+
+
 def forecaster_kind(name: str) -> ForecasterKind:
     """The kind of forecaster a name denotes, by its reserved prefix (see the module notes).
 

@@ -70,7 +70,7 @@ class ImportRejected(InvalidInput):
     def listing(cls, problems: list[tuple[int, str]], total: int | None = None) -> ImportRejected:
         """The error for these ``(line, reason)`` problems: a count and the first five.
         ``total`` is the number of malformed rows when ``problems`` lists only some of them."""
-        problems = sorted(problems)
+        problems = sorted(problems, key=lambda p: p[0])  # stable: a line's root cause stays first
         count = max(total or 0, len(problems))
         shown = "; ".join(f"line {line}: {why}" for line, why in problems[:5])
         more = f" (and {count - 5} more)" if count > 5 else ""

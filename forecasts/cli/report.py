@@ -28,6 +28,7 @@ def report(
     forecaster: Annotated[list[str] | None, typer.Option("--forecaster", help="Only this forecaster (repeat for several).")] = None,
     tag: Annotated[str | None, typer.Option(help="Only questions with this tag.")] = None,
     since: Annotated[str | None, typer.Option(help="Only questions closing on or after this date.")] = None,
+    live_only: Annotated[bool, typer.Option("--live-only", help="Only forecasts recorded live; imported history (source import:...) left out.")] = False,
     as_of: AsOf = None,
     db: Db = None,
 ) -> None:
@@ -38,6 +39,7 @@ def report(
     with progress("report", show_from=PROGRESS_FROM) as update:
         # step i of n is being made: i - 1 are done (all n once the last step is reached)
         path = build_report(ledger, out, forecasters=forecaster or None, tag=tag, since=since, as_of=as_of,
+                            live_only=live_only,
                             progress=lambda step, total, label: update(step - 1 if step < total else total,
                                                                        total, label))
     line(f"report written to {path}")

@@ -23,9 +23,17 @@ if TYPE_CHECKING:
 app = typer.Typer()
 
 
-def _frames(db: Path | None, as_of: str | None) -> tuple[Any, Any, Any]:
+def _frames(db: Path | None, as_of: str | None, live: bool = False) -> tuple[Any, Any, Any]:
     ledger = open_ledger(db)
-    return ledger.forecasts(as_of), ledger.questions(as_of), ledger.resolutions(as_of)
+    forecasts = ledger.forecasts(as_of)
+    if live:
+        from forecasts.scoring import live_only
+
+        forecasts = live_only(forecasts)
+    return forecasts, ledger.questions(as_of), ledger.resolutions(as_of)
+
+
+LiveOnly = Annotated[bool, typer.Option("--live-only", help="Score only forecasts recorded live, leaving imported history (source import:...) out.")]
 
 
 def _excluded_line(excluded: dict[str, int]) -> str:
@@ -39,26 +47,38 @@ def score(
     rule: Annotated[str, typer.Option(help="brier (0-1), log (nats), spherical, baseline or peer (Metaculus).")] = "brier",
     relative_to: Annotated[str | None, typer.Option(help="crowd:median (Good Judgment daily relative Brier) or a forecaster.")] = None,
     bits: Annotated[bool, typer.Option(help="Log score in bits instead of nats.")] = False,
+    live_only: LiveOnly = False,
     as_of: AsOf = None,
     as_json: Json = False,
     db: Db = None,
 ) -> None:
-    """Time-averaged scores of resolved questions (ambiguous and annulled ones left out and counted)."""
-    from forecasts.scoring import score_table
+    """Time-averaged scores of resolved questions (ambiguous and annulled ones left out and counted).
 
+    By forecaster, the ``record`` column says whether each track record is live, imported
+    (forecasts that came in with 'forecasts import') or live+imported; --live-only scores the
+    live forecasts alone."""
+    from forecasts.scoring import score_table, track_records
+
+    frames = _frames(db, as_of, live_only)
     # the library checks by and rule itself (InvalidInput, exit 2); the casts only say so to the type checker
-    scores = score_table(*_frames(db, as_of), by=cast("ScoreGrouping", by), rule=cast("ScoreRule", rule),
+    scores = score_table(*frames, by=cast("ScoreGrouping", by), rule=cast("ScoreRule", rule),
                          relative_to=relative_to, as_of=as_of,
                          log_base=2 if bits else "e").rename_axis(by).reset_index()
+    if by == "forecaster":
+        kinds = track_records(frames[0])
+        scores.insert(1, "record", scores["forecaster"].astype(str).map(kinds))
     if as_json:
         write_json({"rule": rule, "by": by, "higher_is_better": scores.attrs.get("higher_is_better"),
-                    "excluded": plain(scores.attrs.get("excluded", {})), "rows": records(scores)})
+                    "live_only": live_only, "excluded": plain(scores.attrs.get("excluded", {})),
+                    "rows": records(scores)})
         return
     better = "higher" if scores.attrs.get("higher_is_better") else "lower"
     unit = {"brier": "Brier 0-1", "log": "log score in " + ("bits" if bits else "nats"), "spherical": "spherical",
             "baseline": "Metaculus baseline", "peer": "Metaculus peer"}[rule]
-    cols = [by, "n_questions", "n_forecasts", "score", "coverage"] + (["relative", "n_relative"] if relative_to else [])
-    table(scores, cols, title=f"{unit}, time-averaged ({better} is better)", empty="no resolved questions to score")
+    cols = [by] + (["record"] if by == "forecaster" else []) + ["n_questions", "n_forecasts", "score", "coverage"] \
+        + (["relative", "n_relative"] if relative_to else [])
+    scope = ", live forecasts only" if live_only else ""
+    table(scores, cols, title=f"{unit}, time-averaged ({better} is better){scope}", empty="no resolved questions to score")
     line(_excluded_line(scores.attrs.get("excluded", {})))
 
 

@@ -127,7 +127,21 @@ def gjp(
     questions: Annotated[Path | None, typer.Option("--questions", help="gjp_ifps.csv (needed for a forecasts file).")] = None,
     dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
 ) -> None:
-    """Good Judgment Project questions (gjp_ifps.csv) or survey forecasts (with --questions)."""
+    """Good Judgment Project questions (ifps.csv) or survey forecasts (survey_fcasts*.csv, with --questions).
+
+    \b
+    ifps.csv: ifp_id, q_type, q_text (title), q_desc (criteria), q_status (closed or voided:
+      annulled), date_start (opens), date_suspend, date_to_close (closes), date_closed
+      (resolved; also the close when date_to_close is not after date_start), outcome (the
+      option letter), short_title, days_open, n_opts, options ("(a) Yes, (b) No": binary;
+      otherwise multiple choice with the letters as options). Dates m/d/yy, UTC; NA and
+      NULL mean missing. Tags: gjp.
+    survey forecasts: ifp_id, ctt, cond, training, team, user_id (forecaster gjp:<user_id>),
+      forecast_id, fcast_type, answer_option (a, b...), value (its probability), fcast_date,
+      expertise, q_status, viewtime, year, timestamp. One row per option of a forecast.
+    Any other column or q_status is refused, naming it. Import the forecasts file (it brings
+    its questions) rather than ifps.csv first: year 1 took forecasts the day before the
+    official start, and a question already imported keeps its official start."""
     from forecasts.sources.gjp import import_gjp
 
     _run(import_gjp, db, path, as_json, questions=questions, dry_run=dry_run, skip_malformed=skip_malformed)
@@ -140,7 +154,10 @@ def predictionbook(
     certainty: Annotated[bool, typer.Option("--certainty/--no-certainty", help="Accept 0% and 100% forecasts.")] = True,
     dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
 ) -> None:
-    """PredictionBook forecasts (and questions, resolutions)."""
+    """PredictionBook forecasts (and questions, resolutions): the scraped tables (CSV/Parquet:
+    question_id, user_id, probability, timestamp, outcome 1/0/-1, open_time, close_time,
+    resolve_time; --questions adds q_title) or an API answer (.json: /api/predictions,
+    /api/predictions/:id or /api/my_predictions; wagers are responses' confidence / 100)."""
     from forecasts.sources.predictionbook import import_predictionbook
 
     _run(import_predictionbook, db, path, as_json, questions=questions, allow_certainty=certainty,
@@ -223,7 +240,14 @@ def forecastbench(
     resolutions: Annotated[Path | None, typer.Option("--resolutions", help="A resolution set JSON (with a question set JSON).")] = None,
     dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
 ) -> None:
-    """ForecastBench market questions with the frozen crowd forecast and resolutions."""
+    """ForecastBench market questions with the frozen crowd forecast and resolutions.
+
+    \b
+    FILE: a flattened table (fb_id, source, question, url, market_open_utc, market_close_utc,
+    freeze_datetime_utc, freeze_crowd_p_yes, resolved, resolved_to 1/0,
+    first_resolved_date, resolution_criteria) or a question set JSON ({"questions": [...]},
+    with --resolutions a resolution set JSON). The frozen crowd value is a forecast by
+    import:<source> at the freeze time; questions are tagged forecastbench and <source>."""
     from forecasts.sources.forecastbench import import_forecastbench
 
     _run(import_forecastbench, db, path, as_json, resolutions=resolutions, dry_run=dry_run,
@@ -234,16 +258,50 @@ def forecastbench(
 def csv_(
     path: File,
     map_: Annotated[list[str] | None, typer.Option("--map", help="CANONICAL=COLUMN, e.g. made_at=date (repeatable).")] = None,
-    name: Annotated[str, typer.Option("--name", help="Rows are marked import:NAME.")] = "csv",
+    name: Annotated[str, typer.Option("--name", help="Rows are marked import:NAME; forecasters become NAME:<name in file>.")] = "csv",
     prefix: Annotated[str | None, typer.Option("--prefix", help="Prefix for question ids.")] = None,
+    forecaster: Annotated[list[str] | None, typer.Option("--forecaster", help="FILE_NAME=LEDGER_NAME: file this forecaster's rows under LEDGER_NAME instead of NAME:FILE_NAME (repeatable).")] = None,
+    sep: Annotated[str | None, typer.Option("--sep", help="Field separator, e.g. ';' or '\\t' (default ',', tab for .tsv/.txt).")] = None,
+    decimal: Annotated[str, typer.Option("--decimal", help="Decimal mark of probabilities: '.' or ',' (0,35).")] = ".",
+    dayfirst: Annotated[bool, typer.Option("--dayfirst", help="Read 05/01/2021 as 5 January 2021.")] = False,
+    monthfirst: Annotated[bool, typer.Option("--monthfirst", help="Read 05/01/2021 as 1 May 2021.")] = False,
     certainty: Annotated[bool, typer.Option("--allow-certainty", help="Accept 0% and 100% forecasts.")] = False,
     dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
 ) -> None:
-    """Any CSV/Parquet table of forecasts (columns question, forecaster, made_at, probability; optional title, opens, closes, outcome, resolved_at, source_id, rationale)."""
+    """Any CSV/Parquet table of forecasts, one row per forecast.
+
+    \b
+    Columns (rename with --map CANONICAL=COLUMN; any other column is refused):
+      question     question id in the file (made a slug; --prefix adds PREFIX-)   required
+      forecaster   who forecast; becomes NAME:<forecaster> unless --forecaster   required
+      made_at      when (ISO 8601, or 05/01/2021 with --dayfirst/--monthfirst)   required
+      probability  P(yes): 0.65, 65%, odds 13:7 (0,65 with --decimal ,)           required
+      source_id    the row's id in the source (default line-<n>)
+      rationale    text, at most 10,000 characters
+      title, opens, closes, criteria, tags    the question, from its first row
+                   (tags: one cell, separated by commas: arms-control,russia)
+      outcome      yes, no, ambiguous or annulled; resolved_at its date
+                   (default: closes); forecasts dated after it are refused
+    """
     from forecasts.sources.generic import import_csv
 
+    if dayfirst and monthfirst:
+        raise InvalidInput("give --dayfirst or --monthfirst, not both")
+    order = "dayfirst" if dayfirst else ("monthfirst" if monthfirst else None)
     _run(import_csv, db, path, as_json, mapping=_mapping(map_), name=name, prefix=prefix,
-         allow_certainty=certainty, dry_run=dry_run, skip_malformed=skip_malformed)
+         allow_certainty=certainty, dry_run=dry_run, skip_malformed=skip_malformed,
+         sep=None if sep is None else sep.replace("\\t", "\t"), decimal=decimal, date_order=order,
+         forecasters=_pairs(forecaster, "--forecaster", "FILE_NAME=LEDGER_NAME, e.g. alice=alice"))
+
+
+def _pairs(items: list[str] | None, option: str, example: str) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise InvalidInput(f"{option} {item!r} must read {example}")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
 
 
 @import_app.command("gdelt")
@@ -256,7 +314,18 @@ def gdelt(
     until: Annotated[str | None, typer.Option("--until", help="Up to this date.")] = None,
     dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
 ) -> None:
-    """GDELT 1.0/2.0 event exports, with CAMEO descriptions and Goldstein scores attached."""
+    """GDELT 1.0/2.0 event exports, with CAMEO descriptions and Goldstein scores attached.
+
+    \b
+    FILE: an export as GDELT publishes it (20170701234500.export.CSV.zip, or the .export.CSV
+    inside): tab-separated, no header, 57 or 58 columns (1.0) or 61 (2.0), every line the
+    same; or a table with GDELT's column names as its header (gdeltPyR's added
+    CAMEOCodeDescription is ignored, any other unknown column refused).
+    Each row becomes an event: on = SQLDATE; title "<Actor1Name> -> <Actor2Name>: <CAMEO
+    description>"; cameo = EventCode (leading zeros kept); actors = Actor1Code;Actor2Code;
+    source_url = SOURCEURL; source_id = GLOBALEVENTID; GoldsteinScale, NumMentions,
+    NumSources, AvgTone and ActionGeo_FullName go into the description; tags gdelt,
+    quad:<QuadClass>, cameo-root:<EventRootCode>."""
     from forecasts.sources.gdelt import import_gdelt
 
     _run(import_gdelt, db, path, as_json, actors=actors.split(",") if actors else None,
@@ -270,13 +339,27 @@ def events_csv(
     map_: Annotated[list[str] | None, typer.Option("--map", help="FIELD=COLUMN (repeatable).")] = None,
     name: Annotated[str, typer.Option("--name", help="Rows are marked import:NAME.")] = "events-csv",
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Add this tag to every event (repeatable).")] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Leave this column out (repeatable); any other unknown column is refused.")] = None,
     dry_run: DryRun = False, skip_malformed: Skip = False, as_json: Json = False, db: Db = None,
 ) -> None:
-    """A plain CSV of dated events (title, on, and optional description, source_url, actors, cameo...)."""
+    """A plain CSV (or Parquet) of dated events, one row per event.
+
+    \b
+    Columns (rename with --map FIELD=COLUMN):
+      title          what happened                                             required
+      on             when (also occurred_on, occurred_at, date; ISO 8601)      required
+      description    longer text
+      source_url     a link to the report
+      actors         source;target, separated by a semicolon (USA;RUS)
+      cameo          CAMEO code, leading zeros kept (also cameo_code)
+      goldstein      -10..+10 (filled in from the CAMEO code when missing)
+      tags           one cell, separated by commas (arms-control,russia)
+      date_precision day, approx or time
+      source_id      the row's id (default: date and a hash of the title)"""
     from forecasts.sources.events_csv import import_events_csv
 
     _run(import_events_csv, db, path, as_json, mapping=_mapping(map_), name=name, tags=tag or (),
-         dry_run=dry_run, skip_malformed=skip_malformed)
+         ignore=ignore or (), dry_run=dry_run, skip_malformed=skip_malformed)
 
 
 @import_app.command("ledger")

@@ -224,6 +224,17 @@ def check_forecast_time(problems: Problems, made: Any, opens: Any, closes: Any, 
     problems.flag((made < opens) | (made > closes), QuestionClosed, outside)
 
 
+def check_before_resolution(problems: Problems, made: Any, resolved: Any, *, question: Any = None) -> None:
+    """An imported forecast is not dated after its question's resolution (``resolved``: NaT
+    for an unresolved question).  A forecast stamped at the resolution's own time passes; any
+    later one is hindsight, not a forecast, and is refused."""
+    def after(i: int) -> str:
+        return (f"made_at {_when(_at(made, i))} is after question {_at(question, i)!r} was resolved "
+                f"({_when(_at(resolved, i))}): an imported forecast must precede the resolution")
+
+    problems.flag(made > resolved, QuestionClosed, after)
+
+
 def check_live_forecast(question: Mapping[str, Any], *, stated: datetime | None, clock: datetime,
                         resolution: str | None) -> datetime:
     """The rules only a live forecast has: made now, on a question open now and unresolved.
@@ -301,7 +312,8 @@ class CheckedForecasts:
 def check_forecast_frame(frame: pd.DataFrame, questions: pd.DataFrame, *, source: str,
                          lines: Sequence[int] | None = None, allow_certainty: bool = False,
                          now: datetime | None = None, skip_malformed: bool = False,
-                         bad_questions: Mapping[str, str] | None = None) -> CheckedForecasts:
+                         bad_questions: Mapping[str, str] | None = None,
+                         resolved_at: Mapping[str, Any] | None = None) -> CheckedForecasts:
     """Check many historical forecasts at once against their questions.
 
     ``frame`` has ``question``, ``forecaster``, ``made_at`` (text, naive UTC or aware), and
@@ -310,6 +322,8 @@ def check_forecast_frame(frame: pd.DataFrame, questions: pd.DataFrame, *, source
     is indexed by id with ``kind``, ``options`` (a list or JSON), ``opens_at``, ``closes_at``:
     the ledger's questions and the import's own.  ``bad_questions`` maps the ids of the
     import's malformed questions to why (their forecasts are refused with that reason).
+    ``resolved_at`` maps question ids to when they were resolved (naive UTC): forecasts dated
+    after it are refused (:func:`check_before_resolution`).
 
     Breaches are listed with their line (``lines[i]``, default ``i + 2`` as in a CSV with a
     header); unless ``skip_malformed``, any breach raises
@@ -349,6 +363,9 @@ def check_forecast_frame(frame: pd.DataFrame, questions: pd.DataFrame, *, source
     closes = qid.map(questions["closes_at"]).astype("datetime64[us]")
     check_forecast_time(problems, made.to_numpy(), opens.to_numpy(), closes.to_numpy(),
                         now=np.datetime64(clock, "us"), question=qid)
+    if resolved_at:
+        resolved = qid.map(pd.Series(resolved_at, dtype="datetime64[us]")).astype("datetime64[us]")
+        check_before_resolution(problems, made.to_numpy(), resolved.to_numpy(), question=qid)
 
     names = df["forecaster"].astype("object")
     bad_names: dict[Any, str] = {}

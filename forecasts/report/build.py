@@ -146,7 +146,7 @@ def _decomposition_table(results: list[CalibrationResult]) -> str:
 def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
                  forecasters: Sequence[str] | None = None, tag: str | None = None, since: Any = None,
                  as_of: Any = None, progress: Progress | None = None,
-                 title: str | None = None) -> Path:
+                 title: str | None = None, live_only: bool = False) -> Path:
     """Write the calibration report of ``ledger`` to one self-contained HTML file.
 
     Parameters
@@ -171,6 +171,10 @@ def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
         with ``step == total``.
     title : str, optional
         The report's title (default "Forecast calibration report").
+    live_only : bool, optional
+        Report the forecasts recorded live only, leaving imported history (rows whose source
+        is ``import:...``) out; otherwise the score table badges each forecaster whose
+        forecasts were imported ("imported history", or "live + imported").
 
     Returns
     -------
@@ -181,6 +185,10 @@ def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
     if target.is_dir() or str(out or "").endswith(("/", os.sep)):
         target = target / f"{_ledger_name(ledger)[0]}.html"
     frames = scoped_frames(ledger, as_of=as_of, tag=tag, since=since)
+    if live_only:
+        from forecasts.scoring import live_only as live_rows
+
+        frames["forecasts"] = live_rows(frames["forecasts"]).reset_index(drop=True)
     f, q, r = frames["forecasts"], frames["questions"], frames["resolutions"]
     everyone = sorted(f["forecaster"].unique())
     if forecasters:
@@ -230,6 +238,8 @@ def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
         scope.append(f"questions closing on or after {_date(pd.Timestamp(str(since)))}")
     if forecasters:
         scope.append("forecasters " + ", ".join(shown))
+    if live_only:
+        scope.append("live forecasts only (imported history left out)")
     context = {
         "title": title or "Forecast calibration report",
         "ledger": _ledger_name(ledger)[1],

@@ -53,6 +53,23 @@ class LedgerReader(Protocol):
     def evidence(self, as_of: Any = None) -> pd.DataFrame: ...
 
 
+#: The badge of a track record that is not all live (:func:`forecasts.scoring.track_records`).
+_RECORD_LABELS = {"imported": "imported history", "live+imported": "live + imported"}
+
+
+def record_badge(record: object) -> str:
+    """The HTML badge marking imported history (empty for a live track record).
+
+    >>> record_badge("imported")
+    '<span class="kind record-imported" data-record="imported">imported history</span>'
+    """
+    label = _RECORD_LABELS.get(str(record))
+    if label is None:
+        return ""
+    slug = str(record).replace("+", "-")
+    return f'<span class="kind record-{slug}" data-record="{html.escape(str(record))}">{label}</span>'
+
+
 def kind_badge(name: str) -> str:
     """The HTML badge naming a forecaster's kind (:func:`forecasts.domain.forecaster_kind`).
 
@@ -193,7 +210,9 @@ class ScoreTable(_Shown):
     """Scores of every forecaster (persons, models, crowds, imports, backtests) under one set of rules.
 
     ``frame`` is indexed by forecaster with the columns ``kind`` (one of
-    :data:`forecasts.domain.FORECASTER_KINDS`), ``n_questions``,
+    :data:`forecasts.domain.FORECASTER_KINDS`), ``record`` (``live``, ``imported`` or
+    ``live+imported``: where the forecasts came from; None when the frames have no
+    ``source`` column), ``n_questions``,
     ``n_forecasts``, ``coverage``, ``brier``, ``log`` (time-averaged, lower is better),
     ``baseline``, ``peer`` (Metaculus, higher is better), ``vs_median`` (Good Judgment style
     daily relative Brier) and ``vs_crowd`` (Brier minus the reference crowd's on shared
@@ -221,7 +240,7 @@ class ScoreTable(_Shown):
         args = (forecasts, questions, resolutions)
         brier = score_table(*args, rule="brier", relative_to="crowd:median", as_of=as_of)
         if brier.empty:
-            frame = pd.DataFrame(columns=["kind"] + [c for c, *_ in _SCORE_COLUMNS] + ["n_vs_crowd"])
+            frame = pd.DataFrame(columns=["kind", "record"] + [c for c, *_ in _SCORE_COLUMNS] + ["n_vs_crowd"])
             return cls(frame.rename_axis("forecaster"), crowd, dict(brier.attrs.get("excluded", {})))
         log = score_table(*args, rule="log", as_of=as_of)
         baseline = score_table(*args, rule="baseline", as_of=as_of)
@@ -244,6 +263,10 @@ class ScoreTable(_Shown):
             frame["n_vs_crowd"] = rel["n_relative"].reindex(frame.index).fillna(0).astype(np.int64)
         else:
             crowd = None
+        from forecasts.scoring import track_records
+
+        records = track_records(forecasts)
+        frame["record"] = [records.get(str(n)) for n in frame.index]
         frame = frame[frame["n_questions"] > 0]
         if forecasters is not None:
             frame = frame[frame.index.isin(list(forecasters))]
@@ -270,7 +293,7 @@ class ScoreTable(_Shown):
         rows = []
         for name, r in self.frame.iterrows():
             cells = [f'<th scope="row"><span class="who">{html.escape(str(name))}</span>'
-                     f'{kind_badge(str(name))}</th>']
+                     f'{kind_badge(str(name))}{record_badge(r.get("record"))}</th>']
             for col, _, _, fmt in _SCORE_COLUMNS:
                 v = r[col]
                 if fmt is None:

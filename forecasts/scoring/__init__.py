@@ -94,7 +94,7 @@ from forecasts.scoring.compare import (
     skill_table,
     skill_vs_base_rate,
 )
-from forecasts.scoring.frames import TimeLike
+from forecasts.scoring.frames import TimeLike, live_only, track_records
 from forecasts.scoring.options import (
     CALIBRATION_GROUPINGS,
     LOSS_RULES,
@@ -155,6 +155,8 @@ __all__ = [
     "brier_two_category",
     "calibration_cases",
     "calibration_groups",
+    "live_only",
+    "track_records",
     "calibration_in_the_large",
     "calibration_table",
     "compare_forecasters",

@@ -102,6 +102,32 @@ def filter_as_of(forecasts: pd.DataFrame, resolutions: pd.DataFrame,
     return forecasts, resolutions
 
 
+def live_only(forecasts: pd.DataFrame) -> pd.DataFrame:
+    """The forecasts recorded live: rows whose ``source`` is not an import
+    (:func:`forecasts.domain.is_imported`).  Scores computed from them are a live track
+    record; pooled references (peer scores, the median) then pool live forecasts only."""
+    from forecasts import domain
+
+    if "source" not in forecasts.columns:
+        raise InvalidInput("the forecasts have no 'source' column: cannot tell live from imported rows")
+    keep = ~forecasts["source"].map(domain.is_imported).astype(bool)
+    return forecasts[keep.to_numpy()]
+
+
+def track_records(forecasts: pd.DataFrame) -> dict[str, str]:
+    """Each forecaster's track record: ``live``, ``imported`` or ``live+imported``
+    (:data:`forecasts.domain.TRACK_RECORDS`), by the ``source`` of their forecasts.  Frames
+    without a ``source`` column (built by hand) say nothing about it: the result is empty."""
+    from forecasts import domain
+
+    if not len(forecasts) or "source" not in forecasts.columns:
+        return {}
+    imported = forecasts["source"].map(domain.is_imported).astype(bool)
+    share = imported.groupby(forecasts["forecaster"].astype(str)).agg(["any", "all"])
+    return {str(n): ("imported" if r["all"] else "live+imported" if r["any"] else "live")
+            for n, r in share.iterrows()}
+
+
 def random_generator(random_state: object) -> np.random.Generator:
     """A numpy generator from a seed, a generator or None, or :class:`InvalidInput`."""
     try:

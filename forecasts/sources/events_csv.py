@@ -90,8 +90,12 @@ def event_id(on: object, title: object) -> str:
 
 def import_events_csv(ledger: Ledger, path: str | Path, *, mapping: dict[str, str] | None = None,
                       name: str = "events-csv", tags: Sequence[str] = (), dry_run: bool = False,
-                      progress: Progress = None, skip_malformed: bool = False) -> ImportSummary:
-    """Import dated events from a CSV/Parquet table (columns in the module docstring)."""
+                      progress: Progress = None, skip_malformed: bool = False,
+                      ignore: Sequence[str] = ()) -> ImportSummary:
+    """Import dated events from a CSV/Parquet table (columns in the module docstring).
+
+    A column that is none of the event fields (nor one of their aliases, nor mapped) is
+    refused, naming it, unless ``ignore`` lists it: then it is left out, and a note says so."""
     t = read_table(path)
     mapping = dict(mapping or {})
     for key, col in mapping.items():
@@ -112,8 +116,18 @@ def import_events_csv(ledger: Ledger, path: str | Path, *, mapping: dict[str, st
     for need in ("title", "on"):
         if cols[need] is None:
             raise InvalidInput(f"{Path(path).name} has no {need!r} column (an events table needs title and on)")
+    used = {c for c in cols.values() if c} | {"_line"}
+    missing = [c for c in ignore if c not in t.columns]
+    if missing:
+        raise InvalidInput(f"{Path(path).name} has no column {missing[0]!r} to ignore")
+    unknown = [c for c in t.columns if c not in used and c not in ignore]
+    if unknown:
+        raise InvalidInput(f"{Path(path).name} has column(s) not understood: {', '.join(map(repr, unknown))}; "
+                           f"map them (--map FIELD=COLUMN; fields: {', '.join(FIELDS)}) or --ignore them")
     source = SOURCE if name == "events-csv" else f"import:{slug(name)}"
     summary = ImportSummary(source=source, path=str(path), rows_read=len(t))
+    if ignore:
+        summary.notes.append("columns not imported (--ignore): " + ", ".join(ignore))
     extra = list(tags)
     events = []
     for r in t.to_dict("records"):

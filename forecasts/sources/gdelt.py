@@ -1,8 +1,9 @@
 """GDELT event exports (1.0 and 2.0), filtered by actor pair and CAMEO codes.
 
-Input: a GDELT event export as published -- tab-separated, no header, 57 or 58 columns for
-GDELT 1.0 (the 58th, ``SOURCEURL``, from April 2013) and 61 for GDELT 2.0 -- or the same
-columns with a header row (CSV or TSV, e.g. an extract).  The layouts are GDELT's own header
+Input: a GDELT event export as published -- ``<timestamp>.export.CSV.zip`` (or the
+``.export.CSV`` inside it): tab-separated, no header, 57 or 58 columns for GDELT 1.0 (the
+58th, ``SOURCEURL``, from April 2013) and 61 for GDELT 2.0 -- or the same columns with a
+header row (CSV or TSV, e.g. an extract).  The layouts are GDELT's own header
 files (``gdelt1_event_columns.txt``, ``gdelt_event_columns.txt``): 2.0 adds the ``ADM2Code`` of
 each of the three geographies and a ``DATEADDED`` with the time of day.
 
@@ -58,20 +59,79 @@ def columns(version: int, *, source_url: bool = True) -> list[str]:
     return cols
 
 
+#: Columns some tools add to an export with a header (gdeltPyR's ``CAMEOCodeDescription``);
+#: read and ignored, since descriptions come from ``data/cameo_goldstein.csv``.
+ADDED_COLUMNS = ("CAMEOCodeDescription",)
+
+
+def _layouts() -> dict[int, tuple[str, list[str]]]:
+    return {57: ("GDELT 1.0 (before April 2013)", columns(1, source_url=False)),
+            58: ("GDELT 1.0", columns(1)), 61: ("GDELT 2.0", columns(2))}
+
+
 def read_export(path: str | Path) -> Any:
-    """A GDELT export as a frame of text columns with ``_line``; the layout is recognised from a
-    header row or from the number of columns (57/58: 1.0, 61: 2.0)."""
+    """A GDELT export as a frame of text columns with ``_line``.
+
+    ``path`` is an export as GDELT publishes it (``20170701234500.export.CSV.zip``: a zip
+    holding one tab-separated file without a header), that file unzipped, or a table with
+    GDELT's column names as a header (CSV or TSV, e.g. an extract).  Without a header the
+    layout is recognised from the number of columns -- 57 or 58 (1.0), 61 (2.0) -- and every
+    line must have that many: the first that does not is refused, naming its line, the count
+    found and the count expected.  With a header, a column GDELT does not write is refused,
+    naming it."""
     p = source_file(path)
+    if p.suffix.lower() == ".zip":
+        return _read_zip(p)
+    return _read_text(p, p.name)
+
+
+def _read_zip(p: Path) -> Any:
+    import tempfile
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(p) as z:
+            members = [m for m in z.infolist() if not m.is_dir()]
+            if len(members) != 1:
+                raise InvalidInput(f"{p.name} holds {len(members)} files; a GDELT export zip holds one "
+                                   "(e.g. 20170701234500.export.CSV)")
+            with tempfile.TemporaryDirectory() as tmp:
+                inner = Path(z.extract(members[0], tmp))
+                return _read_text(inner, f"{p.name}:{members[0].filename}")
+    except zipfile.BadZipFile:
+        raise InvalidInput(f"{p.name} is not a zip file (GDELT publishes .export.CSV.zip)") from None
+
+
+def _read_text(p: Path, label: str) -> Any:
     with p.open(encoding="utf-8", errors="replace") as fh:
         first = fh.readline()
     sep = "\t" if first.count("\t") > first.count(",") else ","
     if "GLOBALEVENTID" in first:
-        return read_table(p, sep=sep)
-    n = len(first.rstrip("\r\n").split(sep))
-    layouts = {57: columns(1, source_url=False), 58: columns(1), 61: columns(2)}
+        t = read_table(p, sep=sep)
+        known = set(columns(2)) | set(columns(1)) | set(ADDED_COLUMNS) | {"_line"}
+        unknown = [c for c in t.columns if c not in known]
+        if unknown:
+            raise InvalidInput(f"{label} has column(s) GDELT does not write: {', '.join(map(repr, unknown))}")
+        return t
+    if sep != "\t":
+        raise InvalidInput(f"{label} has no header and is not tab-separated; a GDELT export is "
+                           "tab-separated without a header (or give GDELT's column names as a header)")
+    layouts = _layouts()
+    widths = []
+    with p.open(encoding="utf-8", errors="replace", newline="") as fh:
+        for number, text in enumerate(fh, start=1):
+            body = text.rstrip("\r\n")
+            if body:
+                widths.append((number, body.count("\t") + 1))
+    n = widths[0][1] if widths else 0
+    expected = "a GDELT 1.0 export has 57 or 58 (58 from April 2013), a 2.0 export 61"
     if n not in layouts:
-        raise InvalidInput(f"{p.name} has {n} columns: a GDELT 1.0 export has 57 or 58, a 2.0 export 61")
-    return read_table(p, sep=sep, header=False, names=layouts[n])
+        raise InvalidInput(f"{label} line 1 has {n} columns (tab-separated): {expected}")
+    for number, w in widths:
+        if w != n:
+            raise InvalidInput(f"{label} line {number} has {w} columns where line 1 has {n} "
+                               f"({layouts[n][0]}): {expected}")
+    return read_table(p, sep="\t", header=False, names=layouts[n][1])
 
 
 def import_gdelt(ledger: Ledger, path: str | Path, *, actors: Sequence[str] | None = None,

@@ -142,10 +142,15 @@ def read_json(path: str | Path) -> Any:
 
 
 def read_table(path: str | Path, *, sep: str | None = None, header: bool = True,
-               names: Sequence[str] | None = None) -> Any:
+               names: Sequence[str] | None = None, na_values: Sequence[str] = ("",)) -> Any:
     """Read a CSV/TSV (every column as text) or Parquet file into a frame with a ``_line``
     column: the line of the record in a text file (header = line 1, embedded newlines
-    counted), the 1-based row number plus one in a Parquet file (as if it had a header)."""
+    counted), the 1-based row number plus one in a Parquet file (as if it had a header).
+
+    ``na_values``: the texts that stand for a missing value (only the blank cell by default;
+    a source that writes ``NA`` or ``NULL`` for missing says so).  A file whose header has
+    one column only while ``sep`` is not in it, but ``;`` or a tab is, is refused naming the
+    separator found (a spreadsheet's semicolon CSV read as commas)."""
     import pandas as pd
 
     p = source_file(path)
@@ -159,12 +164,34 @@ def read_table(path: str | Path, *, sep: str | None = None, header: bool = True,
     if sep is None:
         sep = "\t" if p.suffix.lower() in (".tsv", ".txt") else ","
     try:
-        df = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
+        df = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, na_values=list(na_values),
                          header=0 if header else None, names=None if names is None else list(names), quoting=0)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInput(f"cannot read {p.name}: {str(exc).splitlines()[0]}") from None
+        found = _other_separator(p, sep)
+        hint = f"; its first line looks separated by {found!r} (give the separator)" if found else ""
+        raise InvalidInput(f"cannot read {p.name} with separator {sep!r}: {str(exc).splitlines()[0]}{hint}") from None
+    if header and len(df.columns) == 1:
+        found = _other_separator(p, sep)
+        if found:
+            raise InvalidInput(f"{p.name} read with separator {sep!r} has one column only; its first line "
+                               f"looks separated by {found!r} (give the separator)")
     df["_line"] = _record_lines(p, len(df), sep, header)
     return df
+
+
+def _other_separator(p: Path, sep: str) -> str | None:
+    """The separator that splits the first line of ``p`` into more fields than ``sep`` does."""
+    import csv
+
+    try:
+        with p.open(newline="", encoding="utf-8", errors="replace") as fh:
+            first = fh.readline()
+    except OSError:
+        return None
+    width = {c: len(next(csv.reader([first], delimiter=c), [])) for c in (",", ";", "\t", "|") if c != sep}
+    mine = len(next(csv.reader([first], delimiter=sep), [])) if len(sep) == 1 else 1
+    best = max(width, key=lambda c: width[c], default=None)
+    return best if best is not None and width[best] > max(mine, 1) else None
 
 
 def _record_lines(p: Path, n: int, sep: str, header: bool) -> list[int]:
@@ -229,10 +256,28 @@ def _checked_question(q: dict, source: str) -> dict:
     return rules.question_row(h.pop("qid", q.get("qid")), **h, source=source)
 
 
+def _resolution_times(ledger: Ledger, resolutions: Sequence[dict]) -> dict[str, Any]:
+    """When each question was resolved: the import's own resolution, else the ledger's latest.
+    Unreadable dates are left to the resolution check."""
+    import pandas as pd
+
+    out: dict[str, Any] = {}
+    held = ledger.resolutions()
+    if len(held):
+        out.update({str(q): pd.Timestamp(t) for q, t in zip(held["question"], held["resolved_at"], strict=True)})
+    for r in resolutions:
+        try:
+            out[r["question"]] = pd.Timestamp(domain.parse_time(_as_text_time(r["on"]), "resolution date"))
+        except (InvalidInput, TypeError, ValueError):
+            continue
+    return out
+
+
 def load_track_record(ledger: Ledger, *, source: str, questions: Sequence[dict] = (), forecasts: Any = None,
                       resolutions: Sequence[dict] = (), dry_run: bool = False, progress: Progress = None,
                       skip_malformed: bool = False, allow_certainty: bool = False,
-                      summary: ImportSummary | None = None, question_file: str | None = None) -> ImportSummary:
+                      summary: ImportSummary | None = None, question_file: str | None = None,
+                      drop_after_resolution: bool = False) -> ImportSummary:
     """Validate, de-duplicate and write a canonical track record (see the module docstring).
 
     ``questions``: dicts with the keys of :meth:`~forecasts.ledger.Ledger.import_history` plus
@@ -243,6 +288,12 @@ def load_track_record(ledger: Ledger, *, source: str, questions: Sequence[dict] 
     forecasts, ``question_file`` names it and prefixes their problems, so that each line
     number points into the right file.  Every row is checked once, by
     :mod:`forecasts.ledger.rules`.
+
+    A forecast dated after its question's resolution (the import's own, else the ledger's) is
+    refused (:func:`forecasts.ledger.rules.check_before_resolution`).  An importer whose source
+    is known to stamp points after the resolution (a platform's crowd series, as it does after
+    the close) may pass ``drop_after_resolution=True``: such rows are then left out and
+    counted in ``summary.filtered["after_resolution"]`` instead.
     """
     import pandas as pd
 
@@ -296,9 +347,18 @@ def load_track_record(ledger: Ledger, *, source: str, questions: Sequence[dict] 
     index = pd.DataFrame([{k: v[k] for k in ("id", "kind", "options", "opens_at", "closes_at")} for v in info.values()],
                          columns=["id", "kind", "options", "opens_at", "closes_at"]).set_index("id")
     f = forecasts.reset_index(drop=True)
+    resolved = _resolution_times(ledger, resolutions) if n_f else {}
+    if drop_after_resolution and resolved and n_f:
+        made = to_utc(f["made_at"])
+        limit = f["question"].map(pd.Series(resolved, dtype="datetime64[us]")).astype("datetime64[us]")
+        late = (made > limit).to_numpy()
+        if late.any():
+            summary.filtered["after_resolution"] = summary.filtered.get("after_resolution", 0) + int(late.sum())
+            f = f[~late].reset_index(drop=True)
     checked_f = rules.check_forecast_frame(
         f.drop(columns=["line"]), index, source=src, lines=f["line"].astype(int).tolist(),
         allow_certainty=allow_certainty, skip_malformed=True,
+        resolved_at=resolved or None,
         bad_questions={qid: f"its question {qid!r} ({where}line {ln}) is malformed" for qid, ln in bad_q.items()})
     problems = list(checked_f.problems)
     tick(len(questions) + n_f, total)
@@ -331,11 +391,11 @@ def load_track_record(ledger: Ledger, *, source: str, questions: Sequence[dict] 
                                           "note": clean(r.get("note"))}.items() if v is not None})
 
     label = f"{question_file}: " if question_file else ""
-    problems += [(ln, label + why) for ln, why in qproblems]
+    problems = _root_causes_first([(ln, label + why) for ln, why in qproblems], problems, bad_q,
+                                  same_file=question_file is None)
     if problems:
-        problems.sort()
         if not skip_malformed:
-            raise ImportRejected.listing(problems, checked_f.malformed + len(qproblems))
+            raise ImportRejected.listing(problems, checked_f.malformed - len(checked_f.problems) + len(problems))
         summary.malformed = problems
 
     summary.added = {"questions": 0, "resolutions": 0, "forecasts": 0}
@@ -363,24 +423,105 @@ def load_track_record(ledger: Ledger, *, source: str, questions: Sequence[dict] 
     return summary
 
 
+def _root_causes_first(qproblems: list[tuple[int, str]], fproblems: list[tuple[int, str]],
+                       bad_q: dict[str, int], *, same_file: bool) -> list[tuple[int, str]]:
+    """One list of ``(line, reason)``, sorted by line, each line's root cause first.
+
+    A malformed question makes its forecasts and resolution malformed too.  On the question's
+    own line (when questions and forecasts come from one file) that consequence only repeats
+    the cause and is dropped, so a bad cell gives one message, the real one; on other lines it
+    stays, after any problem of that line's own."""
+    def consequence(why: str) -> str | None:  # the question a "its question ... is malformed" names
+        body = why.split(": ", 1)[1] if why.split(": ", 1)[0].endswith((".csv", ".json", ".parquet", ".tsv")) else why
+        if not (body.startswith("its question ") and body.endswith(" is malformed")):
+            return None
+        return body[len("its question "):].split(" (", 1)[0].strip("'\"")
+
+    rows = []
+    for ln, why in [*qproblems, *fproblems]:
+        q = consequence(why)
+        if q is not None and same_file and bad_q.get(q) == ln:
+            continue
+        rows.append((ln, 0 if q is None else 1, why))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return [(ln, why) for ln, _, why in rows]
+
+
 # ---------------------------------------------------------------------- the generic importer
+#: Day/month dates as spreadsheets write them: ``05/01/2021``, ``5.1.21``, ``05-01-2021 14:30``.
+_DM_DATE = re.compile(r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?=$|[ T])(.*)$")
+DATE_COLUMNS = ("made_at", "opens", "closes", "resolved_at")
+
+
+def day_month_dates(values: Any, *, column: str, lines: Sequence[int], order: str | None) -> Any:
+    """``values`` with day/month dates (``05/01/2021``, ``5.1.21``) rewritten as ISO text.
+
+    ``order`` is ``"dayfirst"``, ``"monthfirst"`` or ``None``.  Without an order, a date whose
+    day and month could be swapped (both 12 or less and different, ``05/01/2021``) is refused
+    naming its line; one that can be read only one way (``25/01/2021``) is read that way.
+    Two-digit years are 2000-2068 for 00-68 and 1969-1999 for 69-99 (the POSIX rule).  ISO
+    dates and other texts pass unchanged; a date impossible in the given order (``13/25/2021``)
+    is left as it is, so that the validation refuses it as not a date."""
+    import pandas as pd
+
+    if order not in (None, "dayfirst", "monthfirst"):
+        raise InvalidInput(f"date order {order!r} must be dayfirst or monthfirst")
+    out = []
+    for v, line in zip(values.tolist(), lines, strict=True):
+        m = _DM_DATE.match(v) if isinstance(v, str) else None
+        if m is None:
+            out.append(v)
+            continue
+        a, b, year, rest = int(m.group(1)), int(m.group(3)), m.group(4), m.group(5)
+        if order is None:
+            if a <= 12 and b <= 12 and a != b:
+                raise InvalidInput(
+                    f"{column} {v.strip()!r} on line {line} could be day/month or month/day: "
+                    "say which with --dayfirst or --monthfirst")
+            day, month = (a, b) if a > 12 else (b, a)
+        else:
+            day, month = (a, b) if order == "dayfirst" else (b, a)
+        y = int(year) if len(year) == 4 else (2000 + int(year) if int(year) < 69 else 1900 + int(year))
+        out.append(f"{y:04d}-{month:02d}-{day:02d}{rest}" if 1 <= month <= 12 and 1 <= day <= 31 else v)
+    return pd.Series(out, index=values.index, dtype=object)
+
+
 def import_csv(ledger: Ledger, path: str | Path, *, mapping: dict[str, str] | None = None, name: str = "csv",
                prefix: str | None = None, dry_run: bool = False, progress: Progress = None,
-               skip_malformed: bool = False, allow_certainty: bool = False) -> ImportSummary:
+               skip_malformed: bool = False, allow_certainty: bool = False, sep: str | None = None,
+               decimal: str = ".", date_order: str | None = None,
+               forecasters: dict[str, str] | None = None) -> ImportSummary:
     """Import forecasts from any CSV or Parquet table, mapping its columns onto the ledger's.
 
     Canonical columns (``mapping`` maps a canonical name to the file's column name; unmapped
     names are looked up as they are): ``question``, ``forecaster``, ``made_at``, ``probability``
     (``0.65``, ``65%`` or odds ``13:7``), and optionally ``source_id`` (default: the line
     number), ``rationale``; for questions not yet in the ledger ``title``, ``opens``, ``closes``
-    (and ``criteria``, ``tags``) taken from the first row of each question; for resolutions
-    ``outcome`` and ``resolved_at``.  ``question`` values are made into slugs prefixed with
-    ``prefix`` if given.  Rows are marked ``import:<name>``.
+    (and ``criteria``, ``tags``: one cell, tags separated by commas) taken from the first row
+    of each question; for resolutions ``outcome`` and ``resolved_at``.  A column the file has
+    that is none of these (and not mapped) is refused, naming it.  ``question`` values are
+    made into slugs prefixed with ``prefix`` if given.  Rows are marked ``import:<name>``.
+
+    Forecasters are namespaced by the import: ``alice`` in the file becomes ``<name>:alice``
+    (a person, kept apart from a live analyst ``alice``; a name that is not a valid forecaster
+    name is refused, not rewritten), unless ``forecasters`` maps the
+    file's name to a ledger name explicitly (``{"alice": "alice"}`` files the history under
+    the live analyst; the rows still carry ``source = import:<name>``).
+
+    ``sep``: the field separator (default: ``,``, tab for ``.tsv``/``.txt``); a file that
+    looks separated otherwise is refused naming what was found.  ``decimal``: ``"."`` or
+    ``","`` (then ``0,35`` is 0.35); a decimal comma without ``decimal=","`` is refused naming
+    the cell.  ``date_order``: ``"dayfirst"`` or ``"monthfirst"`` for day/month dates, see
+    :func:`day_month_dates` (without it ambiguous ones are refused).
     """
     import pandas as pd
 
+    if decimal not in (".", ","):
+        raise InvalidInput(f"decimal separator {decimal!r} must be '.' or ','")
+    if sep is not None and decimal == "," and sep == ",":
+        raise InvalidInput("a decimal comma needs another field separator than ',' (give --sep ';')")
     source = f"import:{slug(name)}"
-    table = read_table(path)
+    table = read_table(path, sep=sep)
     mapping = dict(mapping or {})
     for key, col in mapping.items():
         if key not in CANONICAL:
@@ -391,20 +532,43 @@ def import_csv(ledger: Ledger, path: str | Path, *, mapping: dict[str, str] | No
     for need in ("question", "forecaster", "made_at", "probability"):
         if col[need] not in table.columns:
             raise InvalidInput(f"{Path(path).name} has no {need!r} column; map one of its columns to {need}")
+    known = set(col.values()) | {"_line"}
+    unknown = [c for c in table.columns if c not in known]
+    if unknown:
+        raise InvalidInput(f"{Path(path).name} has column(s) not understood: {', '.join(map(repr, unknown))}; "
+                           f"map them (--map CANONICAL=COLUMN; canonical: {', '.join(CANONICAL)}) or remove them")
     summary = ImportSummary(source=source, path=str(path), rows_read=len(table))
+    lines = table["_line"].astype(int).tolist()
+    for k in DATE_COLUMNS:
+        if col[k] in table.columns:
+            table[col[k]] = day_month_dates(table[col[k]], column=k, lines=lines, order=date_order)
 
     def get(k):
         return table[col[k]] if col[k] in table.columns else pd.Series([None] * len(table), dtype=object)
 
     raw_q = get("question").astype(object)
     qids = raw_q.map(lambda v: None if clean(v) is None else (f"{prefix}-" if prefix else "") + slug(v))
-    probs = get("probability").map(_probability_or_nan)
+    raw_p = get("probability")
+    if decimal == ",":
+        raw_p = raw_p.map(lambda v: v.replace(",", ".", 1) if isinstance(v, str) and _DECIMAL_COMMA.match(v) else v)
+    else:
+        commas = raw_p.map(lambda v: isinstance(v, str) and bool(_DECIMAL_COMMA.match(v)))
+        if commas.any():
+            i = int(commas.to_numpy().argmax())
+            raise InvalidInput(f"probability {raw_p.iloc[i].strip()!r} on line {lines[i]} has a decimal comma: "
+                               "give --decimal , (and --sep ';' if fields are separated by semicolons)")
+    probs = raw_p.map(_probability_or_nan)
     sid = get("source_id").astype(object)
     sid = sid.where(sid.notna(), table["_line"].map(lambda n: f"line-{n}"))
-    frame = pd.DataFrame({"question": qids, "forecaster": get("forecaster").astype(object),
+    given = dict(forecasters or {})
+    who = get("forecaster").astype(object).map(
+        lambda v: None if clean(v) is None else given.get(str(v).strip(), f"{slug(name)}:{str(v).strip()}"))
+    frame = pd.DataFrame({"question": qids, "forecaster": who,
                           "made_at": get("made_at"), "probability": probs,
                           "rationale": get("rationale").astype(object), "source_id": sid.astype(str),
                           "line": table["_line"]})
+    if given:
+        summary.notes.append("forecasters mapped explicitly: " + ", ".join(f"{a} -> {b}" for a, b in given.items()))
     questions, resolutions = [], []
     if col["title"] in table.columns:
         first = table.assign(_qid=qids).dropna(subset=["_qid"]).drop_duplicates("_qid")
@@ -423,6 +587,9 @@ def import_csv(ledger: Ledger, path: str | Path, *, mapping: dict[str, str] | No
                              resolutions=resolutions, dry_run=dry_run, progress=progress,
                              skip_malformed=skip_malformed, allow_certainty=allow_certainty,
                              summary=summary)
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*\d+,\d+\s*%?\s*$")
 
 
 def _probability_or_nan(v: object) -> float:

@@ -19,11 +19,27 @@ at ``date_closed``; voided questions resolve ``annulled``.  A question opens at 
 or, when its forecasts file holds earlier forecasts (year 1 took forecasts on 31 August 2011,
 the day before the official start), at its first forecast.  GJP times carry no time zone and are
 taken as UTC.
+
+The released files write ``NA`` (``date_closed``, ``days_open``) and ``NULL``
+(``date_suspend``) for missing values; both are read as missing, as is a blank cell.
+A voided question (``q_status = voided``) has no ``date_closed``: it resolves ``annulled`` at
+its scheduled close (``date_to_close``), so it is excluded from scoring and counted, not left
+unresolved.  Two questions of the release close no later than they open: when
+``date_to_close`` is not after ``date_start`` but the question actually closed later
+(``date_closed``), it closes then (counted in a note); when no close date is after the start,
+the question is left out and counted (``filtered``: ``close_not_after_open``), with its
+forecasts (``rows_of_left_out_questions``).  Any other ``q_status`` than ``closed`` and
+``voided`` is refused naming it, and so is a column the release's files do not have
+(:data:`IFP_COLUMNS`, :data:`SURVEY_COLUMNS`; checked against ``ifps.csv`` and the year 1
+survey file; other years' files were not seen).  What the files cannot carry into the
+ledger: the GJP conditions, teams and training (``ctt``, ``cond``, ``training``, ``team``),
+the forecasters' expertise ratings, and the suspension date.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +50,20 @@ if TYPE_CHECKING:
     from forecasts.ledger import Ledger
 
 SOURCE = "import:gjp"
+#: How the Dataverse files write a missing value.
+MISSING = ("", "NA", "NULL")
+STATUSES = ("closed", "voided")
+#: The columns of the release's files (``ifps.csv``; ``survey_fcasts.yr1.csv``); any other is refused.
+IFP_COLUMNS = ("ifp_id", "q_type", "q_text", "q_desc", "q_status", "date_start", "date_suspend", "date_to_close",
+               "date_closed", "outcome", "short_title", "days_open", "n_opts", "options")
+SURVEY_COLUMNS = ("ifp_id", "ctt", "cond", "training", "team", "user_id", "forecast_id", "fcast_type",
+                  "answer_option", "value", "fcast_date", "expertise", "q_status", "viewtime", "year", "timestamp")
+
+
+def _known_columns(t, known: tuple[str, ...], name: str, what: str) -> None:
+    unknown = [c for c in t.columns if c not in known and c != "_line"]
+    if unknown:
+        raise InvalidInput(f"{name} has column(s) not in a GJP {what} file: {', '.join(map(repr, unknown))}")
 _OPTION = re.compile(r"\(([a-z])\)\s*(.*?)\s*(?=,\s*\([a-z]\)|$)", re.S)
 
 
@@ -56,37 +86,60 @@ def parse_options(text: object) -> list[tuple[str, str]]:
     return [(m.group(1), m.group(2).strip()) for m in _OPTION.finditer(str(clean(text) or ""))]
 
 
-def _questions(path: str | Path) -> tuple[list[dict], list[dict], dict[str, dict], int]:
-    t = read_table(path)
-    for col in ("ifp_id", "q_text", "date_start", "options"):
+def _questions(path: str | Path) -> tuple[list[dict], list[dict], dict[str, dict], int, dict[str, int], list[str]]:
+    """Questions, resolutions, option letters by ifp, rows read, the questions left out
+    (ifp id -> line) and notes."""
+    t = read_table(path, na_values=MISSING)
+    for col in ("ifp_id", "q_text", "date_start", "options", "q_status"):
         if col not in t.columns:
             raise InvalidInput(f"{Path(path).name} has no {col!r} column (a GJP questions file, gjp_ifps.csv)")
+    _known_columns(t, IFP_COLUMNS, Path(path).name, "questions (ifps.csv)")
     questions, resolutions, kinds = [], [], {}
+    left_out: dict[str, int] = {}
+    moved = 0
     for r in t.to_dict("records"):
         ifp = str(clean(r["ifp_id"]) or "").strip()
         qid = f"gjp-{ifp}"
+        status = str(clean(r.get("q_status")) or "").strip().lower()
+        if status not in STATUSES:
+            raise InvalidInput(f"{Path(path).name} line {r['_line']}: unknown q_status {status!r} "
+                               f"(known: {', '.join(STATUSES)})")
         opts = parse_options(r.get("options"))
         binary = [o[1].lower() for o in opts] == ["yes", "no"]
         letters = [o[0] for o in opts]
-        kinds[ifp] = {"qid": qid, "binary": binary, "letters": letters}
         criteria = "\n".join(x for x in (clean(r.get("q_desc")),
                                          "Options: " + "; ".join(f"({a}) {b}" for a, b in opts)) if x)
-        closes = _date(r.get("date_to_close")) or _date(r.get("date_closed"))
-        questions.append({"qid": qid, "title": clean(r.get("q_text")), "opens": _date(r.get("date_start")),
+        opens, scheduled, closed = (_date(r.get(c)) for c in ("date_start", "date_to_close", "date_closed"))
+        closes = scheduled or closed
+        readable = all(isinstance(v, datetime) for v in (opens, closes))
+        if readable and closes <= opens:  # type: ignore[operator]
+            if isinstance(closed, datetime) and closed > opens:  # type: ignore[operator]
+                closes, moved = closed, moved + 1
+            else:
+                left_out[ifp] = int(r["_line"])
+                continue
+        kinds[ifp] = {"qid": qid, "binary": binary, "letters": letters}
+        questions.append({"qid": qid, "title": clean(r.get("q_text")), "opens": opens,
                           "closes": closes, "kind": "binary" if binary else "multiple_choice",
                           "options": None if binary else letters, "criteria": criteria,
                           "tags": ["gjp"], "by": "import:gjp", "source_id": ifp, "line": r["_line"]})
-        status = str(clean(r.get("q_status")) or "").lower()
-        closed_on = _date(r.get("date_closed")) or closes
+        closed_on = closed or closes
         if status == "voided":
             resolutions.append({"question": qid, "outcome": "annulled", "on": closed_on, "by": "import:gjp",
                                 "line": r["_line"]})
-        elif status == "closed" and clean(r.get("outcome")) is not None:
+        elif clean(r.get("outcome")) is not None:
             letter = str(r["outcome"]).strip().lower()
             outcome = ({"a": "yes", "b": "no"}.get(letter, letter)) if binary else letter
             resolutions.append({"question": qid, "outcome": outcome, "on": closed_on, "by": "import:gjp",
                                 "line": r["_line"]})
-    return questions, resolutions, kinds, len(t)
+    notes = []
+    if moved:
+        notes.append(f"{moved} question(s) whose scheduled close (date_to_close) is not after their start"
+                     ": they close when they actually closed (date_closed)")
+    if left_out:
+        notes.append("left out, no close date after the start: " + ", ".join(
+            f"{ifp} (line {ln})" for ifp, ln in left_out.items()))
+    return questions, resolutions, kinds, len(t), left_out, notes
 
 
 def import_gjp(ledger: Ledger, path: str | Path, *, questions: str | Path | None = None, dry_run: bool = False,
@@ -101,8 +154,10 @@ def import_gjp(ledger: Ledger, path: str | Path, *, questions: str | Path | None
 
     head = read_table(path).columns
     if "q_text" in head:
-        qs, rs, _kinds, n = _questions(path)
-        summary = ImportSummary(source=SOURCE, path=str(path), rows_read=n)
+        qs, rs, _kinds, n, left_out, notes = _questions(path)
+        summary = ImportSummary(source=SOURCE, path=str(path), rows_read=n, notes=notes)
+        if left_out:
+            summary.filtered["close_not_after_open"] = len(left_out)
         if question_ids is not None:
             keep = {f"gjp-{q}" for q in question_ids}
             qs = [q for q in qs if q["qid"] in keep]
@@ -111,12 +166,19 @@ def import_gjp(ledger: Ledger, path: str | Path, *, questions: str | Path | None
                                  progress=progress, skip_malformed=skip_malformed, summary=summary)
     if questions is None:
         raise InvalidInput("GJP forecasts need their questions: give the questions file (gjp_ifps.csv) too")
-    qs, rs, kinds, _ = _questions(questions)
-    t = read_table(path)
+    qs, rs, kinds, _, left_out, notes = _questions(questions)
+    t = read_table(path, na_values=MISSING)
     for col in ("ifp_id", "user_id", "forecast_id", "answer_option", "value", "timestamp"):
         if col not in t.columns:
             raise InvalidInput(f"{Path(path).name} has no {col!r} column (a GJP survey forecasts file)")
-    summary = ImportSummary(source=SOURCE, path=str(path), rows_read=len(t))
+    _known_columns(t, SURVEY_COLUMNS, Path(path).name, "survey forecasts (survey_fcasts.yr1.csv)")
+    summary = ImportSummary(source=SOURCE, path=str(path), rows_read=len(t), notes=notes)
+    if left_out:
+        summary.filtered["close_not_after_open"] = len(left_out)
+        gone = t["ifp_id"].isin(list(left_out))
+        if gone.any():
+            summary.filtered["rows_of_left_out_questions"] = int(gone.sum())
+            t = t[~gone]
     if question_ids is not None:
         keep = set(question_ids)
         t = t[t["ifp_id"].isin(keep)]

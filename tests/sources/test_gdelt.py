@@ -69,3 +69,50 @@ def test_real_extract(ledger):
     assert s.added["events"] == len(ev) > 50
     assert ev["cameo"].str.startswith(("04", "17", "19")).all() and (ev["occurred_at"] >= "2012-01-01").all()
     assert ev["actors"].isin(["USA;RUS", "RUS;USA"]).mean() > 0.5
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "gdelt"
+ZIP = FIXTURES / "20170701234500.export.CSV.zip"
+
+
+def test_published_2_0_zip_imports(ledger, snapshot):
+    s = import_gdelt(ledger, ZIP)
+    assert s.rows_read == 18 and s.added == {"events": 18}
+    ev = ledger.events().set_index("source_id")
+    assert ev.loc["669666350", "cameo"] == "040"  # leading zero kept
+    assert ev.loc["661116620", "actors"] == "RUS;USA"
+    assert str(ev.loc["669666350", "occurred_at"])[:10] == "2007-07-04"
+    before = snapshot(ledger)
+    assert import_gdelt(ledger, ZIP).total_added() == 0
+    assert snapshot(ledger) == before
+
+
+def test_published_zip_filtered_by_actor_pair(ledger):
+    s = import_gdelt(ledger, ZIP, actors=["USA", "RUS"])
+    assert s.added == {"events": 6} and s.filtered == {"other_actors": 12}
+
+
+def test_gdeltpyr_csv_with_header_and_its_added_column(ledger):
+    s = import_gdelt(ledger, FIXTURES / "events2samps_head.csv")
+    assert s.added == {"events": 5}
+
+
+def test_wrong_column_count_on_a_later_line_names_line_and_counts(ledger, tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(ZIP) as z:
+        rows = z.read("20170701234500.export.CSV").decode().splitlines()
+    rows[3] = "\t".join(rows[3].split("\t")[:60])
+    path = tmp_path / "x.export.CSV"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(InvalidInput, match=r"line 4 has 60 columns where line 1 has 61 \(GDELT 2.0\)"):
+        import_gdelt(ledger, path)
+    assert ledger.counts()["events"] == 0
+
+
+def test_unknown_header_column_is_named(ledger, tmp_path):
+    text = (FIXTURES / "events2samps_head.csv").read_text().replace("SOURCEURL", "SourceLink", 1)
+    path = tmp_path / "x.csv"
+    path.write_text(text)
+    with pytest.raises(InvalidInput, match="'SourceLink'"):
+        import_gdelt(ledger, path)

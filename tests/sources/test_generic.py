@@ -8,7 +8,7 @@ import pytest
 
 from forecasts.errors import ImportRejected, InvalidInput
 from forecasts.ledger import Ledger
-from forecasts.sources.generic import forecaster_name, import_csv, slug
+from forecasts.sources.generic import forecaster_name, import_csv, load_track_record, slug
 
 GOOD = """
 question,title,opens,closes,forecaster,made_at,probability,outcome,resolved_at,id
@@ -117,3 +117,116 @@ def test_names_and_slugs():
     assert slug("GJP 1001-0") == "gjp-1001-0"
     assert forecaster_name("pb", "Sandra Åhlén") == "pb:Sandra_Ahlen"
     assert forecaster_name("pb", "CRNewsReports©") == "pb:CRNewsReports"
+
+
+# ---------------------------------------------------------------------- spreadsheet CSVs
+SEMI = """
+question;title;opens;closes;forecaster;made_at;probability
+q1;Rain?;01/01/2020;01/06/2020;ana;05/01/2020;0,35
+q1;Rain?;01/01/2020;01/06/2020;bo;25/01/2020;0,4
+"""
+
+
+def test_semicolon_file_is_refused_naming_the_separator(ledger, tmp_path, write):
+    f = write(tmp_path / "semi.csv", SEMI)
+    with pytest.raises(InvalidInput, match="separated by ';'"):
+        import_csv(ledger, f)
+
+
+def test_decimal_comma_needs_decimal_option(ledger, tmp_path, write):
+    f = write(tmp_path / "semi.csv", SEMI)
+    with pytest.raises(InvalidInput, match=r"probability '0,35' on line 2 has a decimal comma"):
+        import_csv(ledger, f, sep=";", date_order="dayfirst")
+
+
+def test_ambiguous_day_month_dates_are_refused_without_an_order(ledger, tmp_path, write):
+    f = write(tmp_path / "semi.csv", SEMI)
+    with pytest.raises(InvalidInput, match=r"made_at '05/01/2020' on line 2 could be day/month or month/day"):
+        import_csv(ledger, f, sep=";", decimal=",")
+    assert ledger.counts()["forecasts"] == 0
+
+
+@pytest.mark.parametrize(("order", "month"), [("dayfirst", 1), ("monthfirst", 5)])
+def test_day_month_order_given(ledger, tmp_path, write, order, month):
+    text = SEMI.replace("25/01/2020", "05/01/2020").replace("01/06/2020", "12/12/2020")
+    s = import_csv(ledger, write(tmp_path / "semi.csv", text), sep=";", decimal=",", date_order=order)
+    assert s.added["forecasts"] == 2
+    fs = ledger.forecasts()
+    assert fs["probability"].tolist() == [0.35, 0.4]
+    assert fs["made_at"].iloc[0] == pd.Timestamp(2020, month, 5 if month == 1 else 1)
+
+
+def test_unambiguous_day_first_date_is_read_without_an_order(ledger, tmp_path, write):
+    f = write(tmp_path / "d.csv", "question,title,opens,closes,forecaster,made_at,probability\n"
+              "q1,Rain?,2020-01-01,2020-06-01,ana,25/01/2020 14:30,0.3\n")
+    import_csv(ledger, f)
+    assert ledger.forecasts()["made_at"].iloc[0] == pd.Timestamp("2020-01-25 14:30")
+
+
+def test_unknown_column_is_named(ledger, tmp_path, write):
+    f = write(tmp_path / "u.csv", "question,title,opens,closes,forecaster,made_at,probability,confidence\n"
+              "q1,Rain?,2020-01-01,2020-06-01,ana,2020-01-05,0.6,high\n")
+    with pytest.raises(InvalidInput, match="not understood: 'confidence'"):
+        import_csv(ledger, f)
+
+
+# ---------------------------------------------------------------------- attribution
+def test_imported_forecasters_are_namespaced_unless_mapped(ledger, good, tmp_path):
+    import_csv(ledger, good, mapping={"source_id": "id"}, name="mine")
+    assert sorted(set(ledger.forecasts()["forecaster"])) == ["mine:ana", "mine:bo"]
+    other = Ledger.open(tmp_path / "other.duckdb", create=True)
+    s = import_csv(other, good, mapping={"source_id": "id"}, name="mine", forecasters={"ana": "ana"})
+    assert sorted(set(other.forecasts()["forecaster"])) == ["ana", "mine:bo"]
+    assert set(other.forecasts()["source"]) == {"import:mine"}
+    assert s.notes == ["forecasters mapped explicitly: ana -> ana"]
+
+
+def test_forecast_after_resolution_is_refused(ledger, tmp_path, write, snapshot):
+    f = write(tmp_path / "late.csv", """
+question,title,opens,closes,forecaster,made_at,probability,outcome,resolved_at
+q1,Rain?,2020-01-01,2020-06-01,ana,2020-01-05,0.6,yes,2020-03-01
+q1,Rain?,2020-01-01,2020-06-01,bo,2020-03-02,0.9,yes,2020-03-01
+""")
+    before = snapshot(ledger)
+    with pytest.raises(ImportRejected) as info:
+        import_csv(ledger, f)
+    assert [ln for ln, _ in info.value.problems] == [3]
+    assert "after question 'q1' was resolved (2020-03-01 00:00)" in info.value.problems[0][1]
+    assert snapshot(ledger) == before
+
+
+def test_forecast_after_a_resolution_already_in_the_ledger_is_refused(ledger, tmp_path, write):
+    import_csv(ledger, write(tmp_path / "a.csv", """
+question,title,opens,closes,forecaster,made_at,probability,outcome,resolved_at
+q1,Rain?,2020-01-01,2020-06-01,ana,2020-01-05,0.6,yes,2020-03-01
+"""))
+    with pytest.raises(ImportRejected, match="was resolved"):
+        import_csv(ledger, write(tmp_path / "b.csv", "question,forecaster,made_at,probability\nq1,bo,2020-04-01,0.9\n"))
+
+
+def test_bad_tags_cell_gives_its_root_cause_once(ledger, tmp_path, write):
+    f = write(tmp_path / "t.csv", """
+question,title,opens,closes,forecaster,made_at,probability,outcome,resolved_at,tags
+q1,Rain?,2020-01-01,2020-06-01,ana,2020-01-05,0.6,yes,2020-05-01,bad tag!
+q1,Rain?,2020-01-01,2020-06-01,bo,2020-01-06,0.7,yes,2020-05-01,bad tag!
+""")
+    with pytest.raises(ImportRejected) as info:
+        import_csv(ledger, f)
+    assert info.value.problems[0] == (2, "tag 'bad tag!' may hold letters, digits and . _ : - (at most 50)")
+    assert info.value.problems[1:] == [(3, "its question 'q1' (line 2) is malformed")]
+    assert info.value.message.startswith("2 malformed row(s), nothing imported: line 2: tag")
+
+
+def test_importer_may_leave_out_points_after_resolution_and_count_them(ledger):
+    frame = pd.DataFrame({"question": ["q1", "q1"], "forecaster": ["import:crowd", "import:crowd"],
+                          "made_at": ["2020-02-01", "2020-04-01"], "probability": [0.4, 0.9],
+                          "source_id": ["p1", "p2"], "line": [2, 3]})
+    questions = [{"qid": "q1", "title": "Rain?", "opens": "2020-01-01", "closes": "2020-06-01", "line": 2}]
+    resolutions = [{"question": "q1", "outcome": "yes", "on": "2020-03-01", "line": 2}]
+    with pytest.raises(ImportRejected, match="line 3: made_at 2020-04-01 00:00 is after question 'q1' was resolved"):
+        load_track_record(ledger, source="import:crowd", questions=questions, forecasts=frame,
+                          resolutions=resolutions)
+    s = load_track_record(ledger, source="import:crowd", questions=questions, forecasts=frame,
+                          resolutions=resolutions, drop_after_resolution=True)
+    assert s.filtered == {"after_resolution": 1} and s.added["forecasts"] == 1
+    assert ledger.forecasts()["source_id"].tolist() == ["p1"]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from forecasts.errors import ImportRejected
+from forecasts.errors import ImportRejected, InvalidInput
 from forecasts.sources.gjp import import_gjp, parse_options
+
+FIXTURES = Path(__file__).parent / "fixtures" / "gjp"
 
 IFPS = """
 ifp_id,q_type,q_text,q_desc,q_status,date_start,date_suspend,date_to_close,date_closed,outcome,short_title,days_open,n_opts,options
@@ -59,8 +63,58 @@ def test_incomplete_multiple_choice_forecast_is_refused_at_its_line(ledger, tmp_
 def test_real_files(ledger, shared):
     ifps, fc = shared("gjp_ifps.csv"), shared("gjp_survey_forecasts_yr1_first9999.csv")
     s = import_gjp(ledger, fc, questions=ifps, skip_malformed=True)
-    assert s.added["questions"] == 615 and s.added["forecasts"] > 4000
-    # the two questions that close the day they open, and 40 rows without a user id
-    assert any(why.startswith("gjp_ifps.csv: the question closes") for _, why in s.malformed)
+    assert s.added["questions"] == 616 and s.added["forecasts"] > 4000
+    # 1070-0 closes when it actually closed; 1224-6 (close before open, voided) is left out
+    assert s.filtered["close_not_after_open"] == 1
+    assert not any("the question closes" in why for _, why in s.malformed)
     assert any(why == "forecaster is missing" for _, why in s.malformed)
     assert ledger.questions().set_index("id").loc["gjp-1002-0", "kind"] == "multiple_choice"
+
+
+def test_real_questions_file_imports_whole(ledger, shared):
+    s = import_gjp(ledger, shared("gjp_ifps.csv"))
+    assert s.added == {"questions": 616, "resolutions": 616, "forecasts": 0} and not s.malformed
+    q = ledger.questions().set_index("id")
+    assert (q["outcome"] == "annulled").sum() == 118  # 119 voided, less 1224-6, left out
+
+
+def test_dataverse_shape_na_null_voided_and_close_before_open(ledger):
+    """The release's own shape: NA / NULL for missing, voided questions, bad close dates."""
+    s = import_gjp(ledger, FIXTURES / "ifps.csv")
+    assert s.rows_read == 6 and not s.malformed
+    assert s.added == {"questions": 5, "resolutions": 5, "forecasts": 0}
+    assert s.filtered == {"close_not_after_open": 1}
+    assert any("1224-6 (line 7)" in n for n in s.notes)
+    q = ledger.questions().set_index("id")
+    assert "gjp-1224-6" not in q.index
+    # voided: annulled, not unresolved, at the scheduled close
+    assert q.loc["gjp-1029-0", "outcome"] == "annulled"
+    r = ledger.resolutions().set_index("question")
+    assert str(r.loc["gjp-1029-0", "resolved_at"])[:10] == "2011-12-15"
+    # 1070-0: date_to_close equals date_start, so it closes when it actually closed
+    assert str(q.loc["gjp-1070-0", "closes_at"])[:10] == "2012-02-29"
+    assert q.loc["gjp-1070-0", "outcome"] == "no"
+    assert q.loc["gjp-1002-0", "options"] == ["a", "b", "c"]
+    assert import_gjp(ledger, FIXTURES / "ifps.csv").total_added() == 0
+
+
+def test_dataverse_survey_forecasts(ledger):
+    s = import_gjp(ledger, FIXTURES / "survey_fcasts.yr1.csv", questions=FIXTURES / "ifps.csv")
+    assert s.added["forecasts"] == 8 and not s.malformed
+    f = ledger.forecasts().set_index("source_id")
+    assert f.loc["1004-0:-200975", "probability"] == 0.05
+    assert f.loc["1004-0:-200975", "forecaster"] == "gjp:2986"
+    assert f.loc["1002-0:-200977", "probabilities"] == {"a": 0.8, "b": 0.1, "c": 0.1}
+
+
+def test_unknown_status_is_named(ledger, tmp_path, write):
+    text = (FIXTURES / "ifps.csv").read_text().replace(",voided,10/4/11", ",suspended,10/4/11")
+    with pytest.raises(InvalidInput, match="unknown q_status 'suspended'"):
+        import_gjp(ledger, write(tmp_path / "ifps.csv", text))
+    assert ledger.counts()["questions"] == 0
+
+
+def test_unknown_column_is_named(ledger, tmp_path, write):
+    text = (FIXTURES / "survey_fcasts.yr1.csv").read_text().replace("viewtime", "view_seconds", 1)
+    with pytest.raises(InvalidInput, match=r"not in a GJP survey forecasts \(survey_fcasts.yr1.csv\) file: 'view_seconds'"):
+        import_gjp(ledger, write(tmp_path / "s.csv", text), questions=FIXTURES / "ifps.csv")

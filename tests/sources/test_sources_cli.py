@@ -39,3 +39,26 @@ def test_evaluate_needs_history(cli, tmp_path, write):
     cli("import", "csv", str(write(tmp_path / "f.csv", GOOD)))
     r = cli("evaluate", "--crowd", "ana", "--cutoff", "2019-01-01")
     assert r.returncode == 2 and "nothing to learn from" in r.stderr
+
+
+def test_import_spreadsheet_csv_options(cli, tmp_path, write):
+    path = write(tmp_path / "semi.csv", "question;title;opens;closes;forecaster;made_at;probability\n"
+                 "q1;Rain?;01/01/2020;12/12/2020;ana;05/01/2020;0,35\n")
+    r = cli("import", "csv", str(path))
+    assert r.returncode == 2 and "separated by ';'" in r.stderr
+    r = cli("import", "csv", str(path), "--sep", ";", "--decimal", ",")
+    assert r.returncode == 2 and "--dayfirst or --monthfirst" in r.stderr
+    r = cli("import", "csv", str(path), "--sep", ";", "--decimal", ",", "--dayfirst", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["added"]["forecasts"] == 1
+    r = cli("import", "csv", "--help")
+    assert "tags: one cell, separated by commas" in r.stdout and "--dayfirst" in r.stdout
+
+
+def test_import_published_gdelt_zip(cli):
+    from pathlib import Path
+
+    zipped = Path(__file__).parent / "fixtures" / "gdelt" / "20170701234500.export.CSV.zip"
+    r = cli("import", "gdelt", str(zipped), "--actors", "USA,RUS", "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert "would add 6 events" in r.stdout and "12 other actors" in r.stdout
