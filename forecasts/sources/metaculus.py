@@ -183,9 +183,11 @@ def _load(ledger: Ledger, table, titles, summary, *, dry_run, progress, skip_mal
                                                      t["_qid"] + ":" + t["forecaster"] + "@" + stamp).to_numpy(),
         "line": t["_line"].to_numpy(),
     })
+    # Metaculus stamps crowd points after a question has resolved (16 in the real series, e.g.
+    # 2022-01-20 on questions resolved years before): left out and counted, never imported.
     return load_track_record(ledger, source=SOURCE, questions=questions, forecasts=frame,
                              resolutions=resolutions, dry_run=dry_run, progress=progress,
-                             skip_malformed=skip_malformed, summary=summary)
+                             skip_malformed=skip_malformed, summary=summary, drop_after_resolution=True)
 
 
 

@@ -74,8 +74,8 @@ def test_real_series_full_file(ledger, shared):
     s = import_metaculus(ledger, ts, questions=qs)
     assert s.added == dry.added
     assert s.added["questions"] == 2437 and s.added["resolutions"] == 1001
-    assert s.added["forecasts"] == 198_464
-    assert s.filtered == {"after_close": 1019, "before_open": 29, "repeated_timestamp": 12}
+    assert s.added["forecasts"] == 198_448
+    assert s.filtered == {"after_close": 1019, "before_open": 29, "repeated_timestamp": 12, "after_resolution": 16}
     q = ledger.questions().set_index("id").loc["metaculus-4935"]
     assert q["outcome"] == "yes" and "New START" in q["title"] and q["source_id"] == "4935"
     new_start = ledger.forecasts(question="metaculus-4935")
