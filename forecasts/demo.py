@@ -114,6 +114,9 @@ def build_demo_ledger(path: str | os.PathLike | None = None) -> Ledger:
 
     An existing earlier demo ledger there is replaced; any other file is refused.
     """
+    if str(path).startswith(("postgresql:", "postgres:")):
+        raise InvalidInput("the demo builds its own DuckDB file; push it to a team ledger afterwards "
+                           "(forecasts push data/demo/new-start.duckdb --db postgresql://...)")
     target = Path(path) if path is not None else DEMO_PATH
     if target.exists():
         if not _is_demo_ledger(target):

@@ -102,6 +102,7 @@ def test_missing_ledger_is_a_clear_error(cli_process, tmp_path):
     assert out.returncode == 1 and "forecasts init" in out.stderr
 
 
+@pytest.mark.duckdb_only  # the DuckDB file's lock
 def test_locked_ledger_is_one_line_from_the_real_entry_point(cli_process, ledger, open_question):
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(ledger.path)], stdout=subprocess.PIPE, text=True)
     try:

@@ -62,6 +62,12 @@ def test_demo_refuses_a_users_ledger(tmp_path, snapshot):
     assert snapshot(mine) == before
 
 
+def test_demo_refuses_a_team_ledger():
+    with pytest.raises(InvalidInput, match="its own DuckDB file"):
+        build_demo_ledger("postgresql://forecasts@127.0.0.1/teamledger")
+
+
+@pytest.mark.duckdb_only  # the demo is a DuckDB file
 def test_demo_rebuilds_fresh(demo_copy):
     ledger = build_demo_ledger(demo_copy.path)  # an earlier demo ledger is replaced
     assert ledger.counts()["forecasts"] == 115 and ledger.verify().ok
@@ -72,6 +78,7 @@ def test_demo_report(demo):
     assert demo["report"].name == "new-start.html" and "model:evidence" in html and "import:metaculus" in html
 
 
+@pytest.mark.duckdb_only  # the demo is a DuckDB file
 def test_demo_cli_ends_with_the_report(cli, tmp_path):
     out = cli("demo", "--db", str(tmp_path / "d.duckdb"), env={"COLUMNS": "200"}, cwd=tmp_path)
     assert out.returncode == 0, out.stderr

@@ -8,13 +8,16 @@ empty strings, rich markup.  Every example runs in a fresh folder holding a copy
 ledger.  The contract: the exit code is 0, 1 or 2; no output holds a traceback; and a command
 that exits non-zero wrote nothing (the ledger's ``counts()`` and chain head are unchanged).
 
-Examples: a few thousand with ``CI=true``, a few hundred otherwise.  ``demo`` only meets
+Examples: a few thousand with ``CI=true``, a few hundred otherwise, on a DuckDB file; on the
+team ledger (a fresh database copied from the same small ledger, pushed, for every example) a
+few hundred with ``CI=true`` and fifty otherwise, as each example makes and drops a database.  ``demo`` only meets
 ``--db`` paths it must refuse here: a demo that succeeds builds the whole case study
 (``tests/test_demo.py`` covers it).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
@@ -29,6 +32,7 @@ from hypothesis import strategies as st
 from forecasts.ledger import Ledger
 
 EXAMPLES = 2000 if os.environ.get("CI") == "true" else 200
+TEAM_EXAMPLES = 300 if os.environ.get("CI") == "true" else 50
 
 GOOD_CSV = """question,title,opens,closes,forecaster,made_at,probability,outcome,resolved_at
 q1,Will it rain?,2020-01-01,2020-06-01,ana,2020-01-05,0.6,yes,2020-05-01
@@ -143,7 +147,7 @@ def argv(draw: st.DrawFn) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory) -> tuple[Path, tuple]:
+def base_file(tmp_path_factory) -> tuple[Path, tuple]:
     """A small ledger: an open binary and a multiple-choice question, a resolved imported
     question with two forecasters, an event, evidence and a live forecast; and its state."""
     path = tmp_path_factory.mktemp("random-arguments") / "ledger.duckdb"
@@ -163,10 +167,28 @@ def base(tmp_path_factory) -> tuple[Path, tuple]:
     return path, (ledger.counts(), result.head)
 
 
-def _workspace(ledger: Path) -> Iterator[tuple[Path, dict[str, str]]]:
+@pytest.fixture(scope="module")
+def base_team(base_file, pg_cluster) -> tuple[str, tuple]:
+    """The same small ledger pushed into a template database of the session's cluster."""
+    from forecasts.ledger.postgres_storage import close_idle
+
+    name = f"args_{os.getpid()}"
+    url = pg_cluster.new_database(name)
+    Ledger.open(url, create=True).restore_from(Ledger.open(base_file[0]))
+    close_idle(url)
+    return name, base_file[1]
+
+
+def _workspace(ledger: Path | None, team: Any = None) -> Iterator[tuple[Path, dict[str, str]]]:
     folder = Path(tempfile.mkdtemp(prefix="forecasts-args-"))
+    made = None
     try:
-        shutil.copy(ledger, folder / "ledger.duckdb")
+        if team is not None:
+            cluster, template = team
+            made = f"{template}_{next(_examples)}"
+            url = cluster.new_database(made, template)
+        else:
+            shutil.copy(ledger, folder / "ledger.duckdb")
         (folder / "dir").mkdir()
         (folder / "dir.csv").mkdir()
         (folder / "junk").write_text("not a table\n\x01\x02")
@@ -176,18 +198,24 @@ def _workspace(ledger: Path) -> Iterator[tuple[Path, dict[str, str]]]:
         (folder / "fake.parquet").write_text(GOOD_CSV)
         (folder / "empty").write_text("")
         names = {"<ledger>": "ledger.duckdb", "<missing>": "missing.csv"}
-        yield folder, {p: str(folder / names.get(p, p.strip("<>"))) for p in PATHS}
+        paths = {p: str(folder / names.get(p, p.strip("<>"))) for p in PATHS}
+        if made is not None:
+            paths["<ledger>"] = url
+        yield folder, paths
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        if made is not None:
+            from forecasts.ledger.postgres_storage import close_idle
+
+            close_idle(url)
+            cluster.drop_database(made)
 
 
-@given(args=argv())
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=False,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                 HealthCheck.data_too_large])
-def test_random_arguments_exit_cleanly_and_write_nothing_when_refused(cli, base, args):
-    ledger_path, before = base
-    for folder, paths in _workspace(ledger_path):
+_examples = itertools.count(1)
+
+
+def _check(cli, args, ledger_path: Path | None, before: tuple, team: Any = None) -> None:
+    for folder, paths in _workspace(ledger_path, team):
         real = [paths.get(a, a) for a in args]
         out = cli(*real, env={"FORECASTS_DB": paths["<ledger>"], "COLUMNS": "120"}, cwd=folder)
         assert "Traceback" not in out.stdout + out.stderr, (real, out.stderr[-2000:])
@@ -196,3 +224,22 @@ def test_random_arguments_exit_cleanly_and_write_nothing_when_refused(cli, base,
             ledger = Ledger(paths["<ledger>"])
             result = ledger.verify()
             assert (ledger.counts(), result.head) == before, real
+
+
+_SETTINGS = {"deadline": None, "derandomize": False,
+             "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                       HealthCheck.data_too_large]}
+
+
+@pytest.mark.duckdb_only
+@given(args=argv())
+@settings(max_examples=EXAMPLES, **_SETTINGS)
+def test_random_arguments_exit_cleanly_and_write_nothing_when_refused(cli, base_file, args):
+    _check(cli, args, base_file[0], base_file[1])
+
+
+@pytest.mark.team_only
+@given(args=argv())
+@settings(max_examples=TEAM_EXAMPLES, **_SETTINGS)
+def test_random_arguments_on_the_team_ledger(cli, base_team, pg_cluster, args):
+    _check(cli, args, None, base_team[1], team=(pg_cluster, base_team[0]))

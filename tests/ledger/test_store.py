@@ -112,6 +112,7 @@ def test_question_not_yet_open(ledger):
 ])
 def test_bad_questions_write_nothing(ledger, open_question, snapshot, kwargs, error):
     before = snapshot(ledger)
+    kwargs = dict(kwargs)  # the parameter is shared by both backends' runs
     qid = kwargs.pop("qid")
     with pytest.raises(error):
         ledger.add_question(qid, **kwargs)

@@ -10,10 +10,17 @@ from forecasts.ledger import Ledger
 from forecasts.report import build_report
 
 
-@pytest.fixture(scope="session")
-def demo_ledger(demo_ledger_file):
-    """The session's demo ledger (the report reads it and writes nothing to it)."""
-    return Ledger.open(demo_ledger_file)
+@pytest.fixture(scope="session", params=["duckdb", "postgres"])
+def demo_ledger(request, demo_ledger_file):
+    """The session's demo ledger (the report reads it and writes nothing to it): the DuckDB
+    file, and on the server's run a team database copied from the pushed demo."""
+    if request.param == "duckdb":
+        return Ledger.open(demo_ledger_file)
+    import os
+
+    template = request.getfixturevalue("demo_team_template")
+    cluster = request.getfixturevalue("pg_cluster")
+    return Ledger.open(cluster.new_database(f"report_{os.getpid()}", template))
 
 
 @pytest.fixture(scope="session")

@@ -128,11 +128,12 @@ def test_no_resource_comes_from_the_network(demo_report):
 
 
 def test_default_out_is_reports_named_after_the_ledger(demo_ledger, tmp_path):
+    name = f"{demo_ledger.path.stem}.html"  # new-start.html for the file; the database's name on a server
     path = build_report(demo_ledger)
-    assert path == tmp_path.joinpath("reports", "new-start.html").relative_to(tmp_path)
-    assert (tmp_path / "reports" / "new-start.html").exists()
+    assert path == tmp_path.joinpath("reports", name).relative_to(tmp_path)
+    assert (tmp_path / "reports" / name).exists()
     (tmp_path / "out").mkdir()
-    assert build_report(demo_ledger, tmp_path / "out") == tmp_path / "out" / "new-start.html"
+    assert build_report(demo_ledger, tmp_path / "out") == tmp_path / "out" / name
 
 
 def test_filters_and_progress(demo_ledger, tmp_path):
@@ -183,10 +184,10 @@ def test_calibration_from_arrays_matches_decompose():
 
 def test_cli_report(cli, demo_ledger, tmp_path):
     out = tmp_path / "cli.html"
-    done = cli("report", "--db", str(demo_ledger.path), "--out", str(out), "--forecaster", CROWD)
+    done = cli("report", "--db", demo_ledger.location, "--out", str(out), "--forecaster", CROWD)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"report written to {out}" and out.exists()
-    bad = cli("report", "--db", str(demo_ledger.path), "--since", "someday")
+    bad = cli("report", "--db", demo_ledger.location, "--since", "someday")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "since date" in bad.stderr
 
 

@@ -41,7 +41,7 @@ def test_design_from_ledger(ledger):
 
 def test_models_folder_sits_beside_the_ledger_unless_told(ledger, tmp_path, monkeypatch):
     monkeypatch.delenv("FORECASTS_MODELS", raising=False)
-    assert models_folder(ledger) == ledger.path.parent / "models"
+    assert models_folder(ledger) == ledger.folder / "models"
     monkeypatch.setenv("FORECASTS_MODELS", str(tmp_path / "elsewhere"))
     assert models_folder(ledger) == tmp_path / "elsewhere"
 
@@ -55,7 +55,7 @@ def test_fit_on_a_ledger_saves_and_feeds_the_learned_model(ledger, tmp_path):
     assert set(d) >= {"rhat_max", "ess_bulk_min", "ess_tail_min", "divergences", "ess_per_second", "converged"}
     assert set(summary["effects"]) == {"03", "11"}
     path = hm.save_summary(summary, models_folder(ledger))
-    assert path.parent == ledger.path.parent / "models"
+    assert path.parent == ledger.folder / "models"
     ledger.add_question("new", title="New?", closes="2300-01-01")
     ledger.log("new", 0.5, by="ana")
     e = ledger.add_event("Threat", on="2026-01-01", cameo="111")
