@@ -9,7 +9,6 @@ here.  pandas and the scoring code are imported inside the commands.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
 app = typer.Typer()
 
 
-def _frames(db: Path | None, as_of: str | None, live: bool = False) -> tuple[Any, Any, Any]:
+def _frames(db: str | None, as_of: str | None, live: bool = False) -> tuple[Any, Any, Any]:
     ledger = open_ledger(db)
     forecasts = ledger.forecasts(as_of)
     if live:

@@ -50,7 +50,7 @@ def export_to(format: str, ledger: Ledger, out: Path) -> list[Path]:
     return [export_fatebook(ledger, out)]
 
 
-def _run(importer: Callable[..., Any], db: Path | None, path: Path, as_json: bool, **kwargs: Any) -> None:
+def _run(importer: Callable[..., Any], db: str | None, path: Path, as_json: bool, **kwargs: Any) -> None:
     """Open the ledger, run an importer with a progress bar, print its summary."""
     ledger = open_ledger(db, create=True)
     try:

@@ -305,7 +305,7 @@ class DuckDBStorage:
             raise
         return names
 
-    def transact(self, work: Callable[[_DuckDBTransaction], T]) -> T:
+    def transact(self, work: Callable[[Any], T]) -> T:
         """Run ``work`` in one write transaction: committed if it returns, rolled back if it
         raises (and then re-run only if the file was caught half-written)."""
 

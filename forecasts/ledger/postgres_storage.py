@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, LiteralString, TypeVar, cast
 
 import psycopg
 from psycopg import errors as pgerrors
@@ -127,7 +127,7 @@ class _PgTransaction:
         assert row is not None
         self._seq, self._prev, self.now, self.actor = row
 
-    def _one(self, query: str, params: Sequence[Any]) -> tuple | None:
+    def _one(self, query: LiteralString, params: Sequence[Any]) -> tuple | None:
         return self.conn.execute(query, params).fetchone()
 
     # -- look-ups for the rules
@@ -183,7 +183,7 @@ class _PgTransaction:
                 values, (self._seq, self._prev) = stamp_rows(table, list(rows), Head(self._seq, self._prev), self.now)
                 self._write(table, values)
         elif len(rows):
-            out, (self._seq, self._prev) = stamp_frame(table, rows, Head(self._seq, self._prev), self.now)
+            out, (self._seq, self._prev) = stamp_frame(table, cast("Any", rows), Head(self._seq, self._prev), self.now)
             self._write(table, _python_rows(out, COLUMNS[table] + ("prev_hash", "hash")))
         return first
 
@@ -359,7 +359,7 @@ class PostgresStorage:
 
         return self._run(migrate)
 
-    def transact(self, work: Callable[[_PgTransaction], T]) -> T:
+    def transact(self, work: Callable[[Any], T]) -> T:
         return self._run(lambda conn: work(_PgTransaction(conn)), write=True)
 
     def now(self) -> datetime:
@@ -373,7 +373,8 @@ class PostgresStorage:
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
-        bound = psycopg.ClientCursor(conn).mogrify(ledger_sql.placeholders(query, "postgres"), params)
+        # the query is the ledger's own SQL (forecasts.ledger.sql); values are bound by the driver
+        bound = psycopg.ClientCursor(conn).mogrify(ledger_sql.placeholders(query, "postgres"), params)  # type: ignore[arg-type]
         buf = io.BytesIO()
         with conn.cursor() as cur, cur.copy(pgsql.SQL("COPY ({}) TO STDOUT (FORMAT csv, HEADER)").format(
                 pgsql.SQL(bound))) as copy:  # type: ignore[arg-type]  # bound by the driver above
