@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import errno
 import heapq
-import json
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -47,6 +46,7 @@ from forecasts.ledger.storage import (
     Clock,
     ExportFormat,
     Head,
+    Lookups,
     Table,
     decode_frame,
     decode_records,
@@ -84,7 +84,7 @@ def _is_full(exc: BaseException) -> bool:
                                    "quota exceeded"))
 
 
-class _DuckDBTransaction:
+class _DuckDBTransaction(Lookups):
     """One open write transaction on a connection (see :class:`~forecasts.ledger.storage.Transaction`)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, head: Head, now: datetime):
@@ -96,43 +96,15 @@ class _DuckDBTransaction:
     def actor(self) -> str:
         return domain.parse_live_forecaster(None)
 
-    # -- look-ups for the rules
-    def question(self, qid: str) -> dict[str, Any] | None:
-        row = _first(self.con.execute(
-            "SELECT id, kind, options, opens_at, closes_at, title FROM questions WHERE id = ? "
-            "ORDER BY seq LIMIT 1", [qid]).fetchall())
-        if row is None:
-            return None
-        return {"id": row[0], "kind": row[1], "options": json.loads(row[2]) if row[2] else None,
-                "opens_at": row[3], "closes_at": row[4], "title": row[5]}
+    # -- look-ups for the rules (the rest: storage.Lookups)
+    def _rows(self, query: str, params: Sequence[Any]) -> list[tuple]:
+        return self.con.execute(query, list(params)).fetchall()
 
     def existing_questions(self, ids: Sequence[str]) -> set[str]:
         if not ids:
             return set()
         return {r[0] for r in self.con.execute("SELECT DISTINCT id FROM questions WHERE id IN (SELECT unnest(?))",
                                                 [list(ids)]).fetchall()}
-
-    def questions(self) -> Any:
-        qs = self.con.execute("SELECT id, kind, options, opens_at, closes_at FROM questions").df()
-        qs["options"] = [json.loads(v) if isinstance(v, str) else None for v in qs["options"]]
-        return qs.set_index("id")
-
-    def latest_resolution(self, qid: str) -> tuple[str, datetime] | None:
-        return _first(self.con.execute(
-            "SELECT outcome, resolved_at FROM resolutions WHERE question = ? ORDER BY seq DESC LIMIT 1",
-            [qid]).fetchall())
-
-    def forecast(self, seq: int) -> dict[str, Any] | None:
-        row = _first(self.con.execute(
-            "SELECT question, forecaster, made_at, corrects FROM forecasts WHERE seq = ?", [seq]).fetchall())
-        return None if row is None else dict(zip(("question", "forecaster", "made_at", "corrects"), row, strict=True))
-
-    def has_event(self, seq: int) -> bool:
-        return _first(self.con.execute("SELECT 1 FROM events WHERE seq = ?", [seq]).fetchall()) is not None
-
-    def source_ids(self, table: Table, source: str) -> set[str]:
-        return {r[0] for r in self.con.execute(
-            f"SELECT source_id FROM {table} WHERE source = ? AND source_id IS NOT NULL", [source]).fetchall()}
 
     # -- appends
     def append(self, table: Table, rows: Sequence[dict[str, Any]] | Any) -> int:

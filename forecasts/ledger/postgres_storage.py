@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Any, LiteralString, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import psycopg
 from psycopg import errors as pgerrors
@@ -57,6 +57,7 @@ from forecasts.ledger.storage import (
     Clock,
     ExportFormat,
     Head,
+    Lookups,
     Table,
     decode_frame,
     decode_records,
@@ -110,7 +111,7 @@ def close_idle(url: str | None = None) -> None:
 atexit.register(close_idle)
 
 
-class _PgTransaction:
+class _PgTransaction(Lookups):
     """One write transaction (see :class:`~forecasts.ledger.storage.Transaction`): begun with
     ``forecasts_begin()``, which locks the chain and gives the head, the server's clock and
     the connected role."""
@@ -127,19 +128,10 @@ class _PgTransaction:
         assert row is not None
         self._seq, self._prev, self.now, self.actor = row
 
-    def _one(self, query: LiteralString, params: Sequence[Any]) -> tuple | None:
-        return self.conn.execute(query, params).fetchone()
-
-    # -- look-ups for the rules
-    def question(self, qid: str) -> dict[str, Any] | None:
-        import json
-
-        row = self._one("SELECT id, kind, options, opens_at, closes_at, title FROM questions WHERE id = %s "
-                        "ORDER BY seq LIMIT 1", [qid])
-        if row is None:
-            return None
-        return {"id": row[0], "kind": row[1], "options": json.loads(row[2]) if row[2] else None,
-                "opens_at": row[3], "closes_at": row[4], "title": row[5]}
+    # -- look-ups for the rules (the rest: storage.Lookups)
+    def _rows(self, query: str, params: Sequence[Any]) -> list[tuple]:
+        # the look-ups' own SQL (storage.Lookups), its ``?`` marks as psycopg's; values bound
+        return self.conn.execute(query.replace("?", "%s"), list(params)).fetchall()  # type: ignore[arg-type]
 
     def existing_questions(self, ids: Sequence[str]) -> set[str]:
         if not ids:
@@ -147,33 +139,6 @@ class _PgTransaction:
         return {r[0] for r in self.conn.execute("SELECT DISTINCT id FROM questions WHERE id = ANY(%s)",
                                                 [list(ids)]).fetchall()}
 
-    def questions(self) -> Any:
-        import json
-
-        import pandas as pd
-
-        rows = self.conn.execute("SELECT id, kind, options, opens_at, closes_at FROM questions").fetchall()
-        qs = pd.DataFrame(rows, columns=["id", "kind", "options", "opens_at", "closes_at"])
-        for col in ("opens_at", "closes_at"):
-            qs[col] = pd.to_datetime(qs[col]).astype("datetime64[us]")
-        qs["options"] = [json.loads(v) if isinstance(v, str) else None for v in qs["options"]]
-        return qs.set_index("id")
-
-    def latest_resolution(self, qid: str) -> tuple[str, datetime] | None:
-        return self._one("SELECT outcome, resolved_at FROM resolutions WHERE question = %s ORDER BY seq DESC LIMIT 1",
-                         [qid])  # type: ignore[return-value]
-
-    def forecast(self, seq: int) -> dict[str, Any] | None:
-        row = self._one("SELECT question, forecaster, made_at, corrects FROM forecasts WHERE seq = %s", [seq])
-        return None if row is None else dict(zip(("question", "forecaster", "made_at", "corrects"), row, strict=True))
-
-    def has_event(self, seq: int) -> bool:
-        return self._one("SELECT 1 FROM events WHERE seq = %s", [seq]) is not None
-
-    def source_ids(self, table: Table, source: str) -> set[str]:
-        query = pgsql.SQL("SELECT source_id FROM {} WHERE source = %s AND source_id IS NOT NULL").format(
-            pgsql.Identifier(table))
-        return {r[0] for r in self.conn.execute(query, [source]).fetchall()}
 
     # -- appends
     def append(self, table: Table, rows: Sequence[dict[str, Any]] | Any) -> int:

@@ -152,6 +152,59 @@ class Storage(Protocol):
 
 
 # ---------------------------------------------------------------------- what every backend shares
+class Lookups:
+    """The look-ups of :class:`Transaction`, written once: a backend's transaction inherits them
+    and gives :meth:`_rows` (its driver running SQL with ``?`` parameters, fully fetched)."""
+
+    def _rows(self, query: str, params: Sequence[Any]) -> list[tuple]:
+        raise NotImplementedError
+
+    def _one(self, query: str, params: Sequence[Any]) -> tuple | None:
+        rows = self._rows(query, params)
+        return rows[0] if rows else None
+
+    def question(self, qid: str) -> dict[str, Any] | None:
+        import json
+
+        row = self._one("SELECT id, kind, options, opens_at, closes_at, title FROM questions WHERE id = ? "
+                        "ORDER BY seq LIMIT 1", [qid])
+        if row is None:
+            return None
+        return {"id": row[0], "kind": row[1], "options": json.loads(row[2]) if row[2] else None,
+                "opens_at": row[3], "closes_at": row[4], "title": row[5]}
+
+    def questions(self) -> pd.DataFrame:
+        import json
+
+        import pandas as pd
+
+        qs = pd.DataFrame(self._rows("SELECT id, kind, options, opens_at, closes_at FROM questions", []),
+                          columns=["id", "kind", "options", "opens_at", "closes_at"])
+        for col in ("opens_at", "closes_at"):
+            qs[col] = pd.to_datetime(qs[col]).astype("datetime64[us]")
+        qs["options"] = [json.loads(v) if isinstance(v, str) else None for v in qs["options"]]
+        return qs.set_index("id")
+
+    def latest_resolution(self, qid: str) -> tuple[str, datetime] | None:
+        return self._one("SELECT outcome, resolved_at FROM resolutions WHERE question = ? ORDER BY seq DESC LIMIT 1",
+                         [qid])  # type: ignore[return-value]
+
+    def forecast(self, seq: int) -> dict[str, Any] | None:
+        row = self._one("SELECT question, forecaster, made_at, corrects FROM forecasts WHERE seq = ?", [seq])
+        return None if row is None else dict(zip(("question", "forecaster", "made_at", "corrects"), row, strict=True))
+
+    def has_event(self, seq: int) -> bool:
+        return self._one("SELECT 1 FROM events WHERE seq = ?", [seq]) is not None
+
+    def source_ids(self, table: Table, source: str) -> set[str]:
+        from forecasts.ledger.migrations import LEDGER_TABLES
+
+        if table not in LEDGER_TABLES:
+            raise ValueError(f"not a ledger table: {table!r}")
+        return {r[0] for r in self._rows(f"SELECT source_id FROM {table} WHERE source = ? AND source_id IS NOT NULL",
+                                         [source])}
+
+
 def stamp_rows(table: str, rows: Sequence[dict[str, Any]], head: Head,
                now: datetime) -> tuple[list[tuple[Any, ...]], Head]:
     """Give rows their ``seq``, ``recorded_at`` and place in the chain (in place), one by one;
