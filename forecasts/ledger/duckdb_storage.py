@@ -100,12 +100,6 @@ class _DuckDBTransaction(Lookups):
     def _rows(self, query: str, params: Sequence[Any]) -> list[tuple]:
         return self.con.execute(query, list(params)).fetchall()
 
-    def existing_questions(self, ids: Sequence[str]) -> set[str]:
-        if not ids:
-            return set()
-        return {r[0] for r in self.con.execute("SELECT DISTINCT id FROM questions WHERE id IN (SELECT unnest(?))",
-                                                [list(ids)]).fetchall()}
-
     # -- appends
     def append(self, table: Table, rows: Sequence[dict[str, Any]] | Any) -> int:
         first = self._seq

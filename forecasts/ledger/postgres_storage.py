@@ -133,12 +133,8 @@ class _PgTransaction(Lookups):
         # the look-ups' own SQL (storage.Lookups), its ``?`` marks as psycopg's; values bound
         return self.conn.execute(query.replace("?", "%s"), list(params)).fetchall()  # type: ignore[arg-type]
 
-    def existing_questions(self, ids: Sequence[str]) -> set[str]:
-        if not ids:
-            return set()
-        return {r[0] for r in self.conn.execute("SELECT DISTINCT id FROM questions WHERE id = ANY(%s)",
-                                                [list(ids)]).fetchall()}
-
+    #: How this backend asks whether a value is in a list parameter.
+    IN_LIST = "= ANY(?)"
 
     # -- appends
     def append(self, table: Table, rows: Sequence[dict[str, Any]] | Any) -> int:

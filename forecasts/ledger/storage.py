@@ -156,6 +156,9 @@ class Lookups:
     """The look-ups of :class:`Transaction`, written once: a backend's transaction inherits them
     and gives :meth:`_rows` (its driver running SQL with ``?`` parameters, fully fetched)."""
 
+    #: How this backend asks whether a value is in a list parameter.
+    IN_LIST = "IN (SELECT unnest(?))"
+
     def _rows(self, query: str, params: Sequence[Any]) -> list[tuple]:
         raise NotImplementedError
 
@@ -172,6 +175,11 @@ class Lookups:
             return None
         return {"id": row[0], "kind": row[1], "options": json.loads(row[2]) if row[2] else None,
                 "opens_at": row[3], "closes_at": row[4], "title": row[5]}
+
+    def existing_questions(self, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        return {r[0] for r in self._rows(f"SELECT DISTINCT id FROM questions WHERE id {self.IN_LIST}", [list(ids)])}
 
     def questions(self) -> pd.DataFrame:
         import json
