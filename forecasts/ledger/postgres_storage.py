@@ -245,36 +245,65 @@ class PostgresStorage:
                                     "nothing of this command was written")
         raise exc
 
-    def _run(self, work: Callable[[psycopg.Connection], T], *, write: bool = False) -> T:
-        """Run ``work`` in one transaction on a pooled connection, committed if it returns; a
-        pooled connection the server has dropped is replaced once."""
+    def _begin(self) -> psycopg.Connection:
+        """A connection with a transaction begun.  A pooled connection the server has dropped
+        (a restart, an idle timeout) fails on ``BEGIN``, before anything of the command was
+        sent: it is replaced by a fresh one, once."""
         for attempt in (0, 1):
             conn, pooled = self._checkout()
             try:
-                with conn.transaction():
-                    if write:
-                        conn.execute(pgsql.SQL("SET LOCAL lock_timeout = {}").format(
-                            pgsql.Literal(f"{int(self.lock_timeout * 1000)}ms")))
-                    result = work(conn)
-            except ForecastsError:
-                self._checkin(conn)
-                raise
+                conn.execute("BEGIN")
+                return conn
             except psycopg.OperationalError as exc:
                 with suppress(Exception):
                     conn.close()
-                if pooled and attempt == 0 and conn.closed and not isinstance(exc, pgerrors.QueryCanceled):
-                    continue  # an idle connection the server dropped: once more on a fresh one
-                raise self._failure(exc) from None
-            except psycopg.Error as exc:
-                self._checkin(conn)
-                raise self._failure(exc) from None
-            except BaseException:
-                with suppress(Exception):
-                    conn.close()
-                raise
-            self._checkin(conn)
-            return result
+                if not (pooled and attempt == 0):
+                    raise self._failure(exc) from None
         raise AssertionError("unreachable")
+
+    def _end(self, conn: psycopg.Connection, how: str) -> None:
+        """``COMMIT`` or ``ROLLBACK``; the connection back to the pool (or closed if broken)."""
+        try:
+            conn.execute(how)  # type: ignore[arg-type]  # one of two fixed words
+        finally:
+            self._checkin(conn)
+
+    def _run(self, work: Callable[[psycopg.Connection], T], *, write: bool = False) -> T:
+        """Run ``work`` in one transaction on a pooled connection, committed if it returns.
+
+        Never retried once ``work`` has begun: a connection lost before the commit leaves
+        nothing written (the server rolls the transaction back); one lost *during* the commit
+        is said so, as only the ledger can tell then whether the write landed."""
+        conn = self._begin()
+        committing = False
+        try:
+            if write:
+                conn.execute(pgsql.SQL("SET LOCAL lock_timeout = {}").format(
+                    pgsql.Literal(f"{int(self.lock_timeout * 1000)}ms")))
+            result = work(conn)
+            committing = True
+            self._end(conn, "COMMIT")
+            return result
+        except ForecastsError:
+            with suppress(psycopg.Error):
+                self._end(conn, "ROLLBACK")
+            raise
+        except psycopg.OperationalError as exc:
+            with suppress(Exception):
+                conn.close()
+            if committing and not isinstance(exc, pgerrors.QueryCanceled):
+                raise StoreUnavailable(
+                    f"the connection to {self.location} was lost while committing ({_first_line(exc)}); "
+                    "check with forecasts history or verify whether this write was recorded") from None
+            raise self._failure(exc) from None
+        except psycopg.Error as exc:
+            with suppress(psycopg.Error):
+                self._end(conn, "ROLLBACK")
+            raise self._failure(exc) from None
+        except BaseException:
+            with suppress(Exception):
+                conn.close()
+            raise
 
     def exists(self) -> bool:
         """Whether the database is there and holds a ledger."""
@@ -400,16 +429,16 @@ class PostgresStorage:
     def chain(self) -> Iterator[ChainRow]:
         """Every row in ``seq`` order, streamed through server-side cursors in one transaction
         (the connection goes back to the pool however the caller stops reading)."""
-        conn, _ = self._checkout()
+        conn = self._begin()
         try:
-            with conn.transaction():
-                yield from _chain_rows(conn)
+            yield from _chain_rows(conn)
         except psycopg.Error as exc:
             with suppress(Exception):
                 conn.close()
             raise self._failure(exc) from None
         finally:
-            self._checkin(conn)
+            with suppress(psycopg.Error):
+                self._end(conn, "ROLLBACK")
 
     def find_hash(self, h: str) -> int | None:
         row = self._run(lambda conn: conn.execute(

@@ -317,6 +317,15 @@ def pg_cluster_busy(url: str) -> bool:
                                  "AND state <> 'idle'", [database]).fetchone()[0])  # type: ignore[index]
 
 
+_STOPPED_IMPORT = _IMPORTER.replace('Ledger(sys.argv[1]).import_forecast_frame(frame, source="import:x")', """
+from forecasts.errors import ForecastsError
+try:
+    Ledger(sys.argv[1]).import_forecast_frame(frame, source="import:x")
+except ForecastsError as exc:
+    print(exc.message)
+    sys.exit(exc.exit_code)""")
+
+
 def test_a_stopped_server_is_one_clear_line_and_nothing_half_written(tmp_path, cli_process):
     import pgcluster
 
@@ -341,6 +350,24 @@ def test_a_stopped_server_is_one_clear_line_and_nothing_half_written(tmp_path, c
         assert ledger.verify() == before  # the pooled connections the restart cut are replaced
         ledger.log("rain", "45%", by="ana")
         assert ledger.verify().ok and ledger.counts()["forecasts"] == 2
+        # the server stops in the middle of a big import: one line for the client, nothing half-written
+        ledger.import_history(questions=[{"qid": "hist", "title": "Then?", "opens": "2020-01-01",
+                                          "closes": "2300-01-01"}], source="import:x")
+        before = ledger.verify()
+        p = subprocess.Popen([sys.executable, "-c", _STOPPED_IMPORT, url], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        assert p.stdout is not None and p.stdout.readline().strip() == "importing"
+        time.sleep(1.5)
+        own.stop("fast")
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 1 and "Traceback" not in err, err
+        assert out.strip().splitlines()[-1].startswith(("cannot reach the team ledger", "the connection to")), out
+        own.start()
+        own.wait_ready()
+        after = ledger.verify()
+        assert after.ok and ledger.counts()["forecasts"] in (2, 300_002)
+        if ledger.counts()["forecasts"] == 2:
+            assert after == before
     finally:
         from forecasts.ledger.postgres_storage import close_idle
 
