@@ -9,6 +9,9 @@ row they make).  Each is one of:
              another's name (``--by``): imports, model updates, pushes;
 ``admin``    adds members and restores a ledger (a role with CREATEROLE), and is all of the above.
 
+A member's session that sits idle inside a transaction for 60 s is ended by the server, so no
+one can hold the chain's lock (and stop the team writing) by leaving a transaction open.
+
 Passwords: the one given, or a new random one returned once.  It is sent to the server only as
 a SCRAM-SHA-256 verifier computed here (libpq's ``PQencryptPasswordConn``), so the password
 itself is in no statement, log or ledger row.
@@ -74,6 +77,9 @@ def add_member(ledger: Ledger, name: object, role: str, *, password: str | None 
         attributes = sql.SQL("LOGIN CREATEROLE" if role == "admin" else "LOGIN")
         conn.execute(sql.SQL("CREATE ROLE {} {} PASSWORD {}").format(sql.Identifier(who), attributes,
                                                                     sql.Literal(verifier)))
+        # a member's session may not sit in a transaction (holding the chain's lock) for long
+        conn.execute(sql.SQL("ALTER ROLE {} SET idle_in_transaction_session_timeout = '60s'").format(
+            sql.Identifier(who)))
         for group in GRANTS[role]:
             conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), sql.Identifier(who)))
         conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}{}").format(

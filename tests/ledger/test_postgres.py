@@ -113,6 +113,8 @@ def test_an_analyst_writes_only_as_themselves_and_the_server_says_so(pg_cluster,
                                          "probability": 0.4}], source="import:x")
     assert list(alice.forecasts()["forecaster"]) == ["bob", "alice"]
     assert alice.verify().ok
+    with _as(pg_cluster, teamdb, "alice") as conn:  # nobody holds the chain's lock for long
+        assert conn.execute("SHOW idle_in_transaction_session_timeout").fetchone() == ("1min",)
 
 
 def test_editors_and_importers(pg_cluster, teamdb):
