@@ -124,8 +124,8 @@ class _DuckDBTransaction:
 
     def forecast(self, seq: int) -> dict[str, Any] | None:
         row = _first(self.con.execute(
-            "SELECT question, forecaster, made_at, corrects FROM forecasts WHERE seq = ?", [seq]).fetchall())
-        return None if row is None else dict(zip(("question", "forecaster", "made_at", "corrects"), row, strict=True))
+            "SELECT question, forecaster, made_at, corrects, recorded_at, source FROM forecasts WHERE seq = ?", [seq]).fetchall())
+        return None if row is None else dict(zip(("question", "forecaster", "made_at", "corrects", "recorded_at", "source"), row, strict=True))
 
     def has_event(self, seq: int) -> bool:
         return _first(self.con.execute("SELECT 1 FROM events WHERE seq = ?", [seq]).fetchall()) is not None

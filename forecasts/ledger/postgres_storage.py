@@ -70,7 +70,7 @@ _MAX_IDLE = 4
 _FEW_ROWS = 32
 #: The type of every column a read can return (for the bulk reader).
 _TYPES: dict[str, str] = {name: kind for cols in SCHEMA_V1.values() for name, kind, _, _ in cols}
-_TYPES.update(recorded_at="TIMESTAMP", prev_hash="VARCHAR", hash="VARCHAR", corrected_by="BIGINT",
+_TYPES.update(recorded_at="TIMESTAMP", prev_hash="VARCHAR", hash="VARCHAR", corrected_by="BIGINT", ended_at="TIMESTAMP",
               n_forecasts="BIGINT", n_forecasters="BIGINT", forecasters="VARCHAR", outcome="VARCHAR",
               resolved_at="TIMESTAMP", event_title="VARCHAR", occurred_at="TIMESTAMP", version="INTEGER",
               name="VARCHAR", applied_at="TIMESTAMP")
@@ -164,8 +164,8 @@ class _PgTransaction:
                          [qid])  # type: ignore[return-value]
 
     def forecast(self, seq: int) -> dict[str, Any] | None:
-        row = self._one("SELECT question, forecaster, made_at, corrects FROM forecasts WHERE seq = %s", [seq])
-        return None if row is None else dict(zip(("question", "forecaster", "made_at", "corrects"), row, strict=True))
+        row = self._one("SELECT question, forecaster, made_at, corrects, recorded_at, source FROM forecasts WHERE seq = %s", [seq])
+        return None if row is None else dict(zip(("question", "forecaster", "made_at", "corrects", "recorded_at", "source"), row, strict=True))
 
     def has_event(self, seq: int) -> bool:
         return self._one("SELECT 1 FROM events WHERE seq = %s", [seq]) is not None

@@ -11,8 +11,11 @@ The semantics, the same on every backend:
 * a row is known at ``$as_of`` when its world time (``made_at``, ``occurred_at``,
   ``resolved_at``; ``opens_at`` for questions under the world clock) is at or before it and,
   unless ``clock == "world"``, its ``recorded_at`` is too;
-* ``forecasts`` have their latest correction (known at ``$as_of``) applied and retracted rows
-  left out; ``corrected_by`` names the correction;
+* ``forecasts`` have their latest retroactive correction (known at ``$as_of``; one made within
+  the grace period, stamped with the original's ``made_at``) applied and rows retracted so left
+  out; ``corrected_by`` names the correction.  A late retraction (stamped with its own time)
+  leaves the forecast in: it stood until then, so it is still scored; ``ended_at`` is the
+  retraction's time once it is known at ``$as_of`` (NULL otherwise);
 * ``resolutions`` hold the latest per question unless ``latest=False``;
 * ``evidence`` rows carry their event's ``occurred_at``, ``event_title``, ``cameo`` and
   ``goldstein`` and are known when both the event and the assessment are;
@@ -52,6 +55,15 @@ def clock_filter(world: str | None, clock: str, alias: str = "") -> str:
     return " AND ".join(parts) or "true"
 
 
+def _amendments() -> str:
+    """Corrections and retractions known at ``$as_of``; ``retro``: made at the original's
+    ``made_at`` (within the grace period, so they apply from the original's own time)."""
+    return """SELECT a.seq, a.corrects, a.probability, a.probabilities, a.rationale, a.retracted, a.made_at,
+                     a.made_at = o.made_at AS retro
+              FROM forecasts a JOIN forecasts o ON o.seq = a.corrects
+              WHERE a.corrects IS NOT NULL AND a.recorded_at <= $as_of"""
+
+
 def forecasts_sql(clock: str) -> str:
     base = clock_filter("made_at", clock)
     return f"""
@@ -60,13 +72,16 @@ def forecasts_sql(clock: str) -> str:
                CASE WHEN c.seq IS NULL THEN b.probabilities ELSE c.probabilities END AS probabilities,
                CASE WHEN c.seq IS NULL THEN b.rationale ELSE c.rationale END AS rationale,
                b.source, b.source_id, b.model_version, b.params, b.backtest,
-               c.seq AS corrected_by
+               c.seq AS corrected_by, e.ended_at
         FROM (SELECT * FROM forecasts WHERE corrects IS NULL AND {base}) b
         LEFT JOIN (SELECT * FROM (SELECT seq, corrects, probability, probabilities, rationale, retracted,
                                          row_number() OVER (PARTITION BY corrects ORDER BY seq DESC) AS k
-                                  FROM forecasts WHERE corrects IS NOT NULL AND recorded_at <= $as_of) ck
+                                  FROM ({_amendments()}) am WHERE retro) ck
                    WHERE k = 1) c
           ON c.corrects = b.seq
+        LEFT JOIN (SELECT corrects, min(made_at) AS ended_at FROM ({_amendments()}) la
+                   WHERE retracted AND NOT retro GROUP BY corrects) e
+          ON e.corrects = b.seq
         WHERE c.seq IS NULL OR NOT c.retracted"""
 
 

@@ -42,7 +42,6 @@ from forecasts import domain
 from forecasts.errors import (
     IntegrityError,
     InvalidInput,
-    QuestionClosed,
     StoreMissing,
     UnknownEvent,
     UnknownForecast,
@@ -226,13 +225,21 @@ class Ledger:
         """Correct a forecast (a typo, a wrong question): a new row pointing at row ``seq``.
 
         Reads then show the corrected values at the original ``made_at``.  Only the forecaster
-        who made it can correct it, and only while the question is unresolved.
+        who made a live forecast can correct it, only while the question is open (not past its
+        close, not resolved) and only within :data:`~forecasts.ledger.rules.CORRECTION_GRACE`
+        (10 minutes) of when the original was recorded; later, log a new forecast.
         """
         return self._amend(seq, probability, options, why, by, allow_certainty, source, retract=False)
 
     def retract(self, seq: int, *, why: str | None = None, by: str | None = None,
                 source: str = "notebook") -> dict[str, Any]:
-        """Retract a forecast: a new row marks row ``seq`` withdrawn; reads leave it out."""
+        """Retract a forecast: a new row marks row ``seq`` withdrawn.
+
+        Within :data:`~forecasts.ledger.rules.CORRECTION_GRACE` of when the forecast was
+        recorded, reads leave it out altogether; later, the retraction only ends it from the
+        moment it is recorded: the forecast stays in every read (it stood, and is scored), with
+        ``ended_at`` set once the retraction is known.  The same rules as :meth:`correct`.
+        """
         return self._amend(seq, None, None, why, by, False, source, retract=True)
 
     def _amend(self, seq: object, probability: object, options: object, why: str | None, by: str | None,
@@ -247,15 +254,13 @@ class Ledger:
             target = tx.forecast(target_seq)
             if target is None:
                 raise UnknownForecast(f"no forecast with row number {target_seq}")
-            if target["corrects"] is not None:
-                raise InvalidInput(f"row {target_seq} is itself a correction; correct the original row {target['corrects']}")
-            if target["forecaster"] != forecaster:
-                raise InvalidInput(f"row {target_seq} is {target['forecaster']}'s forecast; only they can correct or retract it")
             q = _question(tx, target["question"])
-            if tx.latest_resolution(q["id"]) is not None:
-                raise QuestionClosed(f"question {q['id']!r} is resolved; its forecasts are final")
+            resolution = tx.latest_resolution(q["id"])
+            made = rules.check_amendment({**target, "seq": target_seq}, q, forecaster=forecaster, clock=tx.now,
+                                         resolution=None if resolution is None else resolution[0],
+                                         retract=retract)
             p, ps = (None, None) if retract else rules.question_probabilities(q, probability, options, allow_certainty)
-            row = _live_forecast(q["id"], forecaster, target["made_at"], p, ps, rationale, src,
+            row = _live_forecast(q["id"], forecaster, made, p, ps, rationale, src,
                                  corrects=target_seq, retracted=retract)
             tx.append("forecasts", [row])
             return row
@@ -533,7 +538,8 @@ class Ledger:
 
         Columns: seq, question, forecaster, made_at, recorded_at, probability (P(yes), NaN for
         multiple choice), probabilities (dict or None), rationale, source, source_id,
-        model_version, params, backtest, corrected_by.
+        model_version, params, backtest, corrected_by, ended_at (when a late retraction ended
+        the forecast, NaT while it stands).
         """
         return self.storage.read(
             "forecasts", self._as_of(as_of), clock=_check_clock(clock),
