@@ -70,7 +70,8 @@ _MAX_IDLE = 4
 _FEW_ROWS = 32
 #: The type of every column a read can return (for the bulk reader).
 _TYPES: dict[str, str] = {name: kind for cols in SCHEMA_V1.values() for name, kind, _, _ in cols}
-_TYPES.update(recorded_at="TIMESTAMP", prev_hash="VARCHAR", hash="VARCHAR", corrected_by="BIGINT", ended_at="TIMESTAMP",
+_TYPES.update(recorded_at="TIMESTAMP", prev_hash="VARCHAR", hash="VARCHAR", corrected_by="BIGINT", ended_at="TIMESTAMP", target_made_at="TIMESTAMP",
+              target_recorded_at="TIMESTAMP", target_source="VARCHAR",
               n_forecasts="BIGINT", n_forecasters="BIGINT", forecasters="VARCHAR", outcome="VARCHAR",
               resolved_at="TIMESTAMP", event_title="VARCHAR", occurred_at="TIMESTAMP", version="INTEGER",
               name="VARCHAR", applied_at="TIMESTAMP")

@@ -176,3 +176,16 @@ def find_hash_sql() -> str:
 def chain_sql(table: str) -> str:
     cols = COLUMNS[table] + ("prev_hash", "hash")
     return f"SELECT {', '.join(cols)} FROM {table} ORDER BY seq"
+
+
+def rule_rows_sql(table: str) -> str:
+    """The stored columns :func:`forecasts.ledger.rules.ledger_breaches` re-checks, every row of
+    ``table`` in ``seq`` order (forecasts with the row each amendment points at)."""
+    if table == "forecasts":
+        return """SELECT f.seq, f.made_at, f.recorded_at, f.source, f.corrects, f.retracted,
+                         t.made_at AS target_made_at, t.recorded_at AS target_recorded_at,
+                         t.source AS target_source
+                  FROM forecasts f LEFT JOIN forecasts t ON t.seq = f.corrects AND f.corrects IS NOT NULL
+                  ORDER BY f.seq"""
+    world = {"events": "occurred_at", "resolutions": "resolved_at", "questions": "opens_at, closes_at"}[table]
+    return f"SELECT seq, recorded_at, {world} FROM {table} ORDER BY seq"

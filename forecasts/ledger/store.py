@@ -50,6 +50,7 @@ from forecasts.errors import (
 from forecasts.ledger import integrity, rules
 from forecasts.ledger.duckdb_storage import DuckDBStorage
 from forecasts.ledger.migrations import LEDGER_TABLES
+from forecasts.ledger.sql import rule_rows_sql as sql_rules
 from forecasts.ledger.storage import Clock, ExportFormat, Storage, Table, Transaction
 from forecasts.paths import output_folder
 
@@ -642,15 +643,45 @@ class Ledger:
         return pd.DataFrame(rows, columns=cols).sort_values("closes_at").reset_index(drop=True)
 
     # ------------------------------------------------------------------ integrity and export
-    def verify(self, head: str | None = None) -> integrity.Verification:
-        """Recompute the hash chain over every ledger row; optionally check the head hash
-        printed by an earlier ``verify`` (which detects removal of the newest rows)."""
+    def verify(self, head: str | None = None, *, key: bytes | None = None) -> integrity.Verification:
+        """Recompute the hash chain over every ledger row, then re-check the ledger's own rules
+        on every row (:func:`~forecasts.ledger.rules.ledger_breaches`: a row with a valid hash
+        but an impossible time is named).
+
+        ``head``: a head printed by an earlier verify (``HASH``, ``SEQ:HASH`` or, signed,
+        ``SEQ:HASH:MAC``): the chain must pass through it at its ``seq``; ``appended`` counts
+        the rows after it.  ``key``: the team key (at least 16 bytes, kept outside the ledger):
+        a signed head is checked against it and the current head is returned signed
+        (``signed_head``).
+        """
+        if key is not None and len(key) < integrity.MIN_KEY_BYTES:
+            raise InvalidInput(f"the team key must be at least {integrity.MIN_KEY_BYTES} bytes")
+        if head is not None:
+            try:
+                integrity.parse_head(head)
+            except ValueError as exc:
+                raise InvalidInput(str(exc)) from None
         result = integrity.verify_rows(self.storage.chain())
-        if result.ok and head is not None:
-            if self.storage.find_hash(head) is None:
-                return integrity.Verification(False, result.rows, result.head,
-                                              f"the expected head {head[:12]}... is not in the ledger: rows were removed or rewritten")
-        return result
+        if not result.ok:
+            return result
+        frames = {t: self.storage.frame(sql_rules(t), {}) for t in ("forecasts", "resolutions", "events", "questions")}
+        breaches = rules.ledger_breaches(frames["forecasts"], frames["resolutions"], frames["events"],
+                                         frames["questions"])
+        if breaches:
+            seq, message = breaches[0]
+            more = f" ({len(breaches)} rows break the ledger's rules)" if len(breaches) > 1 else ""
+            table = message.split(" ", 1)[0]
+            return integrity.Verification(False, result.rows, result.head, message + more, table, seq)
+        if key is not None:
+            result = integrity.Verification(True, result.rows, result.head,
+                                            signed_head=integrity.sign_head(key, result.rows, result.head))
+        if head is None:
+            return result
+        _, h, _ = integrity.parse_head(head)
+        try:
+            return integrity.check_head(result, head, self.storage.find_hash(h), key)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
 
     def export(self, out: str | os.PathLike[str], fmt: ExportFormat = "csv") -> dict[str, Path]:
         """Write every table (ledger tables with their hashes, and the migrations table) to
