@@ -274,7 +274,7 @@ class DuckDBStorage:
             return None
         if "not a valid duckdb database" in first.lower():
             return StoreCorrupt(f"{self.path} is not a ledger: it is not a DuckDB database file")
-        if "read-only" in first.lower() or "read only" in first.lower():
+        if any(w in first.lower() for w in ("read-only", "read only", "not permitted", "permission denied")):
             return StoreCorrupt(f"cannot write to ledger {self.path} ({first}); nothing was written")
         return StoreCorrupt(f"ledger {self.path} is damaged or truncated ({first}); "
                             "verify it, or restore it from an export or a backup")

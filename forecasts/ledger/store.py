@@ -689,6 +689,7 @@ class Ledger:
         timestamps with microseconds and doubles in round-trip form."""
         if fmt not in ("csv", "parquet"):
             raise InvalidInput("export format must be csv or parquet")
+        self.storage.head()  # a file that is not a ledger is refused before the folder is made
         return self.storage.export(output_folder(out), fmt)
 
     def restore(self, folder: str | os.PathLike[str]) -> dict[str, int]:
