@@ -394,9 +394,10 @@ class DuckDBStorage:
             for table in (*LEDGER_TABLES, "_forecasts_migrations"):
                 target = folder / f"{table}.{fmt}"
                 opts = "(FORMAT parquet)" if fmt == "parquet" else "(FORMAT csv, HEADER true)"
-                order = "version" if table.startswith("_") else "seq"
+                query = "SELECT * FROM _forecasts_migrations ORDER BY version" if table.startswith("_") else \
+                    sql.export_sql(table, fmt)
                 try:
-                    con.execute(f"COPY (SELECT * FROM {table} ORDER BY {order}) TO '{_sql_path(target)}' {opts}")
+                    con.execute(f"COPY ({query}) TO '{_sql_path(target)}' {opts}")
                 except duckdb.IOException as exc:  # the target's fault, not the ledger's
                     if _is_full(exc):
                         raise StoreFull(f"the disk holding {folder} is full; the export is incomplete") from None
@@ -412,13 +413,16 @@ class DuckDBStorage:
             for table, path in files.items():
                 described = con.execute(f"DESCRIBE {table}").fetchall()
                 cols = ", ".join(r[0] for r in described)
+                picked = cols
                 if path.suffix == ".csv":
+                    picked = ", ".join(sql.csv_restored(r[0]) if r[0] in sql.text_columns(table) else r[0]
+                                       for r in described)
                     types = ", ".join(f"'{r[0]}': '{r[1]}'" for r in described)
                     reader = f"read_csv('{_sql_path(path)}', header = true, columns = {{{types}}})"
                 else:
                     reader = f"read_parquet('{_sql_path(path)}')"
                 try:
-                    con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {reader}")
+                    con.execute(f"INSERT INTO {table} ({cols}) SELECT {picked} FROM {reader}")
                 except duckdb.Error as exc:
                     raise InvalidInput(f"cannot read {path.name}: {str(exc).splitlines()[0]}") from None
                 counts[table] = _first(con.execute(f"SELECT count(*) FROM {table}").fetchall())[0]

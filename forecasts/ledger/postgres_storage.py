@@ -473,7 +473,8 @@ class PostgresStorage:
                 target = folder / f"{table}.{fmt}"
                 cols = ("version", "name", "applied_at") if table.startswith("_") else COLUMNS[table] + ("prev_hash", "hash")
                 order = "version" if table.startswith("_") else "seq"
-                query = f"SELECT {', '.join(cols)} FROM {table} ORDER BY {order}"
+                query = (f"SELECT {', '.join(cols)} FROM {table} ORDER BY {order}" if table.startswith("_")
+                         else ledger_sql.export_sql(table, fmt))
                 arrow = self._arrow(conn, query, {})
                 try:
                     if fmt == "parquet":
@@ -567,7 +568,15 @@ def _read_export(table: str, path: Path) -> Any:
     missing = [c for c in cols if c not in data.column_names]
     if missing:
         raise ValueError(f"{table} has no column {missing[0]}")
-    return data.select(list(cols)).cast(pa.schema([(c, types[c]) for c in cols]))
+    data = data.select(list(cols)).cast(pa.schema([(c, types[c]) for c in cols]))
+    if path.suffix == ".csv":  # undo the export's guard against spreadsheet formulas (sql.csv_safe)
+        import pyarrow.compute as pc
+
+        for c in ledger_sql.text_columns(table):
+            col = data.column(c)
+            fixed = pc.if_else(pc.starts_with(col, "'"), pc.utf8_slice_codeunits(col, 1), col)
+            data = data.set_column(data.column_names.index(c), c, fixed)
+    return data
 
 
 def _chain_rows(conn: psycopg.Connection) -> Iterator[ChainRow]:

