@@ -275,3 +275,27 @@ def test_csv_export_neutralises_formulas_and_restores_the_original_text(ledger, 
     assert fresh.verify().head == ledger.verify().head  # lossless: every hash matches
     assert list(fresh.forecasts()["rationale"]) == DANGEROUS
     assert fresh.questions()["title"].iloc[0] == "=1+1 rain?"
+
+
+ESCAPES = "\x1b]0;pwned\x07\x1b[2J"
+
+
+def test_escape_sequences_are_refused_on_input(ledger, open_question, cli, snapshot):
+    before = snapshot(ledger)
+    for args in (("log", "rain", "30%", "--why", f"fine {ESCAPES}"),
+                 ("question", "add", "evil", "--title", f"Evil {ESCAPES}", "--closes", "2300-01-01")):
+        result = cli(*args)
+        assert result.returncode == 2 and "control character" in result.stderr, args
+        assert "\x1b" not in result.stderr
+    assert snapshot(ledger) == before
+
+
+def test_escape_sequences_in_imported_text_are_printed_harmlessly(ledger, cli):
+    ledger.add_question("rain", title="Will it rain?", opens="2020-01-01", closes="2300-01-01")
+    ledger.import_forecast_frame(pd.DataFrame([{"question": "rain", "forecaster": "alice", "probability": 0.3,
+                                                "made_at": "2021-01-01", "rationale": f"{ESCAPES} gotcha"}]),
+                                 source="import:x")
+    shown = cli("history", "rain")
+    assert shown.returncode == 0
+    assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout
+    assert "\\x1b[2J" in shown.stdout  # written out, visibly
