@@ -56,12 +56,16 @@ def clock_filter(world: str | None, clock: str, alias: str = "") -> str:
 
 
 def _amendments() -> str:
-    """Corrections and retractions known at ``$as_of``; ``retro``: made at the original's
-    ``made_at`` (within the grace period, so they apply from the original's own time)."""
-    return """SELECT a.seq, a.corrects, a.probability, a.probabilities, a.rationale, a.retracted, a.made_at,
-                     a.made_at = o.made_at AS retro
-              FROM forecasts a JOIN forecasts o ON o.seq = a.corrects
-              WHERE a.corrects IS NOT NULL AND a.recorded_at <= $as_of"""
+    """Corrections and retractions known at ``$as_of``; ``retro``: stamped with the original's
+    ``made_at`` and recorded within the grace period after it, so they apply from the
+    original's own time (one recorded later, written past the tool, rewrites nothing)."""
+    from forecasts.ledger.rules import CORRECTION_GRACE
+
+    grace = f"INTERVAL '{int(CORRECTION_GRACE.total_seconds())} seconds'"
+    return f"""SELECT a.seq, a.corrects, a.probability, a.probabilities, a.rationale, a.retracted, a.made_at,
+                      (a.made_at = o.made_at AND a.recorded_at <= o.recorded_at + {grace}) AS retro
+               FROM forecasts a JOIN forecasts o ON o.seq = a.corrects
+               WHERE a.corrects IS NOT NULL AND a.recorded_at <= $as_of"""
 
 
 def forecasts_sql(clock: str) -> str:

@@ -156,6 +156,7 @@ def test_verify_names_a_retroactive_correction_past_the_grace_period(ledger, ope
                                                            recorded_at=later, corrects=row["seq"]))
     result = ledger.verify()
     assert not result.ok and result.seq == seq and "grace period" in result.problem
+    assert list(ledger.forecasts(as_of=later)["probability"]) == [0.3]  # and reads ignore it
 
 
 def test_verify_passes_the_tools_own_amendments(ledger, open_question, monkeypatch):
