@@ -574,7 +574,9 @@ def _read_export(table: str, path: Path) -> Any:
 
         for c in ledger_sql.text_columns(table):
             col = data.column(c)
-            fixed = pc.if_else(pc.starts_with(col, "'"), pc.utf8_slice_codeunits(col, 1), col)
+            guarded = pc.call_function("starts_with", [col], pc.MatchSubstringOptions("'"))
+            bare = pc.call_function("utf8_slice_codeunits", [col], pc.SliceOptions(1))
+            fixed = pc.call_function("if_else", [guarded, bare, col])
             data = data.set_column(data.column_names.index(c), c, fixed)
     return data
 
