@@ -55,21 +55,19 @@ def clock_filter(world: str | None, clock: str, alias: str = "") -> str:
     return " AND ".join(parts) or "true"
 
 
-def _amendments() -> str:
-    """Corrections and retractions known at ``$as_of``; ``retro``: stamped with the original's
-    ``made_at`` and recorded within the grace period after it, so they apply from the
-    original's own time (one recorded later, written past the tool, rewrites nothing)."""
+def forecasts_sql(clock: str) -> str:
+    """Forecasts as of ``$as_of`` with their amendments (see the module docstring).
+
+    A retroactive amendment is stamped with the original's ``made_at`` and recorded within
+    :data:`~forecasts.ledger.rules.CORRECTION_GRACE` of it (one recorded later, written past the
+    tool, rewrites nothing); the latest one so stamped counts.  A late retraction is stamped
+    with its own, later time: the earliest one is ``ended_at``.  Each amendment subquery scans
+    the table once, without a self-join, so a planner without statistics cannot make it
+    quadratic."""
     from forecasts.ledger.rules import CORRECTION_GRACE
 
-    grace = f"INTERVAL '{int(CORRECTION_GRACE.total_seconds())} seconds'"
-    return f"""SELECT a.seq, a.corrects, a.probability, a.probabilities, a.rationale, a.retracted, a.made_at,
-                      (a.made_at = o.made_at AND a.recorded_at <= o.recorded_at + {grace}) AS retro
-               FROM forecasts a JOIN forecasts o ON o.seq = a.corrects
-               WHERE a.corrects IS NOT NULL AND a.recorded_at <= $as_of"""
-
-
-def forecasts_sql(clock: str) -> str:
     base = clock_filter("made_at", clock)
+    grace = f"INTERVAL '{int(CORRECTION_GRACE.total_seconds())} seconds'"
     return f"""
         SELECT b.seq, b.question, b.forecaster, b.made_at, b.recorded_at,
                CASE WHEN c.seq IS NULL THEN b.probability ELSE c.probability END AS probability,
@@ -78,14 +76,15 @@ def forecasts_sql(clock: str) -> str:
                b.source, b.source_id, b.model_version, b.params, b.backtest,
                c.seq AS corrected_by, e.ended_at
         FROM (SELECT * FROM forecasts WHERE corrects IS NULL AND {base}) b
-        LEFT JOIN (SELECT * FROM (SELECT seq, corrects, probability, probabilities, rationale, retracted,
-                                         row_number() OVER (PARTITION BY corrects ORDER BY seq DESC) AS k
-                                  FROM ({_amendments()}) am WHERE retro) ck
+        LEFT JOIN (SELECT * FROM (SELECT seq, corrects, made_at, recorded_at, probability, probabilities,
+                                         rationale, retracted,
+                                         row_number() OVER (PARTITION BY corrects, made_at ORDER BY seq DESC) AS k
+                                  FROM forecasts WHERE corrects IS NOT NULL AND recorded_at <= $as_of) ck
                    WHERE k = 1) c
-          ON c.corrects = b.seq
-        LEFT JOIN (SELECT corrects, min(made_at) AS ended_at FROM ({_amendments()}) la
-                   WHERE retracted AND NOT retro GROUP BY corrects) e
-          ON e.corrects = b.seq
+          ON c.corrects = b.seq AND c.made_at = b.made_at AND c.recorded_at <= b.recorded_at + {grace}
+        LEFT JOIN (SELECT corrects, min(made_at) AS ended_at FROM forecasts
+                   WHERE corrects IS NOT NULL AND retracted AND recorded_at <= $as_of GROUP BY corrects) e
+          ON e.corrects = b.seq AND e.ended_at > b.made_at
         WHERE c.seq IS NULL OR NOT c.retracted"""
 
 
