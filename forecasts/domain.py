@@ -400,6 +400,11 @@ def parse_outcome(value: object, kind: str, options: list[str] | None) -> str:
     return text
 
 
+#: Characters no one means in a title, rationale or note: the escape, bell and backspace
+#: characters and the C1 controls, from which terminal escape sequences are made.
+_TERMINAL_CONTROL = re.compile("[\x07\x08\x1b\x80-\x9f]")
+
+
 def optional_text(value: object | None, what: str, limit: int = 10_000) -> str | None:
     """Free text (a rationale, a note): stripped, ``None`` when empty, at most ``limit`` chars."""
     if value is None:
@@ -409,4 +414,8 @@ def optional_text(value: object | None, what: str, limit: int = 10_000) -> str |
         raise InvalidInput(f"{what} is longer than {limit} characters")
     if "\x00" in text:
         raise InvalidInput(f"{what} contains a NUL character")
+    bad = _TERMINAL_CONTROL.search(text)
+    if bad:
+        raise InvalidInput(f"{what} contains the control character {bad.group()!r}, which would drive "
+                           "the terminal of whoever reads it (an escape sequence); remove it")
     return text or None

@@ -211,12 +211,20 @@ def events(
 
 @app.command()
 def verify(
-    head: Annotated[str | None, typer.Option(help="A head hash printed by an earlier verify: detects removed newest rows.")] = None,
+    head: Annotated[str | None, typer.Option(help="A head printed by an earlier verify (SEQ:HASH, or signed SEQ:HASH:MAC): the chain must pass through it; rows appended after it are reported.")] = None,
+    key_file: Annotated[Path | None, typer.Option(envvar="FORECASTS_KEY_FILE", help="The team key file (kept outside the ledger): checks a signed head and prints the current head signed.")] = None,
     as_json: Json = False,
     db: Db = None,
 ) -> None:
-    """Recompute the hash chain over every ledger row; name the first bad row."""
-    result = open_ledger(db).verify(head)
+    """Recompute the hash chain over every ledger row and re-check the ledger's rules on each
+    row; name the first bad row."""
+    key = None
+    if key_file is not None:
+        try:
+            key = key_file.read_bytes().strip()
+        except OSError as exc:
+            raise InvalidInput(f"cannot read the key file {key_file}: {exc.strerror or exc}") from None
+    result = open_ledger(db).verify(head, key=key)
     if as_json:
         write_json(result.__dict__, indent=None)
         if not result.ok:
@@ -224,7 +232,13 @@ def verify(
         return
     if not result.ok:
         raise IntegrityError(f"ledger does not verify: {result.problem}")
-    line(f"ok: {result.rows} rows verified; head {result.head}")
+    line(f"ok: {result.rows} rows verified; head {result.rows}:{result.head}")
+    if result.anchored_at is not None:
+        after = (f"{result.appended} rows appended after it (seq {result.anchored_at + 1}..{result.rows})"
+                 if result.appended else "nothing appended after it")
+        line(f"the chain passes through the given head at seq {result.anchored_at}; {after}")
+    if result.signed_head is not None:
+        line(f"signed head {result.signed_head}")
 
 
 @app.command()

@@ -25,12 +25,25 @@ def error(message: str) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    Console(stderr=True, highlight=False, soft_wrap=True).print(Text.assemble(("error:", "bold red"), " ", message))
+    Console(stderr=True, highlight=False, soft_wrap=True).print(Text.assemble(("error:", "bold red"), " ",
+                                                                              printable(message)))
+
+
+#: Control characters a terminal could act on (C0 but tab and newline, DEL, C1): shown as
+#: ``\xNN`` so a title or rationale can neither move the cursor, clear the screen nor set the
+#: window title.
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]}
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character but tab and newline written out as ``\\xNN``."""
+    return text.translate(_CONTROL)
 
 
 def line(text: str, *, err: bool = False) -> None:
-    """One line of plain text on standard output (or standard error)."""
-    (sys.stderr if err else sys.stdout).write(text + "\n")
+    """One line of plain text on standard output (or standard error), control characters
+    written out (:func:`printable`)."""
+    (sys.stderr if err else sys.stdout).write(printable(text) + "\n")
 
 
 def plain(value: Any) -> Any:
@@ -83,7 +96,7 @@ def cell(value: Any) -> str:
         return ", ".join(f"{k}={cell(x)}" for k, x in v.items())
     if isinstance(v, str) and len(v) >= 19 and v[4] == "-" and v[10] == "T":
         return v[:16].replace("T", " ") if not v.endswith("T00:00:00") else v[:10]
-    return str(v)
+    return printable(str(v)).replace("\t", " ")
 
 
 def table(df: pd.DataFrame, columns: list[str], *, title: str | None = None, as_json: bool = False,

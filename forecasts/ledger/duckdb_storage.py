@@ -57,6 +57,9 @@ from forecasts.ledger.storage import (
 T = TypeVar("T")
 #: Rows at most this many are inserted with executemany; more go through one bulk insert.
 _FEW_ROWS = 32
+#: Every connection's settings: no extension is installed or loaded on the fly (a file that
+#: is not DuckDB's own, such as SQLite, would otherwise fetch a scanner from the network).
+_CONFIG = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
 
 
 def _first(rows: list) -> Any:
@@ -173,15 +176,17 @@ class DuckDBStorage:
     def _missing(self) -> StoreMissing:
         return StoreMissing(f"no ledger at {self.path}; create one first (forecasts init)")
 
-    def _connect_once(self) -> duckdb.DuckDBPyConnection:
-        """A connection, waiting (with backoff, up to ``lock_timeout``) while another process
-        holds the file; any other failure is raised as DuckDB raised it (see :meth:`_failure`)."""
+    def _connect_once(self, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        """A connection (read-only for reads: readers do not take the writer's lock), waiting
+        (with backoff, up to ``lock_timeout``) while another process holds the file; any other
+        failure is raised as DuckDB raised it (see :meth:`_failure`).  Extensions are never
+        installed or loaded on the fly: the tool never reaches the network."""
         self.exists()
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.02
         while True:
             try:
-                return duckdb.connect(str(self.path))
+                return duckdb.connect(str(self.path), read_only=read_only, config=dict(_CONFIG))
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
                     raise
@@ -194,16 +199,25 @@ class DuckDBStorage:
                 time.sleep(min(delay, remaining))
                 delay = min(delay * 2, 0.5)
 
-    def _open(self) -> duckdb.DuckDBPyConnection:
-        """A fresh connection, the schema brought up to date on the first one."""
-        con = self._connect_once()
-        if not self._migrated:
-            try:
-                migrations.migrate(con)
-            except BaseException:
+    def _open(self, *, write: bool = False) -> duckdb.DuckDBPyConnection:
+        """A fresh connection to a file checked to be a ledger (:func:`_check_ledger`) on the
+        first one; a ledger of an older schema is brought up to date then."""
+        con = self._connect_once(read_only=not write)
+        if self._migrated:
+            return con
+        try:
+            pending = _check_ledger(con, self.path)
+            if pending:
                 con.close()
-                raise
-            self._migrated = True
+                con = self._connect_once()
+                migrations.migrate(con)
+                if not write:
+                    con.close()
+                    con = self._connect_once(read_only=True)
+        except BaseException:
+            con.close()
+            raise
+        self._migrated = True
         return con
 
     def _failure(self, exc: duckdb.Error | OSError, *, final: bool) -> ForecastsError | None:
@@ -213,27 +227,36 @@ class DuckDBStorage:
         if _is_full(exc):
             return StoreFull(f"the disk holding ledger {self.path} is full; nothing was written. "
                              "Free some space and retry")
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, duckdb.TransactionException) and "failed to commit" in first.lower():
+            return StoreCorrupt(f"cannot write to ledger {self.path} ({first}); nothing was written: "
+                                "check that its file and folder are writable")
+        if isinstance(exc, duckdb.Error) and "corrupt" in first.lower():
+            return StoreCorrupt(f"ledger {self.path} is damaged ({first}); "
+                                "restore it from an export or a backup")
         if not isinstance(exc, duckdb.IOException | duckdb.FatalException | duckdb.InternalException):
             raise exc  # an OSError that is not a full disk, or a DuckDB error that is not the file's
         if _is_transient(exc) and not final:
             return None
-        first = str(exc).splitlines()[0]
         if "not a valid duckdb database" in first.lower():
             return StoreCorrupt(f"{self.path} is not a ledger: it is not a DuckDB database file")
+        if any(w in first.lower() for w in ("read-only", "read only", "not permitted", "permission denied")):
+            return StoreCorrupt(f"cannot write to ledger {self.path} ({first}); nothing was written")
         return StoreCorrupt(f"ledger {self.path} is damaged or truncated ({first}); "
                             "verify it, or restore it from an export or a backup")
 
-    def _run(self, work: Callable[[duckdb.DuckDBPyConnection], T], *, create: bool = False) -> T:
-        """Run ``work`` on a fresh connection; retry a file caught half-written by another
-        process; map storage failures to ledger errors.  A missing file is never created here
-        unless ``create``."""
+    def _run(self, work: Callable[[duckdb.DuckDBPyConnection], T], *, create: bool = False,
+             write: bool = False) -> T:
+        """Run ``work`` on a fresh connection (read-only unless ``write``); retry a file caught
+        half-written by another process; map storage failures to ledger errors.  A missing
+        file is never created here unless ``create``."""
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.02
         while True:
             if not create and not self.exists():
                 raise self._missing()
             try:
-                con = self._open()
+                con = self._connect_once() if create else self._open(write=write)
             except duckdb.Error as exc:
                 error = self._failure(exc, final=time.monotonic() >= deadline)
                 if error is not None:
@@ -253,6 +276,8 @@ class DuckDBStorage:
             delay = min(delay * 2, 0.5)
 
     def create(self) -> list[str]:
+        """Create the ledger file, or bring an existing ledger's schema up to date.  A DuckDB
+        file that holds tables but no ledger is refused, and left as it was."""
         self.exists()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -261,21 +286,19 @@ class DuckDBStorage:
         names: list[str] = []
 
         def work(con: duckdb.DuckDBPyConnection) -> None:
+            _check_ledger(con, self.path, blank_ok=True)
             names.extend(migrations.migrate(con))
 
-        self._migrated = True  # work() migrates, and says what it applied
-        try:
-            self._run(work, create=True)
-        except BaseException:
-            self._migrated = False
-            raise
+        self._run(work, create=True)
+        self._migrated = True
         return names
 
     def transact(self, work: Callable[[Any], T]) -> T:
         """Run ``work`` in one write transaction: committed if it returns, rolled back if it
         raises (and then re-run only if the file was caught half-written)."""
 
-        return self._run(lambda con: _atomically(con, lambda: work(_DuckDBTransaction(con, _head(con), domain.now()))))
+        return self._run(lambda con: _atomically(con, lambda: work(_DuckDBTransaction(con, _head(con), domain.now()))),
+                         write=True)
 
     # ------------------------------------------------------------------ reads
     def frame(self, query: str, params: dict[str, Any]) -> Any:
@@ -337,9 +360,10 @@ class DuckDBStorage:
             for table in (*LEDGER_TABLES, "_forecasts_migrations"):
                 target = folder / f"{table}.{fmt}"
                 opts = "(FORMAT parquet)" if fmt == "parquet" else "(FORMAT csv, HEADER true)"
-                order = "version" if table.startswith("_") else "seq"
+                query = "SELECT * FROM _forecasts_migrations ORDER BY version" if table.startswith("_") else \
+                    sql.export_sql(table, fmt)
                 try:
-                    con.execute(f"COPY (SELECT * FROM {table} ORDER BY {order}) TO '{_sql_path(target)}' {opts}")
+                    con.execute(f"COPY ({query}) TO '{_sql_path(target)}' {opts}")
                 except duckdb.IOException as exc:  # the target's fault, not the ledger's
                     if _is_full(exc):
                         raise StoreFull(f"the disk holding {folder} is full; the export is incomplete") from None
@@ -355,13 +379,16 @@ class DuckDBStorage:
             for table, path in files.items():
                 described = con.execute(f"DESCRIBE {table}").fetchall()
                 cols = ", ".join(r[0] for r in described)
+                picked = cols
                 if path.suffix == ".csv":
+                    picked = ", ".join(sql.csv_restored(r[0]) if r[0] in sql.text_columns(table) else r[0]
+                                       for r in described)
                     types = ", ".join(f"'{r[0]}': '{r[1]}'" for r in described)
                     reader = f"read_csv('{_sql_path(path)}', header = true, columns = {{{types}}})"
                 else:
                     reader = f"read_parquet('{_sql_path(path)}')"
                 try:
-                    con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {reader}")
+                    con.execute(f"INSERT INTO {table} ({cols}) SELECT {picked} FROM {reader}")
                 except duckdb.Error as exc:
                     raise InvalidInput(f"cannot read {path.name}: {str(exc).splitlines()[0]}") from None
                 counts[table] = _first(con.execute(f"SELECT count(*) FROM {table}").fetchall())[0]
@@ -370,7 +397,7 @@ class DuckDBStorage:
                 raise IntegrityError(f"the export does not verify, nothing restored: {result.problem}")
             return counts
 
-        return self._run(lambda con: _atomically(con, lambda: load(con)))
+        return self._run(lambda con: _atomically(con, lambda: load(con)), write=True)
 
 
 def _atomically[R](con: duckdb.DuckDBPyConnection, body: Callable[[], R]) -> R:
@@ -389,6 +416,39 @@ def _atomically[R](con: duckdb.DuckDBPyConnection, body: Callable[[], R]) -> R:
 
 
 # ---------------------------------------------------------------------- SQL
+def _check_ledger(con: duckdb.DuckDBPyConnection, path: Path, *, blank_ok: bool = False) -> int:
+    """Refuse a DuckDB file that is not a ledger, or not one this code can use, naming what is
+    wrong; return how many migrations it lacks.  Reads only: a file that is not ours is left
+    exactly as it was.  ``blank_ok``: a database without any table is a ledger to be (init)."""
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    if "_forecasts_migrations" not in tables:
+        if not tables and blank_ok:
+            return len(migrations.MIGRATIONS)
+        if not tables:
+            raise StoreCorrupt(f"{path} holds no ledger (an empty DuckDB database); create one with forecasts init")
+        theirs = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        what = ("its ledger tables are there but its migrations table is missing: the ledger is damaged"
+                if set(LEDGER_TABLES) <= tables else
+                f"it holds another application's tables ({theirs}); forecasts changes nothing in it")
+        raise StoreCorrupt(f"{path} is not a ledger: {what}")
+    versions = {r[0] for r in con.execute("SELECT version FROM _forecasts_migrations").fetchall()}
+    known = len(migrations.MIGRATIONS)
+    if versions and max(versions) > known:
+        raise StoreCorrupt(f"this ledger was written by a newer forecasts (schema {max(versions)}, this one "
+                           f"knows {known}); upgrade forecasts to use {path}")
+    gaps = sorted(set(range(1, max(versions, default=0) + 1)) - versions)
+    if not versions or gaps:
+        what = "records no migration" if not versions else f"lacks version {', '.join(map(str, gaps))}"
+        raise StoreCorrupt(f"ledger {path} is damaged: its migrations table {what}; "
+                           "restore it from an export or a backup")
+    missing = [t for t in LEDGER_TABLES if t not in tables]
+    if missing:
+        raise StoreCorrupt(f"ledger {path} is damaged: table {', '.join(missing)} is missing; "
+                           "restore it from an export or a backup")
+    return known - max(versions)
+
+
 def _head(con: duckdb.DuckDBPyConnection) -> Head:
     row = _first(con.execute(sql.head_sql()).fetchall())
     return Head(1, integrity.GENESIS) if row is None else Head(row[0] + 1, row[1])

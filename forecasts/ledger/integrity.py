@@ -11,12 +11,21 @@ shortest round-trip form (as JSON strings).
 chain: a row whose content no longer matches its hash was altered; a row whose ``prev_hash``
 does not match its predecessor, or a gap or repeat in ``seq``, means a row was deleted or
 inserted.  Removing the newest rows leaves a valid but shorter chain, so ``forecasts verify``
-prints the head hash; keep it, and pass it back with ``--head`` to detect truncation.
+prints the head, ``SEQ:HASH``; keep it, and pass it back with ``--head``: the chain must pass
+through that hash at that ``seq`` (:func:`check_head`), and the rows appended after it are
+reported.
+
+Anyone who knows the algorithm can rehash a rewritten chain, and then print a new head of their
+own.  A **signed head** (:func:`sign_head`) closes that gap: ``SEQ:HASH:MAC`` where ``MAC`` is
+HMAC-SHA256 under a team key kept outside the ledger (a key file).  Without the key no one can
+sign a head; a rewritten chain cannot pass through a signed head, and every row after the last
+signed head is reported as not covered by a signature.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -60,6 +69,67 @@ class Verification:
     problem: str | None = None
     table: str | None = None
     seq: int | None = None
+    #: With a head to check: the ``seq`` it sits at, and how many rows were appended after it.
+    anchored_at: int | None = None
+    appended: int = 0
+    #: With a team key: the current head signed, ``SEQ:HASH:MAC``.
+    signed_head: str | None = None
+
+
+#: The shortest team key accepted (bytes of the key file, surrounding whitespace removed).
+MIN_KEY_BYTES = 16
+
+
+def head_mac(key: bytes, seq: int, head: str) -> str:
+    """HMAC-SHA256, as hex, of the head ``head`` at row ``seq`` under the team ``key``."""
+    return hmac.new(key, f"forecasts-head:{seq}:{head}".encode(), hashlib.sha256).hexdigest()
+
+
+def sign_head(key: bytes, seq: int, head: str) -> str:
+    """The signed head ``SEQ:HASH:MAC`` (see the module docstring)."""
+    return f"{seq}:{head}:{head_mac(key, seq, head)}"
+
+
+def parse_head(text: str) -> tuple[int | None, str, str | None]:
+    """``HASH``, ``SEQ:HASH`` or ``SEQ:HASH:MAC`` as ``(seq, hash, mac)``; raises ValueError."""
+    parts = text.strip().split(":")
+    hexed = all(len(p) == 64 and all(c in "0123456789abcdef" for c in p) for p in parts[1:] or parts)
+    if len(parts) == 1 and hexed:
+        return None, parts[0], None
+    if 2 <= len(parts) <= 3 and parts[0].isdigit() and hexed:
+        return int(parts[0]), parts[1], parts[2] if len(parts) == 3 else None
+    raise ValueError(f"head {text!r} is not HASH, SEQ:HASH or SEQ:HASH:MAC (64 hex digits each)")
+
+
+def check_head(result: Verification, expected: str, found_at: int | None, key: bytes | None) -> Verification:
+    """Check a verified chain (``result``) against a head printed by an earlier verify.
+
+    ``found_at`` is the ``seq`` of the row whose hash is the expected head (None if no row has
+    it).  The chain must pass through that hash at its ``seq``; a signed head must carry a MAC
+    made with ``key``; with a key, an unsigned head is refused.  Returns ``result`` with
+    ``anchored_at`` and ``appended`` (rows after the head) filled in, or a failure.
+    """
+    seq, h, mac = parse_head(expected)
+
+    def fail(problem: str) -> Verification:
+        return Verification(False, result.rows, result.head, problem, signed_head=result.signed_head)
+
+    if mac is not None or key is not None:
+        if key is None:
+            raise ValueError("this head is signed: give the team key file to check it")
+        if mac is None or seq is None:
+            return fail("the head given is not signed, and a team key was given: "
+                        "pass a head signed by an earlier verify with the key")
+        if not hmac.compare_digest(mac, head_mac(key, seq, h)):
+            return fail("the head's signature does not match the team key: the head was forged "
+                        "(or the key is not this team's)")
+    if found_at is None:
+        return fail(f"the expected head {h[:12]}... is not in the ledger: rows were removed or rewritten")
+    if seq is not None and found_at != seq:
+        return fail(f"the expected head {h[:12]}... sits at seq {found_at}, not at seq {seq}: "
+                    "the chain was rewritten")
+    return Verification(True, result.rows, result.head, anchored_at=found_at,
+                        appended=result.rows - found_at, signed_head=result.signed_head)
 
 
 def verify_rows(rows: Iterable[tuple[str, Sequence[str], tuple]]) -> Verification:

@@ -71,7 +71,8 @@ _MAX_IDLE = 4
 _FEW_ROWS = 32
 #: The type of every column a read can return (for the bulk reader).
 _TYPES: dict[str, str] = {name: kind for cols in SCHEMA_V1.values() for name, kind, _, _ in cols}
-_TYPES.update(recorded_at="TIMESTAMP", prev_hash="VARCHAR", hash="VARCHAR", corrected_by="BIGINT",
+_TYPES.update(recorded_at="TIMESTAMP", prev_hash="VARCHAR", hash="VARCHAR", corrected_by="BIGINT", ended_at="TIMESTAMP", target_made_at="TIMESTAMP",
+              target_recorded_at="TIMESTAMP", target_source="VARCHAR",
               n_forecasts="BIGINT", n_forecasters="BIGINT", forecasters="VARCHAR", outcome="VARCHAR",
               resolved_at="TIMESTAMP", event_title="VARCHAR", occurred_at="TIMESTAMP", version="INTEGER",
               name="VARCHAR", applied_at="TIMESTAMP")
@@ -462,7 +463,8 @@ class PostgresStorage:
                 target = folder / f"{table}.{fmt}"
                 cols = ("version", "name", "applied_at") if table.startswith("_") else COLUMNS[table] + ("prev_hash", "hash")
                 order = "version" if table.startswith("_") else "seq"
-                query = f"SELECT {', '.join(cols)} FROM {table} ORDER BY {order}"
+                query = (f"SELECT {', '.join(cols)} FROM {table} ORDER BY {order}" if table.startswith("_")
+                         else ledger_sql.export_sql(table, fmt))
                 arrow = self._arrow(conn, query, {})
                 try:
                     if fmt == "parquet":
@@ -556,7 +558,17 @@ def _read_export(table: str, path: Path) -> Any:
     missing = [c for c in cols if c not in data.column_names]
     if missing:
         raise ValueError(f"{table} has no column {missing[0]}")
-    return data.select(list(cols)).cast(pa.schema([(c, types[c]) for c in cols]))
+    data = data.select(list(cols)).cast(pa.schema([(c, types[c]) for c in cols]))
+    if path.suffix == ".csv":  # undo the export's guard against spreadsheet formulas (sql.csv_safe)
+        import pyarrow.compute as pc
+
+        for c in ledger_sql.text_columns(table):
+            col = data.column(c)
+            guarded = pc.call_function("starts_with", [col], pc.MatchSubstringOptions("'"))
+            bare = pc.call_function("utf8_slice_codeunits", [col], pc.SliceOptions(1))
+            fixed = pc.call_function("if_else", [guarded, bare, col])
+            data = data.set_column(data.column_names.index(c), c, fixed)
+    return data
 
 
 def _chain_rows(conn: psycopg.Connection) -> Iterator[ChainRow]:

@@ -34,9 +34,18 @@ live forecasts       also: made now (within :data:`~forecasts.domain.CLOCK_TOLER
 events               dated, not in the future
 resolutions          an outcome of the question (or ambiguous/annulled), dated at or after
                      the question opens and not in the future
-sources              a live row cannot claim an ``import:`` source; a historical row needs
-                     an ``import:``, ``model:``, ``backtest:`` or ``demo:`` one
+corrections and     by the forecaster of a live row that is not itself a correction, while
+retractions          its question is open (not past close, not resolved); retroactive (the
+                     row reads as corrected from its own ``made_at``) only within
+                     :data:`CORRECTION_GRACE` of the original row's ``recorded_at``; later a
+                     correction is refused (log a new forecast) and a retraction ends the
+                     forecast from the moment it is recorded
+sources              a live row cannot claim a history source (``import:``, ``model:``,
+                     ``backtest:``, ``demo:``); a historical row needs one
 ===================  =====================================================================
+
+:func:`ledger_breaches` re-checks the rules that a stored row can be checked against on its
+own (its ``recorded_at`` is the ledger's clock), for ``verify``.
 
 Only the standard library is imported at module level: the live path (``forecasts log``)
 must not load numpy or pandas.  :func:`check_forecast_frame` imports them when it runs.
@@ -47,7 +56,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from forecasts import domain
@@ -57,6 +66,7 @@ from forecasts.errors import (
     DuplicateQuestion,
     ForecastsError,
     ImportRejected,
+    IntegrityError,
     InvalidDate,
     InvalidInput,
     InvalidProbability,
@@ -68,6 +78,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Message = str | Callable[[int], str]
+#: Sources of rows that enter through the import path (history, models, backtests, the demo).
+HISTORY_PREFIXES = ("import:", "model:", "backtest:", "demo:")
+#: How long after a live forecast is recorded a correction or retraction may still apply from
+#: the forecast's own ``made_at`` (a typo fixed at once).  Later, a correction is refused and
+#: a retraction only ends the forecast from its own time.
+CORRECTION_GRACE = timedelta(minutes=10)
 #: The most breaches of one rule listed for one import (the count is always exact).
 LISTED_PER_RULE = 1000
 
@@ -145,11 +161,18 @@ def check_source(source: object, *, live: bool) -> str:
     text = domain.optional_text(source, "source", 200)
     if not text:
         raise InvalidInput("source must be named, e.g. cli, notebook or import:metaculus")
-    if live and text.startswith("import:"):
-        raise InvalidInput("live forecasts cannot claim an import source; use the import path")
-    if not live and not text.startswith(("import:", "model:", "backtest:", "demo:")):
+    if live and text.startswith(HISTORY_PREFIXES):
+        raise InvalidInput(f"live rows cannot claim the history source {text!r} "
+                           f"({', '.join(HISTORY_PREFIXES)}); history enters through an import")
+    if not live and not text.startswith(HISTORY_PREFIXES):
         raise InvalidInput(f"historical rows need an import:, model: or backtest: source, not {text!r}")
     return text
+
+
+def is_history_source(source: str) -> bool:
+    """Rows under an ``import:``, ``model:``, ``backtest:`` or ``demo:`` source came through the
+    import path (their times are the world's, not the ledger's clock)."""
+    return source.startswith(HISTORY_PREFIXES)
 
 
 def is_backtest_source(source: str) -> bool:
@@ -251,6 +274,38 @@ def check_live_forecast(question: Mapping[str, Any], *, stated: datetime | None,
     # the question must be open now (a stated made_at within the tolerance may fall just outside)
     check_forecast_time(one, clock, question["opens_at"], question["closes_at"], now=clock, question=qid)
     return stated or clock
+
+
+def check_amendment(target: Mapping[str, Any], question: Mapping[str, Any], *, forecaster: str,
+                    clock: datetime, resolution: str | None, retract: bool) -> datetime:
+    """May ``forecaster`` correct (or ``retract``) the forecast row ``target`` now (``clock``)?
+
+    ``target`` has ``seq``, ``forecaster``, ``made_at``, ``recorded_at``, ``source`` and
+    ``corrects``.  Refused: a row that is itself a correction, another forecaster's row, an
+    imported row, a forecast on a question that is resolved or past its close, and a correction
+    more than :data:`CORRECTION_GRACE` after the original row was recorded.  Returns the
+    ``made_at`` of the new row: the original's (the amendment applies retroactively) within
+    the grace period, else ``clock`` (a late retraction ends the forecast from now on).
+    """
+    seq, qid = target["seq"], question["id"]
+    one = Problems()
+    one.flag(target["corrects"] is not None, InvalidInput,
+             f"row {seq} is itself a correction; correct the original row {target['corrects']}")
+    one.flag(target["forecaster"] != forecaster, InvalidInput,
+             f"row {seq} is {target['forecaster']}'s forecast; only they can correct or retract it")
+    one.flag(is_history_source(str(target["source"])), InvalidInput,
+             f"row {seq} was imported ({target['source']}); imported rows are corrected by "
+             "re-importing, not on the live path")
+    one.flag(resolution is not None, QuestionClosed,
+             f"question {qid!r} is resolved; its forecasts are final")
+    one.flag(clock > question["closes_at"], QuestionClosed,
+             f"question {qid!r} closed {_when(question['closes_at'])}; its forecasts are final")
+    late = clock - target["recorded_at"] > CORRECTION_GRACE
+    minutes = f"{CORRECTION_GRACE / timedelta(minutes=1):g} minutes"
+    one.flag(late and not retract, InvalidInput,
+             f"row {seq} was recorded {_when(target['recorded_at'])} UTC, more than {minutes} ago: "
+             "a correction only fixes a typo at once; log a new forecast instead")
+    return clock if late else target["made_at"]
 
 
 def check_probability(problems: Problems, p: Any, *, allow_certainty: bool) -> None:
@@ -512,6 +567,81 @@ def check_resolution(question: Mapping[str, Any], outcome: object, resolved_at: 
     if resolved_at > now + CLOCK_TOLERANCE:
         raise InvalidDate(f"resolution date {resolved_at:%Y-%m-%d} is in the future")
     return result
+
+
+# ---------------------------------------------------------------------- stored rows, for verify
+def ledger_breaches(forecasts: pd.DataFrame, resolutions: pd.DataFrame, events: pd.DataFrame,
+                    questions: pd.DataFrame) -> list[tuple[int, str]]:
+    """The stored rows that break a rule the ledger enforced when it wrote them, as
+    ``(seq, message)`` in ``seq`` order (a row with a valid hash but an impossible time is a
+    forgery, or was written past the tool).
+
+    Each frame holds the stored columns the rules need (``seq``, ``recorded_at`` and the
+    world time; ``forecasts`` also ``source``, ``corrects``, ``retracted`` and the corrected
+    row's ``target_made_at``, ``target_recorded_at``, ``target_source``, NaT/None when
+    ``corrects`` names no forecast).  Checked, vectorised: no row is dated (``made_at``,
+    ``occurred_at``, ``resolved_at``) after it was recorded (beyond
+    :data:`~forecasts.domain.CLOCK_TOLERANCE`); a live forecast was made when recorded; a
+    question closes after it opens; an amendment points at an earlier live forecast, and is
+    retroactive (the original's ``made_at``) only within :data:`CORRECTION_GRACE`, otherwise a
+    retraction made when recorded.
+    """
+    import numpy as np
+
+    tol = _tolerance64()
+    grace = np.timedelta64(int(CORRECTION_GRACE.total_seconds() * 1_000_000), "us")
+    found: list[tuple[int, str]] = []
+
+    def times(df: pd.DataFrame, col: str) -> Any:
+        return df[col].to_numpy(dtype="datetime64[us]")
+
+    def dated(df: pd.DataFrame, table: str, col: str) -> Problems:
+        seqs = df["seq"].to_numpy()
+        problems = Problems(seqs.tolist())
+        world, rec = times(df, col), times(df, "recorded_at")
+        problems.flag(world > rec + tol, IntegrityError,
+                      lambda i: f"{table} row seq={seqs[i]} has {col} {_when(world[i])}, after it was "
+                                f"recorded ({_when(rec[i])}): a row cannot be dated in the future")
+        return problems
+
+    f = forecasts
+    problems = dated(f, "forecasts", "made_at")
+    if len(f):
+        seqs = f["seq"].to_numpy()
+        made, rec = times(f, "made_at"), times(f, "recorded_at")
+        t_made, t_rec = times(f, "target_made_at"), times(f, "target_recorded_at")
+        live = ~f["source"].astype(str).str.startswith(HISTORY_PREFIXES).to_numpy()
+        amends = f["corrects"].notna().to_numpy()
+        retracted = f["retracted"].to_numpy(dtype=bool)
+        now_made = np.abs(made - rec) <= tol
+        problems.flag(live & ~amends & ~now_made, IntegrityError,
+                      lambda i: f"forecasts row seq={seqs[i]} is a live forecast made {_when(made[i])} but "
+                                f"recorded {_when(rec[i])}: live forecasts cannot be backdated")
+        no_target = amends & (np.isnat(t_rec) | (f["corrects"].fillna(0).to_numpy() >= seqs))
+        problems.flag(no_target, IntegrityError,
+                      lambda i: f"forecasts row seq={seqs[i]} amends row {f['corrects'].iloc[i]}, "
+                                "which is no earlier forecast")
+        t_history = f["target_source"].astype(str).str.startswith(HISTORY_PREFIXES).to_numpy()
+        problems.flag(amends & (t_history | ~live), IntegrityError,
+                      lambda i: f"forecasts row seq={seqs[i]} amends an imported row, or is one: "
+                                "only live forecasts are corrected on the live path")
+        retro = made == t_made
+        problems.flag(amends & retro & (rec - t_rec > grace), IntegrityError,
+                      lambda i: f"forecasts row seq={seqs[i]} amends row {f['corrects'].iloc[i]} from its "
+                                f"own time {(rec[i] - t_rec[i]) / np.timedelta64(60, 's'):.0f} minutes after "
+                                f"it was recorded, past the {CORRECTION_GRACE / timedelta(minutes=1):g}-minute grace period")
+        problems.flag(amends & ~retro & ~(retracted & now_made), IntegrityError,
+                      lambda i: f"forecasts row seq={seqs[i]} amends row {f['corrects'].iloc[i]} at "
+                                f"{_when(made[i])}: a late amendment can only be a retraction made when recorded")
+    found += problems.found
+    found += dated(events, "events", "occurred_at").found
+    found += dated(resolutions, "resolutions", "resolved_at").found
+    q = questions
+    qp = Problems(q["seq"].to_numpy().tolist())
+    qp.flag(times(q, "closes_at") <= times(q, "opens_at"), IntegrityError,
+            lambda i: f"questions row seq={q['seq'].iloc[i]} closes before it opens")
+    found += qp.found
+    return sorted(found)
 
 
 # ---------------------------------------------------------------------- storage form

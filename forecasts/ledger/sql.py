@@ -11,8 +11,11 @@ The semantics, the same on every backend:
 * a row is known at ``$as_of`` when its world time (``made_at``, ``occurred_at``,
   ``resolved_at``; ``opens_at`` for questions under the world clock) is at or before it and,
   unless ``clock == "world"``, its ``recorded_at`` is too;
-* ``forecasts`` have their latest correction (known at ``$as_of``) applied and retracted rows
-  left out; ``corrected_by`` names the correction;
+* ``forecasts`` have their latest retroactive correction (known at ``$as_of``; one made within
+  the grace period, stamped with the original's ``made_at``) applied and rows retracted so left
+  out; ``corrected_by`` names the correction.  A late retraction (stamped with its own time)
+  leaves the forecast in: it stood until then, so it is still scored; ``ended_at`` is the
+  retraction's time once it is known at ``$as_of`` (NULL otherwise);
 * ``resolutions`` hold the latest per question unless ``latest=False``;
 * ``evidence`` rows carry their event's ``occurred_at``, ``event_title``, ``cameo`` and
   ``goldstein`` and are known when both the event and the assessment are;
@@ -26,7 +29,7 @@ import re
 from typing import Any, Literal
 
 from forecasts.errors import InvalidInput
-from forecasts.ledger.migrations import COLUMNS, LEDGER_TABLES
+from forecasts.ledger.migrations import COLUMNS, LEDGER_TABLES, SCHEMA_V1
 
 Dialect = Literal["duckdb", "postgres"]
 _MARK = re.compile(r"\$([a-z_]+)")
@@ -53,20 +56,35 @@ def clock_filter(world: str | None, clock: str, alias: str = "") -> str:
 
 
 def forecasts_sql(clock: str) -> str:
+    """Forecasts as of ``$as_of`` with their amendments (see the module docstring).
+
+    A retroactive amendment is stamped with the original's ``made_at`` and recorded within
+    :data:`~forecasts.ledger.rules.CORRECTION_GRACE` of it (one recorded later, written past the
+    tool, rewrites nothing); the latest one so stamped counts.  A late retraction is stamped
+    with its own, later time: the earliest one is ``ended_at``.  Each amendment subquery scans
+    the table once, without a self-join, so a planner without statistics cannot make it
+    quadratic."""
+    from forecasts.ledger.rules import CORRECTION_GRACE
+
     base = clock_filter("made_at", clock)
+    grace = f"INTERVAL '{int(CORRECTION_GRACE.total_seconds())} seconds'"
     return f"""
         SELECT b.seq, b.question, b.forecaster, b.made_at, b.recorded_at,
                CASE WHEN c.seq IS NULL THEN b.probability ELSE c.probability END AS probability,
                CASE WHEN c.seq IS NULL THEN b.probabilities ELSE c.probabilities END AS probabilities,
                CASE WHEN c.seq IS NULL THEN b.rationale ELSE c.rationale END AS rationale,
                b.source, b.source_id, b.model_version, b.params, b.backtest,
-               c.seq AS corrected_by
+               c.seq AS corrected_by, e.ended_at
         FROM (SELECT * FROM forecasts WHERE corrects IS NULL AND {base}) b
-        LEFT JOIN (SELECT * FROM (SELECT seq, corrects, probability, probabilities, rationale, retracted,
-                                         row_number() OVER (PARTITION BY corrects ORDER BY seq DESC) AS k
+        LEFT JOIN (SELECT * FROM (SELECT seq, corrects, made_at, recorded_at, probability, probabilities,
+                                         rationale, retracted,
+                                         row_number() OVER (PARTITION BY corrects, made_at ORDER BY seq DESC) AS k
                                   FROM forecasts WHERE corrects IS NOT NULL AND recorded_at <= $as_of) ck
                    WHERE k = 1) c
-          ON c.corrects = b.seq
+          ON c.corrects = b.seq AND c.made_at = b.made_at AND c.recorded_at <= b.recorded_at + {grace}
+        LEFT JOIN (SELECT corrects, min(made_at) AS ended_at FROM forecasts
+                   WHERE corrects IS NOT NULL AND retracted AND recorded_at <= $as_of GROUP BY corrects) e
+          ON e.corrects = b.seq AND e.ended_at > b.made_at
         WHERE c.seq IS NULL OR NOT c.retracted"""
 
 
@@ -160,4 +178,49 @@ def find_hash_sql() -> str:
 
 def chain_sql(table: str) -> str:
     cols = COLUMNS[table] + ("prev_hash", "hash")
+    return f"SELECT {', '.join(cols)} FROM {table} ORDER BY seq"
+
+
+def rule_rows_sql(table: str) -> str:
+    """The stored columns :func:`forecasts.ledger.rules.ledger_breaches` re-checks, every row of
+    ``table`` in ``seq`` order (forecasts with the row each amendment points at)."""
+    if table == "forecasts":
+        return """SELECT f.seq, f.made_at, f.recorded_at, f.source, f.corrects, f.retracted,
+                         t.made_at AS target_made_at, t.recorded_at AS target_recorded_at,
+                         t.source AS target_source
+                  FROM forecasts f LEFT JOIN forecasts t ON t.seq = f.corrects AND f.corrects IS NOT NULL
+                  ORDER BY f.seq"""
+    world = {"events": "occurred_at", "resolutions": "resolved_at", "questions": "opens_at, closes_at"}[table]
+    return f"SELECT seq, recorded_at, {world} FROM {table} ORDER BY seq"
+
+
+#: A CSV cell that starts with one of these is read by a spreadsheet as a formula (OWASP's
+#: list); the export puts a ``'`` before it, and before a cell that starts with ``'`` itself,
+#: so the import can take exactly one off again and the export stays lossless.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+_STARTS = ", ".join("chr(9)" if c == "\t" else "chr(13)" if c == "\r" else "''''" if c == "'" else f"'{c}'"
+                    for c in FORMULA_START)
+
+
+def text_columns(table: str) -> tuple[str, ...]:
+    """A ledger table's text columns (the hashes included)."""
+    types = {name: kind for name, kind, _, _ in SCHEMA_V1[table]}
+    return tuple(c for c in COLUMNS[table] if types.get(c) == "VARCHAR") + ("prev_hash", "hash")
+
+
+def csv_safe(column: str) -> str:
+    """SQL for a text column's value as a CSV cell no spreadsheet reads as a formula."""
+    return f"CASE WHEN left({column}, 1) IN ({_STARTS}) THEN '''' || {column} ELSE {column} END AS {column}"
+
+
+def csv_restored(column: str) -> str:
+    """SQL undoing :func:`csv_safe` on a cell read back from an exported CSV."""
+    return f"CASE WHEN left({column}, 1) = '''' THEN substr({column}, 2) ELSE {column} END AS {column}"
+
+
+def export_sql(table: str, fmt: str) -> str:
+    """Every row of a ledger table as exported: CSV cells made safe for spreadsheets
+    (:func:`csv_safe`), Parquet as stored."""
+    text = text_columns(table) if fmt == "csv" else ()
+    cols = [csv_safe(c) if c in text else c for c in COLUMNS[table] + ("prev_hash", "hash")]
     return f"SELECT {', '.join(cols)} FROM {table} ORDER BY seq"

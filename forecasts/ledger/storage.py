@@ -80,7 +80,7 @@ class Transaction(Protocol):
         ...
 
     def forecast(self, seq: int) -> dict[str, Any] | None:
-        """``question, forecaster, made_at, corrects`` of forecast row ``seq``."""
+        """``question, forecaster, made_at, corrects, recorded_at, source`` of forecast row ``seq``."""
         ...
 
     def has_event(self, seq: int) -> bool: ...
@@ -132,6 +132,10 @@ class Storage(Protocol):
     def records(self, tables: Sequence[Table], as_of: datetime, *, clock: Clock = "both",
                 question: str | None = None) -> dict[str, list[dict[str, Any]]]:
         """:meth:`read` as plain dicts in ``seq`` order, several tables in one go, no pandas."""
+        ...
+
+    def frame(self, query: str, params: dict[str, Any]) -> pd.DataFrame:
+        """The result of one of the ledger's own queries (:mod:`forecasts.ledger.sql`) as a frame."""
         ...
 
     def head(self) -> Head: ...
@@ -198,8 +202,9 @@ class Lookups:
                          [qid])  # type: ignore[return-value]
 
     def forecast(self, seq: int) -> dict[str, Any] | None:
-        row = self._one("SELECT question, forecaster, made_at, corrects FROM forecasts WHERE seq = ?", [seq])
-        return None if row is None else dict(zip(("question", "forecaster", "made_at", "corrects"), row, strict=True))
+        cols = ("question", "forecaster", "made_at", "corrects", "recorded_at", "source")
+        row = self._one(f"SELECT {', '.join(cols)} FROM forecasts WHERE seq = ?", [seq])
+        return None if row is None else dict(zip(cols, row, strict=True))
 
     def has_event(self, seq: int) -> bool:
         return self._one("SELECT 1 FROM events WHERE seq = ?", [seq]) is not None

@@ -42,7 +42,6 @@ from forecasts import domain
 from forecasts.errors import (
     IntegrityError,
     InvalidInput,
-    QuestionClosed,
     StoreMissing,
     UnknownEvent,
     UnknownForecast,
@@ -51,6 +50,7 @@ from forecasts.errors import (
 from forecasts.ledger import integrity, rules
 from forecasts.ledger.duckdb_storage import DuckDBStorage
 from forecasts.ledger.migrations import LEDGER_TABLES
+from forecasts.ledger.sql import rule_rows_sql as sql_rules
 from forecasts.ledger.storage import Clock, ExportFormat, Storage, Table, Transaction
 from forecasts.paths import output_folder
 
@@ -226,13 +226,21 @@ class Ledger:
         """Correct a forecast (a typo, a wrong question): a new row pointing at row ``seq``.
 
         Reads then show the corrected values at the original ``made_at``.  Only the forecaster
-        who made it can correct it, and only while the question is unresolved.
+        who made a live forecast can correct it, only while the question is open (not past its
+        close, not resolved) and only within :data:`~forecasts.ledger.rules.CORRECTION_GRACE`
+        (10 minutes) of when the original was recorded; later, log a new forecast.
         """
         return self._amend(seq, probability, options, why, by, allow_certainty, source, retract=False)
 
     def retract(self, seq: int, *, why: str | None = None, by: str | None = None,
                 source: str = "notebook") -> dict[str, Any]:
-        """Retract a forecast: a new row marks row ``seq`` withdrawn; reads leave it out."""
+        """Retract a forecast: a new row marks row ``seq`` withdrawn.
+
+        Within :data:`~forecasts.ledger.rules.CORRECTION_GRACE` of when the forecast was
+        recorded, reads leave it out altogether; later, the retraction only ends it from the
+        moment it is recorded: the forecast stays in every read (it stood, and is scored), with
+        ``ended_at`` set once the retraction is known.  The same rules as :meth:`correct`.
+        """
         return self._amend(seq, None, None, why, by, False, source, retract=True)
 
     def _amend(self, seq: object, probability: object, options: object, why: str | None, by: str | None,
@@ -247,15 +255,13 @@ class Ledger:
             target = tx.forecast(target_seq)
             if target is None:
                 raise UnknownForecast(f"no forecast with row number {target_seq}")
-            if target["corrects"] is not None:
-                raise InvalidInput(f"row {target_seq} is itself a correction; correct the original row {target['corrects']}")
-            if target["forecaster"] != forecaster:
-                raise InvalidInput(f"row {target_seq} is {target['forecaster']}'s forecast; only they can correct or retract it")
             q = _question(tx, target["question"])
-            if tx.latest_resolution(q["id"]) is not None:
-                raise QuestionClosed(f"question {q['id']!r} is resolved; its forecasts are final")
+            resolution = tx.latest_resolution(q["id"])
+            made = rules.check_amendment({**target, "seq": target_seq}, q, forecaster=forecaster, clock=tx.now,
+                                         resolution=None if resolution is None else resolution[0],
+                                         retract=retract)
             p, ps = (None, None) if retract else rules.question_probabilities(q, probability, options, allow_certainty)
-            row = _live_forecast(q["id"], forecaster, target["made_at"], p, ps, rationale, src,
+            row = _live_forecast(q["id"], forecaster, made, p, ps, rationale, src,
                                  corrects=target_seq, retracted=retract)
             tx.append("forecasts", [row])
             return row
@@ -533,7 +539,8 @@ class Ledger:
 
         Columns: seq, question, forecaster, made_at, recorded_at, probability (P(yes), NaN for
         multiple choice), probabilities (dict or None), rationale, source, source_id,
-        model_version, params, backtest, corrected_by.
+        model_version, params, backtest, corrected_by, ended_at (when a late retraction ended
+        the forecast, NaT while it stands).
         """
         return self.storage.read(
             "forecasts", self._as_of(as_of), clock=_check_clock(clock),
@@ -636,15 +643,45 @@ class Ledger:
         return pd.DataFrame(rows, columns=cols).sort_values("closes_at").reset_index(drop=True)
 
     # ------------------------------------------------------------------ integrity and export
-    def verify(self, head: str | None = None) -> integrity.Verification:
-        """Recompute the hash chain over every ledger row; optionally check the head hash
-        printed by an earlier ``verify`` (which detects removal of the newest rows)."""
+    def verify(self, head: str | None = None, *, key: bytes | None = None) -> integrity.Verification:
+        """Recompute the hash chain over every ledger row, then re-check the ledger's own rules
+        on every row (:func:`~forecasts.ledger.rules.ledger_breaches`: a row with a valid hash
+        but an impossible time is named).
+
+        ``head``: a head printed by an earlier verify (``HASH``, ``SEQ:HASH`` or, signed,
+        ``SEQ:HASH:MAC``): the chain must pass through it at its ``seq``; ``appended`` counts
+        the rows after it.  ``key``: the team key (at least 16 bytes, kept outside the ledger):
+        a signed head is checked against it and the current head is returned signed
+        (``signed_head``).
+        """
+        if key is not None and len(key) < integrity.MIN_KEY_BYTES:
+            raise InvalidInput(f"the team key must be at least {integrity.MIN_KEY_BYTES} bytes")
+        if head is not None:
+            try:
+                integrity.parse_head(head)
+            except ValueError as exc:
+                raise InvalidInput(str(exc)) from None
         result = integrity.verify_rows(self.storage.chain())
-        if result.ok and head is not None:
-            if self.storage.find_hash(head) is None:
-                return integrity.Verification(False, result.rows, result.head,
-                                              f"the expected head {head[:12]}... is not in the ledger: rows were removed or rewritten")
-        return result
+        if not result.ok:
+            return result
+        frames = {t: self.storage.frame(sql_rules(t), {}) for t in ("forecasts", "resolutions", "events", "questions")}
+        breaches = rules.ledger_breaches(frames["forecasts"], frames["resolutions"], frames["events"],
+                                         frames["questions"])
+        if breaches:
+            seq, message = breaches[0]
+            more = f" ({len(breaches)} rows break the ledger's rules)" if len(breaches) > 1 else ""
+            table = message.split(" ", 1)[0]
+            return integrity.Verification(False, result.rows, result.head, message + more, table, seq)
+        if key is not None:
+            result = integrity.Verification(True, result.rows, result.head,
+                                            signed_head=integrity.sign_head(key, result.rows, result.head))
+        if head is None:
+            return result
+        _, h, _ = integrity.parse_head(head)
+        try:
+            return integrity.check_head(result, head, self.storage.find_hash(h), key)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
 
     def export(self, out: str | os.PathLike[str], fmt: ExportFormat = "csv") -> dict[str, Path]:
         """Write every table (ledger tables with their hashes, and the migrations table) to
@@ -652,6 +689,7 @@ class Ledger:
         timestamps with microseconds and doubles in round-trip form."""
         if fmt not in ("csv", "parquet"):
             raise InvalidInput("export format must be csv or parquet")
+        self.storage.head()  # a file that is not a ledger is refused before the folder is made
         return self.storage.export(output_folder(out), fmt)
 
     def restore(self, folder: str | os.PathLike[str]) -> dict[str, int]:
