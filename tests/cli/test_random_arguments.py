@@ -150,6 +150,11 @@ def argv(draw: st.DrawFn) -> list[str]:
 def base_file(tmp_path_factory) -> tuple[Path, tuple]:
     """A small ledger: an open binary and a multiple-choice question, a resolved imported
     question with two forecasters, an event, evidence and a live forecast; and its state."""
+    # A model command drawn in an example imports pytensor, which raises the recursion limit at
+    # import; inside a Hypothesis example that is a HypothesisWarning (an error here). Import it
+    # once, before any example runs, as a long-lived process would have.
+    import pytensor  # noqa: F401
+
     path = tmp_path_factory.mktemp("random-arguments") / "ledger.duckdb"
     ledger = Ledger.open(path, create=True)
     ledger.add_question("rain", title="Will it rain?", closes="2300-01-01", tags="weather")
