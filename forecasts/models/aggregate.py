@@ -104,7 +104,11 @@ def pool(probabilities: Sequence[float], method: str = "mean", *, times: Sequenc
 
 def latest_by_forecaster(forecasts: Sequence[dict], as_of: datetime | None = None) -> list[dict]:
     """Each person's latest binary forecast at or before ``as_of``, in time order (models,
-    crowds, imported records and backtests left out: :func:`forecasts.domain.is_person`)."""
+    crowds, imported records and backtests left out: :func:`forecasts.domain.is_person`).
+
+    A person whose latest forecast a late retraction ended (``ended_at`` at or before
+    ``as_of``, or at all when ``as_of`` is None) holds nothing and is left out: the earlier
+    forecast it replaced does not come back."""
     latest: dict[str, dict] = {}
     for f in forecasts:
         if f.get("probability") is None or not is_person(f["forecaster"]):
@@ -114,7 +118,14 @@ def latest_by_forecaster(forecasts: Sequence[dict], as_of: datetime | None = Non
         old = latest.get(f["forecaster"])
         if old is None or (f["made_at"], f.get("seq", 0)) >= (old["made_at"], old.get("seq", 0)):
             latest[f["forecaster"]] = f
-    return sorted(latest.values(), key=lambda f: f["made_at"])
+    return sorted((f for f in latest.values() if not _ended(f.get("ended_at"), as_of)),
+                  key=lambda f: f["made_at"])
+
+
+def _ended(ended_at: object, as_of: datetime | None) -> bool:
+    if ended_at is None or ended_at != ended_at:  # None, NaN or NaT: never ended
+        return False
+    return as_of is None or ended_at <= as_of  # type: ignore[operator]
 
 
 def pooled_history(forecasts: Sequence[dict], resolutions: Sequence[dict], *,

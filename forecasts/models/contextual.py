@@ -126,7 +126,10 @@ def training_cases(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions
     res = res[res["outcome"].isin(["yes", "no"])]
     q = questions.set_index("id")
     f = forecasts[forecasts["question"].isin(res["question"]) & forecasts["probability"].notna()]
-    f = f[f["question"].isin(q.index)][["question", "forecaster", "made_at", "probability"]]
+    cols = ["question", "forecaster", "made_at", "probability"]
+    if "ended_at" in f.columns:
+        cols.append("ended_at")
+    f = f[f["question"].isin(q.index)][cols]
     if f.empty:
         return f.assign(**{c: [] for c in (*FEATURES, "y", "weight", "group")})
     f = f.assign(closes_at=f["question"].map(q["closes_at"]).to_numpy())
@@ -137,6 +140,9 @@ def training_cases(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions
     end = end.where(end < f["closes_at"].astype("datetime64[us]"), f["closes_at"].astype("datetime64[us]"))
     nxt = f.groupby(["question", "forecaster"])["made_at"].shift(-1).astype("datetime64[us]")
     stop = nxt.where(nxt.notna() & (nxt < end), end)
+    if "ended_at" in f.columns:  # a late retraction ends the forecast when it was recorded
+        ended = f["ended_at"].astype("datetime64[us]")
+        stop = ended.where(ended.notna() & (ended < stop), stop)
     start = f["made_at"].astype("datetime64[us]")
     start = start.where(start > opens, opens)
     held = ((stop - start) / pd.Timedelta(days=1)).clip(lower=0).fillna(0)

@@ -101,7 +101,7 @@ def _grow(a, cap):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _time_average(q, f, t, seq, val, ps, pe, nq, nf):  # pragma: no cover - compiled
+def _time_average(q, f, t, seq, val, ps, pe, nq, nf, stop):  # pragma: no cover - compiled
     # Rows are scattered into question order (sequential reads, scattered
     # writes), then each question is walked in time order; the per-group
     # accumulators grow on demand.
@@ -112,12 +112,14 @@ def _time_average(q, f, t, seq, val, ps, pe, nq, nf):  # pragma: no cover - comp
     ts = np.empty(n, np.int64)
     ss = np.empty(n, np.int64)
     vs = np.empty(n, np.float64)
+    es = np.empty(n, np.int64)
     for i in range(n):
         k = pos[q[i]]
         fs[k] = f[i]
         ts[k] = t[i]
         ss[k] = seq[i]
         vs[k] = val[i]
+        es[k] = stop[i]
         pos[q[i]] = k + 1
     stamp = np.full(nf, -1, np.int64)
     last = np.empty(nf, np.int64)
@@ -163,6 +165,8 @@ def _time_average(q, f, t, seq, val, ps, pe, nq, nf):  # pragma: no cover - comp
                     ok = False
                 s = tp if tp > lo else lo
                 e = ti if ti < hi else hi
+                if es[prev] < e:
+                    e = es[prev]
                 if e > s:
                     d = float(e - s)
                     g = gid[ff]
@@ -177,8 +181,9 @@ def _time_average(q, f, t, seq, val, ps, pe, nq, nf):  # pragma: no cover - comp
             prev = last[ff]
             tp = ts[prev]
             s = tp if tp > lo else lo
-            if hi > s:
-                d = float(hi - s)
+            e = hi if hi < es[prev] else es[prev]
+            if e > s:
+                d = float(e - s)
                 g = gid[ff]
                 num[g] += vs[prev] * d
                 cov[g] += d
@@ -187,14 +192,15 @@ def _time_average(q, f, t, seq, val, ps, pe, nq, nf):  # pragma: no cover - comp
 
 
 def time_average(q: np.ndarray, f: np.ndarray, t: np.ndarray, seq: np.ndarray, val: np.ndarray,
-                 ps: np.ndarray, pe: np.ndarray, nq: int, nf: int
+                 ps: np.ndarray, pe: np.ndarray, nq: int, nf: int, stop: np.ndarray | None = None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
     """Duration-weighted sums per (question, forecaster) in one linear pass.
 
     Returns ``(group_question, group_forecaster, weighted_sum, covered, n_counted,
     ok)``: for each group, the sum of value * held duration, the covered
     duration (microseconds) and the number of forecasts made before the period
-    end; ``ok`` is False when some group is out of (time, seq) order in the
+    end; ``stop`` caps each row's holding (``ended_at`` in microseconds, int64 max for
+    none); ``ok`` is False when some group is out of (time, seq) order in the
     input (then discard the rest and use the sorting path).
     """
     return _time_average(np.ascontiguousarray(q, dtype=np.int64),
@@ -203,7 +209,9 @@ def time_average(q: np.ndarray, f: np.ndarray, t: np.ndarray, seq: np.ndarray, v
                          np.ascontiguousarray(seq, dtype=np.int64),
                          np.ascontiguousarray(val, dtype=np.float64),
                          np.ascontiguousarray(ps, dtype=np.int64),
-                         np.ascontiguousarray(pe, dtype=np.int64), int(nq), int(nf))
+                         np.ascontiguousarray(pe, dtype=np.int64), int(nq), int(nf),
+                         np.full(len(q), np.iinfo(np.int64).max, np.int64) if stop is None
+                         else np.ascontiguousarray(stop, dtype=np.int64))
 
 
 @numba.njit(cache=True, nogil=True)

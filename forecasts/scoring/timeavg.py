@@ -7,7 +7,10 @@ Conventions (the "holding" rule)
   scored when it resolves. (If ``opens_at`` is missing, the period starts at the
   question's first forecast.)
 * A forecast **holds** from ``max(made_at, opens_at)`` until the same
-  forecaster's next forecast on the question, or the period end. Forecasts made
+  forecaster's next forecast on the question, the period end, or its ``ended_at``
+  (a late retraction ends a forecast from the moment it was recorded: the
+  forecaster holds nothing on the question from then until their next forecast;
+  an ``ended_at`` after ``as_of`` is not yet known and ignored). Forecasts made
   at the same instant are ordered by ``seq``; the later one wins (the earlier
   holds for zero time). Forecasts made after the period end hold for zero time
   and are not counted in ``n_forecasts``.
@@ -128,6 +131,7 @@ class Holding:
     made: np.ndarray  # int64 us
     seq: np.ndarray
     excluded: dict
+    stop: np.ndarray  # int64 us: ended_at, or int64 max when the forecast was never ended
     # filled in by _attach_holding (empty until then)
     start: np.ndarray = field(default_factory=_no_rows)
     end: np.ndarray = field(default_factory=_no_rows)
@@ -228,10 +232,24 @@ def _prepare(forecasts, questions, resolutions, *, as_of=None, forecaster=None,
     fcodes, fnames = pd.factorize(forecasts["forecaster"], sort=False)
     fnames = np.asarray(fnames, dtype=object)
     seq = forecasts["seq"].to_numpy(dtype=np.int64)
-    h = Holding(forecasts, q, fcodes, fnames, qinfo, made, seq, excluded)
+    h = Holding(forecasts, q, fcodes, fnames, qinfo, made, seq, excluded,
+                _stops(forecasts, cutoff_us if as_of is not None else None))
     if holding:
         _attach_holding(h, engine)
     return h
+
+
+def _stops(forecasts: pd.DataFrame, cutoff_us: int | None) -> np.ndarray:
+    """Each row's ``ended_at`` (late retraction) in microseconds; int64 max where there is
+    none, or where it lies after the ``as_of`` cut-off (not yet known then)."""
+    never = np.iinfo(np.int64).max
+    if "ended_at" not in forecasts.columns:
+        return np.full(len(forecasts), never, dtype=np.int64)
+    ended = fr.as_us(forecasts["ended_at"].to_numpy())
+    unknown = ended == fr.NAT
+    if cutoff_us is not None:
+        unknown |= ended > cutoff_us
+    return np.where(unknown, never, ended)
 
 
 def _use_numba(n: int, engine: str) -> bool:
@@ -270,7 +288,7 @@ def _attach_holding(h: Holding, engine: str) -> None:
         nxt_t = np.empty(n, np.int64)
         group[perm], order[perm], nxt_t[perm] = gs, ords, nt_sorted
     h.start = np.maximum(made, ps[q]) if n else made
-    h.end = np.minimum(nxt_t, pe[q]) if n else made
+    h.end = np.minimum(np.minimum(nxt_t, pe[q]), h.stop) if n else made
     h.dur = np.maximum(h.end - h.start, 0)
     h.group, h.order, h.n_groups = group, order, int(ng)
 
@@ -591,7 +609,7 @@ def time_averaged(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions:
         ps = h.qinfo["period_start"].to_numpy()
         pe = h.qinfo["period_end"].to_numpy()
         gq, gf, num, covered, cnt, ok = time_average(h.q, h.f, h.made, h.seq, values, ps, pe,
-                                                     len(h.qinfo), len(h.fnames))
+                                                     len(h.qinfo), len(h.fnames), h.stop)
         if ok:
             out = _pairs_frame(h, gq, gf, num, covered, cnt)
     if out is None:
@@ -1062,6 +1080,7 @@ def relative_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolution
             st = h.start[rows]
             idx = np.searchsorted(st, evals, side="left") - 1
             ok = idx >= 0
+            ok[ok] = h.end[rows[idx[ok]]] >= evals[ok]  # a late retraction ended it
             mat[r, ok] = vals[rows[idx[ok]]]
         gf = h.f[first_of_group[groups]]
         pool_rows = in_pool_f[gf]

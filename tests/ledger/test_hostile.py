@@ -83,6 +83,11 @@ def test_a_late_retraction_only_ends_the_forecast_from_its_own_time(ledger, open
     ledger.resolve("rain", "yes")
     assert _brier(ledger.forecasts()["probability"].iloc[0], 1.0) == pytest.approx(0.49)
     assert ledger.verify().ok
+    # scored only while it stood: the holding ends at the retraction, not at the resolution
+    from forecasts.scoring import holding_table
+
+    held, _ = holding_table(ledger.forecasts(), ledger.questions(), ledger.resolutions())
+    assert held["end"].iloc[0] == pd.Timestamp(gone["made_at"])
 
 
 def test_a_retraction_within_the_grace_period_removes_the_forecast(ledger, open_question):

@@ -68,3 +68,16 @@ def test_extremizing_factor_is_recovered():
     assert fit["n_questions"] == 600
     assert abs(fit["factor"] - 2.5) < 3 * fit["sd"] + 0.1
     assert ag.fit_extremizing([], [])["factor"] == 1.0
+
+
+def test_a_person_whose_latest_forecast_was_retracted_late_holds_nothing():
+    t = datetime(2024, 1, 1, )
+    rows = [{"forecaster": "ana", "probability": 0.2, "made_at": t, "seq": 1},
+            {"forecaster": "ana", "probability": 0.4, "made_at": t + timedelta(days=2), "seq": 2,
+             "ended_at": t + timedelta(days=5)},
+            {"forecaster": "ben", "probability": 0.7, "made_at": t, "seq": 3, "ended_at": None}]
+    latest = ag.latest_by_forecaster
+    assert [r["forecaster"] for r in latest(rows)] == ["ben"]  # ana's 0.2 does not come back
+    assert [(r["forecaster"], r["probability"]) for r in latest(rows, t + timedelta(days=3))] == \
+        [("ben", 0.7), ("ana", 0.4)]
+    assert [r["forecaster"] for r in latest(rows, t + timedelta(days=5))] == ["ben"]

@@ -493,3 +493,51 @@ def test_score_table_relative_to_forecaster_and_metaculus_rules(small_ledger):
     assert b.attrs["higher_is_better"] is True
     p = score_table(f, q, r, rule="peer", by="question")
     assert p.loc["q2", "score"] == pytest.approx(0.0)  # peer scores sum to zero
+
+
+# ------------------------------------------------------------ late retractions
+def _bob_retracts_q2():
+    """Bob's 0.6 on q2 (open 2024-01-01 to 01-11, resolved no) ended by a late retraction
+    recorded on 01-06: he holds it for 5 of the 10 days and nothing after."""
+    from forecasts.scoring.frames import example_frames
+
+    f, q, r = example_frames()
+    f = f.copy()
+    f["ended_at"] = pd.Series(pd.NaT, index=f.index, dtype="datetime64[us]")
+    f.loc[(f["question"] == "q2") & (f["forecaster"] == "bob"), "ended_at"] = pd.Timestamp("2024-01-06")
+    return f, q, r
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_a_late_retraction_ends_the_holding(engine):
+    f, q, r = _bob_retracts_q2()
+    t = time_averaged(f, q, r, engine=engine)
+    bob = _row(t, "q2", "bob")
+    assert bob["score"] == pytest.approx(0.36)
+    assert bob["coverage"] == pytest.approx(0.5)
+    assert _row(t, "q2", "alice")["coverage"] == pytest.approx(1.0)
+    # the same frames without the retraction: bob covers the whole period
+    assert _row(time_averaged(f.drop(columns="ended_at"), q, r, engine=engine), "q2", "bob")["coverage"] == 1.0
+
+
+def test_a_late_retraction_is_not_known_before_it_happened():
+    f, q, r = _bob_retracts_q2()
+    r = r.assign(recorded_at=pd.Timestamp("2024-01-02"))  # the outcomes known early, so as_of keeps them
+    # at 01-05 the retraction lies in the future: bob's forecast still holds to the period end
+    assert spot_scores(f, q, r, at="2024-01-08", as_of="2024-01-05").query("question == 'q2'")["forecaster"].tolist() \
+        == ["alice", "bob"]
+    assert spot_scores(f, q, r, at="2024-01-08").query("question == 'q2'")["forecaster"].tolist() == ["alice"]
+    assert spot_scores(f, q, r, at="2024-01-04").query("question == 'q2'")["forecaster"].tolist() == ["alice", "bob"]
+
+
+def test_a_late_retraction_ends_the_days_counted_and_the_metaculus_coverage():
+    f, q, r = _bob_retracts_q2()
+    rel = relative_scores(f, q, r)
+    assert _row(rel, "q2", "bob")["days_covered"] == 5
+    assert _row(rel, "q2", "alice")["days_covered"] == 10
+    base = baseline_scores(f, q, r)
+    full = baseline_scores(f.drop(columns="ended_at"), q, r)
+    assert _row(base, "q2", "bob")["score"] == pytest.approx(_row(full, "q2", "bob")["score"] / 2)
+    held, _ = holding_table(f, q, r)
+    bob = held[(held["question"] == "q2") & (held["forecaster"] == "bob")].iloc[0]
+    assert bob["end"] == pd.Timestamp("2024-01-06")
