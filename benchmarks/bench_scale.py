@@ -54,7 +54,6 @@ import os
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -177,44 +176,45 @@ def write_csv(path: Path, n: int, seed: int) -> dict[str, int]:
 
 def run(cmd: list[str], *, timeout: float, stdout: Path | None = None, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``cmd`` as a child; wall and CPU seconds and peak RSS (bytes) from ``os.wait4``."""
-    out = open(stdout, "wb") if stdout else subprocess.DEVNULL  # noqa: SIM115
     err_path = Path(tempfile.mkstemp(prefix="bench-err-")[1])
-    with open(err_path, "wb") as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, start_new_session=True)
-        killed = threading.Event()
+    out_path = str(stdout) if stdout else os.devnull
+    # posix_spawn (vfork-like in glibc) so the child's peak RSS is not this process's image
+    actions = [(os.POSIX_SPAWN_OPEN, 1, out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
+               (os.POSIX_SPAWN_OPEN, 2, str(err_path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)]
+    t0 = time.perf_counter()
+    pid = os.posix_spawn(cmd[0], cmd, dict(env or os.environ), file_actions=actions, setsid=True)
+    killed = threading.Event()
 
-        def kill() -> None:
-            killed.set()
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    def kill() -> None:
+        killed.set()
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
-        timer = threading.Timer(timeout, kill)
-        timer.start()
-        _, status, ru = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-        timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if stdout:
-        out.close()  # type: ignore[union-attr]
+    timer = threading.Timer(timeout, kill)
+    timer.start()
+    _, status, ru = os.wait4(pid, 0)
+    wall = time.perf_counter() - t0
+    timer.cancel()
+    rc = os.waitstatus_to_exitcode(status)
     tail = err_path.read_text(errors="replace").strip().splitlines()
     err_path.unlink()
     res: dict[str, Any] = {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss": ru.ru_maxrss * 1024,
-                           "rc": proc.returncode, "status": "ok"}
+                           "rc": rc, "status": "ok"}
     if killed.is_set():
         res["status"] = "timeout"
-    elif proc.returncode != 0:
+    elif rc != 0:
         res["status"] = "error"
-        res["error"] = tail[-1] if tail else f"exit {proc.returncode}"
+        res["error"] = tail[-1] if tail else f"exit {rc}"
     if stdout:
         res["stdout_bytes"] = stdout.stat().st_size
     return res
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "forecasts", *args]
+    """The installed CLI (the ``forecasts`` script next to this interpreter)."""
+    return [str(Path(sys.executable).parent / "forecasts"), *args]
 
 
 def py(code: str) -> list[str]:
