@@ -106,7 +106,7 @@ def write_csv(path: Path, n: int, seed: int) -> dict[str, int]:
                     WHEN u('yes', i, 0) < 0.4 THEN 'yes' ELSE 'no' END AS status,
                30 + floor(u('len', i, 0) * 700)::INT AS days
         FROM range({n_q}) t(i)""")
-    con.execute(f"""
+    con.execute("""
         CREATE TEMP TABLE qq AS
         SELECT q, status, days,
                CASE WHEN status = 'open'
@@ -379,7 +379,7 @@ def one_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     T = args.timeout
     out: dict[str, Any] = {"n": n, "steps": {}, "floors": {}}
     t0 = time.perf_counter()
-    out["data"] = write_csv(csv, n, args.seed)
+    out["data"] = dict[str, Any](write_csv(csv, n, args.seed))
     out["data"]["csv_bytes"] = csv.stat().st_size
     out["data"]["write_s"] = time.perf_counter() - t0
     print(f"\n[{label(n)}] wrote {csv} ({out['data']}) ", flush=True)
@@ -408,7 +408,8 @@ def one_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     for fmt in ("csv", "parquet", "hubverse", "fatebook"):
         target = d / f"export-{fmt}"
         shutil.rmtree(target, ignore_errors=True)
-        target.unlink(missing_ok=True) if target.is_file() else None
+        if target.is_file():
+            target.unlink()
         step(f"export {fmt}", cli("export", str(target), "--format", fmt, "--db", str(db)))
     upd_db = d / "update.duckdb"
     if db.exists():
