@@ -40,6 +40,10 @@ Floors, measured in the same run on the same data:
    file (and a second reference with the hashes as 32-byte BLOBs);
 5. startup: ``forecasts log`` cold start.
 
+The import, SQL verify and SQL score floors run as child processes like the CLI steps, so their
+times include starting Python and importing DuckDB (about 0.2 s here), as the CLI's include its
+own start; the hashlib floor is the loop's time alone.
+
 Prints one table per size, the log-log slope of each step's time vs forecasts when two or more
 sizes ran, and each target of the issue with PASS/FAIL and its number; ``--json FILE`` writes
 every number.
