@@ -578,13 +578,15 @@ def ledger_breaches(forecasts: pd.DataFrame, resolutions: pd.DataFrame, events: 
 
     Each frame holds the stored columns the rules need (``seq``, ``recorded_at`` and the
     world time; ``forecasts`` also ``source``, ``corrects``, ``retracted`` and the corrected
-    row's ``target_made_at``, ``target_recorded_at``, ``target_source``, NaT/None when
-    ``corrects`` names no forecast).  Checked, vectorised: no row is dated (``made_at``,
+    row's ``target_made_at``, ``target_recorded_at``, ``target_source``, and its question's
+    ``target_closes_at`` and ``target_resolved_recorded_at`` (when its first resolution was
+    recorded), NaT/None when ``corrects`` names no forecast).  Checked, vectorised: no row is dated (``made_at``,
     ``occurred_at``, ``resolved_at``) after it was recorded (beyond
     :data:`~forecasts.domain.CLOCK_TOLERANCE`); a live forecast was made when recorded; a
     question closes after it opens; an amendment points at an earlier live forecast, and is
     retroactive (the original's ``made_at``) only within :data:`CORRECTION_GRACE`, otherwise a
-    retraction made when recorded.
+    retraction made when recorded; and it was recorded while the question was open (before its
+    scheduled close and before any resolution was recorded), as :func:`check_amendment` requires.
     """
     import numpy as np
 
@@ -633,6 +635,17 @@ def ledger_breaches(forecasts: pd.DataFrame, resolutions: pd.DataFrame, events: 
         problems.flag(amends & ~retro & ~(retracted & now_made), IntegrityError,
                       lambda i: f"forecasts row seq={seqs[i]} amends row {f['corrects'].iloc[i]} at "
                                 f"{_when(made[i])}: a late amendment can only be a retraction made when recorded")
+        t_close, t_res = times(f, "target_closes_at"), times(f, "target_resolved_recorded_at")
+        closed = amends & ~np.isnat(t_close) & (rec > t_close)  # the ledger clock, as when written
+        problems.flag(closed, IntegrityError,
+                      lambda i: f"forecasts row seq={seqs[i]} amends row {f['corrects'].iloc[i]} recorded "
+                                f"{_when(rec[i])}, after its question closed ({_when(t_close[i])}): "
+                                "forecasts on a closed question are final")
+        resolved = amends & ~closed & ~np.isnat(t_res) & (rec >= t_res)
+        problems.flag(resolved, IntegrityError,
+                      lambda i: f"forecasts row seq={seqs[i]} amends row {f['corrects'].iloc[i]} recorded "
+                                f"{_when(rec[i])}, after its question was resolved ({_when(t_res[i])}): "
+                                "forecasts on a resolved question are final")
     found += problems.found
     found += dated(events, "events", "occurred_at").found
     found += dated(resolutions, "resolutions", "resolved_at").found

@@ -187,8 +187,12 @@ def rule_rows_sql(table: str) -> str:
     if table == "forecasts":
         return """SELECT f.seq, f.made_at, f.recorded_at, f.source, f.corrects, f.retracted,
                          t.made_at AS target_made_at, t.recorded_at AS target_recorded_at,
-                         t.source AS target_source
+                         t.source AS target_source, q.closes_at AS target_closes_at,
+                         r.first_recorded AS target_resolved_recorded_at
                   FROM forecasts f LEFT JOIN forecasts t ON t.seq = f.corrects AND f.corrects IS NOT NULL
+                  LEFT JOIN questions q ON q.id = t.question
+                  LEFT JOIN (SELECT question, min(recorded_at) AS first_recorded FROM resolutions
+                             GROUP BY question) r ON r.question = t.question
                   ORDER BY f.seq"""
     world = {"events": "occurred_at", "resolutions": "resolved_at", "questions": "opens_at, closes_at"}[table]
     return f"SELECT seq, recorded_at, {world} FROM {table} ORDER BY seq"

@@ -164,6 +164,30 @@ def test_verify_names_a_retroactive_correction_past_the_grace_period(ledger, ope
     assert list(ledger.forecasts(as_of=later)["probability"]) == [0.3]  # and reads ignore it
 
 
+def test_verify_names_a_correction_recorded_after_the_question_was_resolved(ledger, open_question, raw_sql):
+    """Alice's 30%, resolved YES; a 'correction' to 99% within the grace period, written past
+    the tool: the hash is right, the time is not (forecasts on a resolved question are final)."""
+    row = ledger.log("rain", 0.3, by="alice")
+    ledger.resolve("rain", "yes")
+    assert ledger.verify().ok
+    seq = _forge(ledger, raw_sql, "forecasts", **_forecast(forecaster="alice", made_at=row["made_at"],
+                                                           recorded_at=domain.now(), corrects=row["seq"]))
+    result = ledger.verify()
+    assert not result.ok and result.seq == seq and "resolved" in result.problem
+
+
+def test_verify_names_a_retraction_recorded_after_the_question_closed(ledger, raw_sql):
+    closes = domain.now() + timedelta(seconds=1)
+    ledger.add_question("vote", title="Will the vote pass?", closes=closes)
+    row = ledger.log("vote", 0.3, by="alice")
+    time.sleep(max(0.0, (closes - domain.now()).total_seconds()) + 0.2)
+    now = domain.now()
+    seq = _forge(ledger, raw_sql, "forecasts", **_forecast(question="vote", forecaster="alice", made_at=now,
+                                                           recorded_at=now, corrects=row["seq"], retracted=True))
+    result = ledger.verify()
+    assert not result.ok and result.seq == seq and "closed" in result.problem
+
+
 def test_verify_passes_the_tools_own_amendments(ledger, open_question, monkeypatch):
     a = ledger.log("rain", 0.3, by="alice")
     b = ledger.log("rain", 0.4, by="bob")
