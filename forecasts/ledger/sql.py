@@ -206,6 +206,16 @@ _STARTS = ", ".join("chr(9)" if c == "\t" else "chr(13)" if c == "\r" else "''''
                     for c in FORMULA_START)
 
 
+def csv_guard(text: str) -> str:
+    """A text cell as :func:`csv_safe` writes it, for writers outside SQL (the Fatebook export)."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def csv_unguard(text: str) -> str:
+    """:func:`csv_guard` undone: the one ``'`` it put before the cell taken off again."""
+    return text[1:] if text.startswith("'") else text
+
+
 def text_columns(table: str) -> tuple[str, ...]:
     """A ledger table's text columns (the hashes included)."""
     types = {name: kind for name, kind, _, _ in SCHEMA_V1[table]}

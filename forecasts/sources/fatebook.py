@@ -66,6 +66,7 @@ from typing import TYPE_CHECKING, Any
 
 from forecasts import domain
 from forecasts.errors import InvalidInput
+from forecasts.ledger.sql import csv_guard, csv_unguard
 from forecasts.paths import output_file, output_folder
 from forecasts.sources.generic import (
     ImportSummary,
@@ -93,6 +94,9 @@ REQUIRED = COLUMNS[:16]
 TAGS_SEPARATOR = "; "
 #: Marker tags written by :func:`export_fatebook` (``ledger:id=<id>``, ``ledger:ordered``).
 MARKER = "ledger:"
+#: The text cells the export quotes and guards against spreadsheet formulas.
+TEXT_COLUMNS = ("Question title", "Multiple choice option", "Forecast created by", "Question created by",
+                "Resolution", "Question notes", "Question tags")
 OTHER = "other"
 _OUTCOME = {"YES": "yes", "NO": "no", "AMBIGUOUS": "ambiguous"}
 _TIME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{1,2}):(\d{1,2})$")
@@ -175,6 +179,10 @@ def import_fatebook(ledger: Ledger, path: str | Path, *, prefix: str = "fatebook
     if unknown:
         raise InvalidInput(f"{name} has column(s) a Fatebook export does not: {', '.join(unknown)}")
     summary = ImportSummary(source=SOURCE, path=str(path), rows_read=len(t))
+    if "Question tags" in t and t["Question tags"].fillna("").str.contains(f"{MARKER}id=", regex=False).any():
+        # written by export_fatebook: its text cells carry the spreadsheet-formula guard
+        text = [c for c in t.columns if c in TEXT_COLUMNS]
+        t[text] = t[text].map(lambda v: csv_unguard(v) if isinstance(v, str) else v)
     t = t.assign(_title=t["Question title"].fillna("").str.strip(),
                  _created=t["Question created at"].fillna("").str.strip(),
                  _option=t["Multiple choice option"].map(clean),
@@ -325,8 +333,10 @@ def _stamp(v: Any) -> str:
 
 
 def _quote(text: object) -> str:
-    """A text cell as Fatebook's ``printForCsv`` writes it: always quoted, quotes doubled."""
-    return '"' + str(text).replace('"', '""') + '"'
+    """A text cell as Fatebook's ``printForCsv`` writes it (always quoted, quotes doubled), and
+    guarded so that no spreadsheet reads it as a formula (:func:`forecasts.ledger.sql.csv_guard`;
+    the import takes the guard off again for a file this export wrote)."""
+    return '"' + csv_guard(str(text)).replace('"', '""') + '"'
 
 
 def export_fatebook(ledger: Ledger, path: str | Path, *, as_of: object = None) -> Path:

@@ -156,6 +156,9 @@ def read_table(path: str | Path, *, sep: str | None = None, header: bool = True,
     p = source_file(path)
     if p.suffix.lower() in (".parquet", ".pq"):
         try:
+            import pyarrow.parquet as pq
+
+            _check_width(p, len(pq.read_schema(p).names))
             df = pd.read_parquet(p)
         except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
             raise InvalidInput(f"cannot read {p.name} as Parquet: {str(exc).splitlines()[0]}") from None
@@ -163,6 +166,7 @@ def read_table(path: str | Path, *, sep: str | None = None, header: bool = True,
         return df
     if sep is None:
         sep = "\t" if p.suffix.lower() in (".tsv", ".txt") else ","
+    _check_first_line(p, sep)
     try:
         df = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, na_values=list(na_values),
                          header=0 if header else None, names=None if names is None else list(names), quoting=0)
@@ -177,6 +181,35 @@ def read_table(path: str | Path, *, sep: str | None = None, header: bool = True,
                                f"looks separated by {found!r} (give the separator)")
     df["_line"] = _record_lines(p, len(df), sep, header)
     return df
+
+
+#: The most columns a table to import may have: every format read here has a few dozen at most;
+#: a file far wider is refused before it is parsed (a 100,000-column CSV would take a minute
+#: and most of a gigabyte to read).
+MAX_COLUMNS = 1_000
+#: The longest first line read to count the columns.
+_FIRST_LINE_LIMIT = 1 << 20
+
+
+def _check_width(p: Path, n_columns: int, *, at_least: bool = False) -> None:
+    if n_columns > MAX_COLUMNS:
+        many = f"at least {n_columns:,} columns in its first megabyte" if at_least else f"{n_columns:,} columns"
+        raise InvalidInput(f"{p.name} has {many}, more than the {MAX_COLUMNS:,} a table to import may have: "
+                           "it is not a forecast table")
+
+
+def _check_first_line(p: Path, sep: str) -> None:
+    """Refuse a text table whose first line has more than :data:`MAX_COLUMNS` fields, reading at
+    most a megabyte of it (a longer line is counted in that megabyte)."""
+    import csv
+
+    try:
+        with p.open(newline="", encoding="utf-8", errors="replace") as fh:
+            first = fh.readline(_FIRST_LINE_LIMIT)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {p.name}: {exc.strerror or exc}") from None
+    cut = len(first) >= _FIRST_LINE_LIMIT and not first.endswith("\n")
+    _check_width(p, len(next(csv.reader([first], delimiter=sep), [])), at_least=cut)
 
 
 def _other_separator(p: Path, sep: str) -> str | None:

