@@ -204,4 +204,61 @@ def m001_ledger() -> list[str]:
     return out
 
 
-MIGRATIONS = [("m001_ledger", m001_ledger)]
+def m002_live_rules() -> list[str]:
+    """The server checks the ledger's time rules on live forecasts at insert, as the client
+    does (:func:`forecasts.ledger.rules.check_live_forecast`, :func:`~forecasts.ledger.rules.
+    check_amendment`), so a member writing plain SQL cannot backdate a forecast or rewrite one
+    past the correction window: a live forecast is made at the server's clock (within
+    :data:`~forecasts.domain.CLOCK_TOLERANCE`); an amendment targets an earlier live forecast on
+    a question that is open (not past its scheduled close, no resolution recorded) and is either
+    retroactive (the original's ``made_at``) within :data:`~forecasts.ledger.rules.CORRECTION_GRACE`
+    of the original's ``recorded_at``, or a retraction made now.  History rows (the importers')
+    and restores are exempt, as on the client; ``forecasts verify`` re-checks every row anyway."""
+    from forecasts.domain import CLOCK_TOLERANCE
+    from forecasts.ledger.rules import CORRECTION_GRACE
+
+    tol = int(CLOCK_TOLERANCE.total_seconds())
+    grace = int(CORRECTION_GRACE.total_seconds())
+    minutes = f"{grace / 60:g}"
+    return [
+        f"""CREATE FUNCTION forecasts_rules_check() RETURNS TRIGGER
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+            DECLARE bad RECORD;
+            BEGIN
+              IF (SELECT restoring FROM _forecasts_head) THEN
+                RETURN NULL;
+              END IF;
+              SELECT a.seq INTO bad FROM added a
+                WHERE a.corrects IS NULL AND NOT forecasts_is_history(a.source)
+                  AND abs(extract(epoch FROM a.made_at - a.recorded_at)) > {tol} LIMIT 1;
+              IF FOUND THEN
+                RAISE EXCEPTION 'forecasts row seq=% is a live forecast not made at the server''s clock: '
+                                'live forecasts cannot be backdated', bad.seq USING ERRCODE = '23514';
+              END IF;
+              SELECT x.seq, x.why INTO bad FROM (
+                SELECT a.seq, CASE
+                  WHEN t.seq IS NULL OR t.seq >= a.seq THEN 'amends no earlier forecast'
+                  WHEN forecasts_is_history(t.source) THEN 'amends an imported row: those are corrected by re-importing'
+                  WHEN a.recorded_at > q.closes_at THEN 'amends a forecast on a closed question: its forecasts are final'
+                  WHEN EXISTS (SELECT 1 FROM resolutions r WHERE r.question = t.question)
+                    THEN 'amends a forecast on a resolved question: its forecasts are final'
+                  WHEN a.made_at = t.made_at AND a.recorded_at > t.recorded_at + INTERVAL '{grace} seconds'
+                    THEN 'is past the {minutes}-minute correction window: log a new forecast instead'
+                  WHEN a.made_at <> t.made_at AND NOT (a.retracted AND abs(extract(epoch FROM a.made_at - a.recorded_at)) <= {tol})
+                    THEN 'is a late amendment that is not a retraction made now'
+                  END AS why
+                FROM added a LEFT JOIN forecasts t ON t.seq = a.corrects LEFT JOIN questions q ON q.id = t.question
+                WHERE a.corrects IS NOT NULL AND NOT forecasts_is_history(a.source)) x
+              WHERE x.why IS NOT NULL LIMIT 1;
+              IF FOUND THEN
+                RAISE EXCEPTION 'forecasts row seq=% %', bad.seq, bad.why USING ERRCODE = '23514';
+              END IF;
+              RETURN NULL;
+            END $$""",
+        "REVOKE ALL ON FUNCTION forecasts_rules_check() FROM PUBLIC",
+        "CREATE TRIGGER forecasts_rules AFTER INSERT ON forecasts REFERENCING NEW TABLE AS added "
+        "FOR EACH STATEMENT EXECUTE FUNCTION forecasts_rules_check()",
+    ]
+
+
+MIGRATIONS = [("m001_ledger", m001_ledger), ("m002_live_rules", m002_live_rules)]

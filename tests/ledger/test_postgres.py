@@ -117,6 +117,58 @@ def test_an_analyst_writes_only_as_themselves_and_the_server_says_so(pg_cluster,
         assert conn.execute("SHOW idle_in_transaction_session_timeout").fetchone() == ("1min",)
 
 
+def test_the_server_refuses_a_backdated_forecast_and_a_late_rewrite_in_plain_sql(pg_cluster, teamdb):
+    """What the client's rules refuse, the server refuses too, for a member writing plain SQL:
+    a backdated live forecast and an amendment after the question was resolved; nothing of it
+    is recorded."""
+    from datetime import timedelta
+
+    _member(pg_cluster, teamdb, "alice", "analyst")
+    alice = Ledger.open(pg_cluster.url(teamdb, "alice"))
+    row = alice.log("rain", "30%")
+    with _as(pg_cluster, teamdb, "alice") as conn:
+        seq, prev, clock, _ = conn.execute("SELECT next_seq, hash, clock, actor FROM forecasts_begin()").fetchone()
+        with pytest.raises(psycopg.errors.CheckViolation, match="cannot be backdated"):
+            _insert(conn, _row(seq, prev, clock, "alice", made_at=clock - timedelta(days=30)))
+        conn.rollback()
+    Ledger.open(pg_cluster.url(teamdb)).resolve("rain", "yes")  # the owner is an editor
+    with _as(pg_cluster, teamdb, "alice") as conn:
+        seq, prev, clock, _ = conn.execute("SELECT next_seq, hash, clock, actor FROM forecasts_begin()").fetchone()
+        with pytest.raises(psycopg.errors.CheckViolation, match="resolved question"):
+            _insert(conn, _row(seq, prev, clock, "alice", made_at=row["made_at"], corrects=row["seq"],
+                               probability=0.99))
+        conn.rollback()
+    assert list(alice.forecasts()["probability"]) == [0.3] and alice.verify().ok
+
+
+def test_the_server_keeps_the_correction_window(pg_cluster, monkeypatch):
+    """The window the server enforces is :data:`rules.CORRECTION_GRACE` as the ledger was created
+    with it: made zero here, so that a retroactive correction is late at once (the rule is the
+    same at 10 minutes); a late retraction made now is accepted."""
+    from datetime import timedelta
+
+    from forecasts.ledger import rules
+    from forecasts.ledger.postgres_storage import close_idle
+
+    monkeypatch.setattr(rules, "CORRECTION_GRACE", timedelta(0))
+    name = f"grace_{os.getpid()}_{time.monotonic_ns()}"
+    ledger = Ledger.open(pg_cluster.new_database(name), create=True)
+    try:
+        ledger.add_question("rain", title="Will it rain?", opens="2020-01-01", closes="2300-01-01")
+        row = ledger.log("rain", 0.3, by="tester")
+        with psycopg.connect(pg_cluster.url(name), autocommit=False) as conn:
+            seq, prev, clock, _ = conn.execute("SELECT next_seq, hash, clock, actor FROM forecasts_begin()").fetchone()
+            with pytest.raises(psycopg.errors.CheckViolation, match="0-minute correction window"):
+                _insert(conn, _row(seq, prev, clock, "tester", made_at=row["made_at"], corrects=row["seq"],
+                                   probability=0.99))
+            conn.rollback()
+        ledger.retract(row["seq"], by="tester")  # late: ends the forecast from now
+        assert ledger.forecasts()["ended_at"].notna().all() and ledger.verify().ok
+    finally:
+        close_idle()
+        pg_cluster.drop_database(name)
+
+
 def test_editors_and_importers(pg_cluster, teamdb):
     _member(pg_cluster, teamdb, "ed", "editor")
     _member(pg_cluster, teamdb, "imp", "importer")
