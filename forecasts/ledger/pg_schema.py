@@ -16,6 +16,9 @@ that speaks plain SQL:
   ``backtest:``, ``demo:``) names the connected role (``session_user``) as its forecaster,
   assessor, creator or resolver, and a correction or retraction targets that role's own
   forecast; only members of ``forecasts_importer`` write history or rows in another's name.
+* **The time rules** (migration 2): a live forecast is made at the server's clock, and an
+  amendment is retroactive only within the correction window, or a retraction made now, and
+  only while its question is open (:func:`m002_live_rules`).
 * **Roles** (group roles, one set per server): ``forecasts_analyst`` inserts forecasts,
   corrections and evidence; ``forecasts_editor`` adds questions, events and resolutions;
   ``forecasts_importer`` writes ``import:*`` and model rows; ``forecasts_admin`` may create
