@@ -27,9 +27,11 @@ def _password(path: Path | None) -> str | None:
     if path is None:
         return None
     try:
-        text = path.read_text().splitlines()
+        text = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path} is not a text file (UTF-8): it holds no password") from None
     if not text or not text[0]:
         raise InvalidInput(f"{path} holds no password on its first line")
     return text[0]

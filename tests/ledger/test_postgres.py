@@ -458,3 +458,11 @@ def test_team_commands_need_a_team_ledger(tmp_path, cli):
         team.add_member(ledger, "alice", "analyst")
     out = cli("team", "add-analyst", "alice", "--db", str(ledger.path))
     assert out.returncode == 2 and "team ledger" in out.stderr
+
+
+def test_a_password_file_that_is_not_text_is_one_clear_line(tmp_path, cli):
+    """A binary file given as --password-file (found by the random-argument test: a ledger file)."""
+    binary = tmp_path / "pw.bin"
+    binary.write_bytes(b"\xa7\x00\xff binary")
+    out = cli("team", "add-analyst", "alice", "--password-file", str(binary), "--db", str(tmp_path / "x.duckdb"))
+    assert out.returncode == 2 and out.stderr.strip() == f"error: {binary} is not a text file (UTF-8): it holds no password"
