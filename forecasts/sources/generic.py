@@ -198,31 +198,41 @@ def _check_width(p: Path, n_columns: int, *, at_least: bool = False) -> None:
                            "it is not a forecast table")
 
 
+def _first_line(p: Path, limit: int = -1) -> str:
+    """The first line of a text file (at most ``limit`` characters; all of it by default)."""
+    with p.open(newline="", encoding="utf-8", errors="replace") as fh:
+        return fh.readline(limit)
+
+
+def _fields(line: str, sep: str) -> int:
+    """How many fields ``sep`` splits ``line`` into (quotes honoured for a one-character
+    separator; a longer one, which the csv module cannot take, is counted as text)."""
+    import csv
+
+    if len(sep) != 1:
+        return line.count(sep) + 1 if sep else 1
+    return len(next(csv.reader([line], delimiter=sep), []))
+
+
 def _check_first_line(p: Path, sep: str) -> None:
     """Refuse a text table whose first line has more than :data:`MAX_COLUMNS` fields, reading at
     most a megabyte of it (a longer line is counted in that megabyte)."""
-    import csv
-
     try:
-        with p.open(newline="", encoding="utf-8", errors="replace") as fh:
-            first = fh.readline(_FIRST_LINE_LIMIT)
+        first = _first_line(p, _FIRST_LINE_LIMIT)
     except OSError as exc:
         raise InvalidInput(f"cannot read {p.name}: {exc.strerror or exc}") from None
     cut = len(first) >= _FIRST_LINE_LIMIT and not first.endswith("\n")
-    _check_width(p, len(next(csv.reader([first], delimiter=sep), [])), at_least=cut)
+    _check_width(p, _fields(first, sep), at_least=cut)
 
 
 def _other_separator(p: Path, sep: str) -> str | None:
     """The separator that splits the first line of ``p`` into more fields than ``sep`` does."""
-    import csv
-
     try:
-        with p.open(newline="", encoding="utf-8", errors="replace") as fh:
-            first = fh.readline()
+        first = _first_line(p)
     except OSError:
         return None
-    width = {c: len(next(csv.reader([first], delimiter=c), [])) for c in (",", ";", "\t", "|") if c != sep}
-    mine = len(next(csv.reader([first], delimiter=sep), [])) if len(sep) == 1 else 1
+    width = {c: _fields(first, c) for c in (",", ";", "\t", "|") if c != sep}
+    mine = _fields(first, sep) if len(sep) == 1 else 1
     best = max(width, key=lambda c: width[c], default=None)
     return best if best is not None and width[best] > max(mine, 1) else None
 

@@ -89,3 +89,9 @@ def test_a_very_wide_csv_is_refused_before_it_is_parsed(cli, tmp_path, write):
     r = cli("import", "csv", str(endless))
     assert r.returncode == 2 and "columns in its first megabyte, more than the 1,000" in r.stderr
     assert cli("verify").stdout == head
+
+
+def test_a_separator_of_several_characters_is_counted_not_a_traceback(cli, tmp_path, write):
+    path = write(tmp_path / "ms.csv", "question;;title\nq1;;x\n")
+    r = cli("import", "csv", str(path), "--sep", ";;")
+    assert r.returncode == 2 and r.stderr.strip() == "error: ms.csv has no 'forecaster' column; map one of its columns to forecaster"
