@@ -169,7 +169,8 @@ def read_table(path: str | Path, *, sep: str | None = None, header: bool = True,
     _check_first_line(p, sep)
     try:
         df = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, na_values=list(na_values),
-                         header=0 if header else None, names=None if names is None else list(names), quoting=0)
+                         header=0 if header else None, names=None if names is None else list(names), quoting=0,
+                         engine="python" if len(sep) > 1 else "c")  # pandas' C parser takes one character
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         found = _other_separator(p, sep)
         hint = f"; its first line looks separated by {found!r} (give the separator)" if found else ""
