@@ -37,6 +37,18 @@ def _isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("FORECASTS_USER", "tester")
 
 
+def pytest_runtest_setup(item):
+    """Import PyMC before a Hypothesis test whose code may import it for the first time.
+
+    ``pymc.sampling.mcmc`` calls ``sys.setrecursionlimit(10000)`` when it is imported.  Hypothesis
+    raises the limit while an example runs and warns (an error here) when it finds it changed
+    underneath; a command run in-process that imports PyMC first inside an example trips that.
+    Doing the import before the test starts makes the change happen outside Hypothesis.
+    """
+    if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+        import pymc.sampling.mcmc  # noqa: F401
+
+
 BACKENDS = ("duckdb", "postgres")
 _numbers = itertools.count(1)
 
