@@ -218,12 +218,9 @@ def verify(
 ) -> None:
     """Recompute the hash chain over every ledger row and re-check the ledger's rules on each
     row; name the first bad row."""
-    key = None
-    if key_file is not None:
-        try:
-            key = key_file.read_bytes().strip()
-        except OSError as exc:
-            raise InvalidInput(f"cannot read the key file {key_file}: {exc.strerror or exc}") from None
+    from forecasts.ledger.integrity import read_key_file
+
+    key = None if key_file is None else read_key_file(key_file)
     result = open_ledger(db).verify(head, key=key)
     if as_json:
         write_json(result.__dict__, indent=None)
@@ -237,6 +234,9 @@ def verify(
         after = (f"{result.appended} rows appended after it (seq {result.anchored_at + 1}..{result.rows})"
                  if result.appended else "nothing appended after it")
         line(f"the chain passes through the given head at seq {result.anchored_at}; {after}")
+    if result.seals:
+        line(f"{result.seals} writes sealed with the team key, the last at the head" if key is not None else
+             f"{result.seals} writes sealed with a team key, not checked: give --key-file to check them")
     if result.signed_head is not None:
         line(f"signed head {result.signed_head}")
 

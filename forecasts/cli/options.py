@@ -2,12 +2,14 @@
 
 ``--db`` (also ``$FORECASTS_DB``) names the ledger (a file, or a team ledger's URL), ``--by`` who is acting (else
 ``$FORECASTS_USER``, else the operating-system user name; the library decides), ``--as-of``
-the moment the ledger is read as of (UTC), ``--json`` machine-readable output.  Only typer and
+the moment the ledger is read as of (UTC), ``--json`` machine-readable output.
+``$FORECASTS_KEY_FILE`` names the team key file that seals every write.  Only typer and
 the standard library are imported here: every area imports this module at start-up.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -40,6 +42,8 @@ def open_ledger(db: str | None, *, create: bool = False) -> Ledger:
     """The ledger ``--db`` names (``$FORECASTS_DB``, else data/forecasts.duckdb): a file, or a
     ``postgresql://`` URL; with ``create`` a missing one is created, otherwise it is an error
     (StoreMissing)."""
+    from forecasts.ledger.integrity import read_key_file
     from forecasts.ledger.store import Ledger
 
-    return Ledger.open(db, create=create)
+    key_file = os.environ.get("FORECASTS_KEY_FILE")
+    return Ledger.open(db, create=create, key=read_key_file(key_file) if key_file else None)

@@ -92,7 +92,7 @@ def push(
     from forecasts.ledger.store import Ledger
 
     target = open_ledger(db)
-    counts = target.restore_from(Ledger.open(source))
+    counts = target.restore_from(Ledger.open(source, key=target.key))
     head = target.verify().head
     line(f"pushed {sum(counts.values())} rows ({', '.join(f'{n} {t}' for t, n in counts.items())}) "
          f"to {target.location}; head {head}")

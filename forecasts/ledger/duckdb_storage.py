@@ -349,6 +349,9 @@ class DuckDBStorage:
         row = self._run(lambda con: _first(con.execute(sql.find_hash_sql(), {"h": h}).fetchall()))
         return None if row is None else row[0]
 
+    def seals(self) -> list[tuple[int, str, str, str | None]]:
+        return self._run(lambda con: con.execute(sql.seals_sql()).fetchall())
+
     def counts(self) -> dict[str, int]:
         return self._run(lambda con: {t: _first(con.execute(f"SELECT count(*) FROM {t}").fetchall())[0]
                                       for t in LEDGER_TABLES})
@@ -442,7 +445,7 @@ def _check_ledger(con: duckdb.DuckDBPyConnection, path: Path, *, blank_ok: bool 
         what = "records no migration" if not versions else f"lacks version {', '.join(map(str, gaps))}"
         raise StoreCorrupt(f"ledger {path} is damaged: its migrations table {what}; "
                            "restore it from an export or a backup")
-    missing = [t for t in LEDGER_TABLES if t not in tables]
+    missing = [t for t in migrations.required_tables(max(versions)) if t not in tables]
     if missing:
         raise StoreCorrupt(f"ledger {path} is damaged: table {', '.join(missing)} is missing; "
                            "restore it from an export or a backup")

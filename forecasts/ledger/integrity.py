@@ -20,6 +20,16 @@ own.  A **signed head** (:func:`sign_head`) closes that gap: ``SEQ:HASH:MAC`` wh
 HMAC-SHA256 under a team key kept outside the ledger (a key file).  Without the key no one can
 sign a head; a rewritten chain cannot pass through a signed head, and every row after the last
 signed head is reported as not covered by a signature.
+
+**Seals.**  Every write records the head it left in the log of writes (``_forecasts_writes``,
+outside the chain); a writer who holds the team key (``FORECASTS_KEY_FILE``) stores that head's
+MAC with it: a seal.  Once a ledger holds a seal it is *sealed*: every later write must carry
+the key, and a write is refused when rows were appended since the last seal
+(:func:`check_writable`).  ``verify`` with the key checks every seal and fails when any row lies
+after the last one (:func:`check_seals`): a row appended, or a chain rewritten and rehashed, by
+anyone without the key fails ``verify``.  What a seal cannot show is the newest writes removed
+together with their seals; a signed head kept outside the ledger shows that.  The first sealed
+write vouches for every row before it: verify the ledger before a team starts using a key.
 """
 
 from __future__ import annotations
@@ -27,10 +37,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from json.encoder import encode_basestring as _encode_string
+from pathlib import Path
 from typing import Any
 
 GENESIS = "0" * 64
@@ -74,10 +86,85 @@ class Verification:
     appended: int = 0
     #: With a team key: the current head signed, ``SEQ:HASH:MAC``.
     signed_head: str | None = None
+    #: Writes sealed with the team key (counted, and checked when the key was given).
+    seals: int = 0
 
 
 #: The shortest team key accepted (bytes of the key file, surrounding whitespace removed).
 MIN_KEY_BYTES = 16
+
+
+def check_key(key: bytes | None) -> bytes | None:
+    """A team key as given, or InvalidInput when it is too short to be one."""
+    from forecasts.errors import InvalidInput
+
+    if key is not None and len(key) < MIN_KEY_BYTES:
+        raise InvalidInput(f"the team key must be at least {MIN_KEY_BYTES} bytes")
+    return key
+
+
+def read_key_file(path: str | os.PathLike[str]) -> bytes:
+    """The team key held in a file (surrounding whitespace removed); InvalidInput, in one line,
+    when it cannot be read or is too short."""
+    from forecasts.errors import InvalidInput
+
+    try:
+        key = Path(path).read_bytes().strip()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read the key file {path}: {exc.strerror or exc}") from None
+    check_key(key)
+    return key
+
+
+def check_writable(last: tuple[int, str, str | None] | None, next_seq: int, head: str, key: bytes | None) -> None:
+    """Refuse a write that would break the ledger's seals (see the module docstring).
+
+    ``last`` is the newest record of the log of writes ``(seq, hash, mac)``, ``next_seq`` and
+    ``head`` the chain's head as the write begins.  On a sealed ledger a write needs the key
+    that made the last seal, and no row may have been appended since that seal (sealing now
+    would vouch for them).  Nothing is checked on a ledger that was never sealed.
+    """
+    from forecasts.errors import AccessDenied, IntegrityError
+
+    if last is None or last[2] is None:
+        return
+    seq, h, mac = last
+    if key is None:
+        raise AccessDenied("this ledger is sealed with a team key: every write needs it "
+                           "(set FORECASTS_KEY_FILE to the team's key file); nothing was written")
+    if not hmac.compare_digest(mac, head_mac(key, seq, h)):
+        raise AccessDenied("the team key given does not match this ledger's seals; nothing was written")
+    if seq != next_seq - 1 or h != head:
+        what = (f"rows seq {seq + 1}..{next_seq - 1} were appended without the team key since the last seal"
+                if seq < next_seq - 1 else f"the chain no longer passes through the last seal (seq {seq})")
+        raise IntegrityError(f"{what}; nothing was written: check with forecasts verify --key-file")
+
+
+def check_seals(result: Verification, seals: Sequence[tuple[int, str, str, str | None]],
+                key: bytes | None) -> Verification:
+    """Check a verified chain (``result``) against its seals ``(seq, hash, mac, chain_hash)``
+    (``chain_hash``: the hash of the chain's row at ``seq``, None if there is none).  Without
+    the key the seals are only counted.  With it, every seal must carry the key's MAC of its
+    head, the chain must pass through each, and no row may lie after the last one."""
+    ok = Verification(True, result.rows, result.head, signed_head=result.signed_head, seals=len(seals))
+    if not seals or key is None:
+        return ok
+
+    def fail(problem: str, seq: int | None) -> Verification:
+        return Verification(False, result.rows, result.head, problem, seq=seq, seals=len(seals))
+
+    for seq, h, mac, chain_hash in seals:
+        if not hmac.compare_digest(mac, head_mac(key, seq, h)):
+            return fail(f"the seal of the write ending at seq {seq} does not match the team key: "
+                        "it was forged (or the key is not this team's)", seq)
+        if chain_hash != h:
+            return fail(f"the chain does not pass through the seal at seq {seq}: "
+                        "rows up to it were rewritten and rehashed", seq)
+    last = seals[-1][0]
+    if last < result.rows:
+        return fail(f"rows seq {last + 1}..{result.rows} are not sealed by the team key (the last seal is at "
+                    f"seq {last}): they were written outside the tool, or without the key", last + 1)
+    return ok
 
 
 def head_mac(key: bytes, seq: int, head: str) -> str:
@@ -112,7 +199,8 @@ def check_head(result: Verification, expected: str, found_at: int | None, key: b
     seq, h, mac = parse_head(expected)
 
     def fail(problem: str) -> Verification:
-        return Verification(False, result.rows, result.head, problem, signed_head=result.signed_head)
+        return Verification(False, result.rows, result.head, problem, signed_head=result.signed_head,
+                            seals=result.seals)
 
     if mac is not None or key is not None:
         if key is None:
@@ -129,7 +217,7 @@ def check_head(result: Verification, expected: str, found_at: int | None, key: b
         return fail(f"the expected head {h[:12]}... sits at seq {found_at}, not at seq {seq}: "
                     "the chain was rewritten")
     return Verification(True, result.rows, result.head, anchored_at=found_at,
-                        appended=result.rows - found_at, signed_head=result.signed_head)
+                        appended=result.rows - found_at, signed_head=result.signed_head, seals=result.seals)
 
 
 def verify_rows(rows: Iterable[tuple[str, Sequence[str], tuple]]) -> Verification:

@@ -90,7 +90,35 @@ def m001_ledger(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(ddl(table))
 
 
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [m001_ledger]
+#: The log of writes (migration 2): one row per write transaction, outside the chain.
+WRITES_TABLE = "_forecasts_writes"
+#: Its columns: ``seq`` and ``hash`` of the chain's newest row once the write committed, when
+#: (the backend's clock), and ``mac``, HMAC-SHA256 of that head under the team key when the
+#: writer held it (NULL otherwise; see :mod:`forecasts.ledger.integrity`).
+WRITES_COLUMNS = (("seq", "BIGINT", True, ""), ("hash", "VARCHAR", True, ""),
+                  ("written_at", "TIMESTAMP", True, ""), ("mac", "VARCHAR", False, ""))
+
+
+def writes_ddl(dialect: str = "duckdb") -> str:
+    """``CREATE TABLE`` for the log of writes in ``dialect``."""
+    cols = ", ".join(f"{n} {_PG_TYPES.get(k, k) if dialect == 'postgres' else k}{' NOT NULL' if nn else ''}"
+                     for n, k, nn, _ in WRITES_COLUMNS)
+    return f"CREATE TABLE {WRITES_TABLE} ({cols})"
+
+
+def m002_writes(con: duckdb.DuckDBPyConnection) -> None:
+    """The log of writes: the head each write left, sealed with the team key when one is used."""
+    con.execute(writes_ddl())
+
+
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [m001_ledger, m002_writes]
+#: Tables beyond the ledger's own that a ledger at this version (or later) must hold.
+REQUIRED_SINCE = {2: (WRITES_TABLE,)}
+
+
+def required_tables(version: int) -> tuple[str, ...]:
+    """Every table a ledger at schema ``version`` holds (the migrations table aside)."""
+    return LEDGER_TABLES + tuple(t for v, ts in REQUIRED_SINCE.items() if v <= version for t in ts)
 
 
 def applied(con: duckdb.DuckDBPyConnection) -> set[int]:

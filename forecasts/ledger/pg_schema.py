@@ -19,6 +19,9 @@ that speaks plain SQL:
 * **The time rules** (migration 2): a live forecast is made at the server's clock, and an
   amendment is retroactive only within the correction window, or a retraction made now, and
   only while its question is open (:func:`m002_live_rules`).
+* **The log of writes** (migration 3): each write records the head it left (sealed with the
+  team key by a writer who holds it); the server takes a record only for the head as it is
+  (:func:`m003_writes`).
 * **Roles** (group roles, one set per server): ``forecasts_analyst`` inserts forecasts,
   corrections and evidence; ``forecasts_editor`` adds questions, events and resolutions;
   ``forecasts_importer`` writes ``import:*`` and model rows; ``forecasts_admin`` may create
@@ -30,7 +33,7 @@ Migrations are numbered as on DuckDB and recorded in ``_forecasts_migrations``.
 from __future__ import annotations
 
 from forecasts.ledger.integrity import GENESIS
-from forecasts.ledger.migrations import LEDGER_TABLES, SCHEMA_V1, ddl
+from forecasts.ledger.migrations import LEDGER_TABLES, SCHEMA_V1, WRITES_TABLE, ddl, writes_ddl
 
 GROUPS = ("forecasts_analyst", "forecasts_editor", "forecasts_importer", "forecasts_admin")
 #: The advisory lock (in this database) that serialises appends to the chain.
@@ -264,4 +267,40 @@ def m002_live_rules() -> list[str]:
     ]
 
 
-MIGRATIONS = [("m001_ledger", m001_ledger), ("m002_live_rules", m002_live_rules)]
+def m003_writes() -> list[str]:
+    """The log of writes (as migration 2 on DuckDB): one row per write transaction naming the
+    head it left, sealed with the team key when the writer holds one.  The server accepts a
+    record only inside a write begun with ``forecasts_begin()``, naming the chain's head as it
+    now is and the write's clock, and never changes or removes one."""
+    every = "forecasts_analyst, forecasts_editor, forecasts_importer, forecasts_admin"
+    return [
+        writes_ddl("postgres"),
+        f"CREATE UNIQUE INDEX {WRITES_TABLE}_seq ON {WRITES_TABLE} (seq)",
+        """CREATE FUNCTION forecasts_write_check() RETURNS TRIGGER
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+            DECLARE h RECORD;
+            BEGIN
+              SELECT * INTO h FROM _forecasts_head;
+              IF h.txid IS DISTINCT FROM txid_current() THEN
+                RAISE EXCEPTION 'a write is recorded inside it, after SELECT * FROM forecasts_begin()'
+                  USING ERRCODE = '42501';
+              END IF;
+              IF NEW.seq <> h.next_seq - 1 OR NEW.hash <> h.hash OR NEW.written_at IS DISTINCT FROM h.clock THEN
+                RAISE EXCEPTION 'a write record names the chain''s head as it is (seq %, %...) at the write''s clock',
+                  h.next_seq - 1, left(h.hash, 12) USING ERRCODE = '23514';
+              END IF;
+              RETURN NEW;
+            END $$""",
+        "REVOKE ALL ON FUNCTION forecasts_write_check() FROM PUBLIC",
+        f"CREATE TRIGGER writes_check BEFORE INSERT ON {WRITES_TABLE} FOR EACH ROW EXECUTE FUNCTION forecasts_write_check()",
+        f"CREATE TRIGGER writes_append_only BEFORE UPDATE OR DELETE ON {WRITES_TABLE} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION forecasts_append_only()",
+        f"CREATE TRIGGER writes_no_truncate BEFORE TRUNCATE ON {WRITES_TABLE} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION forecasts_append_only()",
+        f"REVOKE ALL ON {WRITES_TABLE} FROM PUBLIC",
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON {WRITES_TABLE} FROM CURRENT_USER",
+        f"GRANT SELECT, INSERT ON {WRITES_TABLE} TO {every}",
+    ]
+
+
+MIGRATIONS = [("m001_ledger", m001_ledger), ("m002_live_rules", m002_live_rules), ("m003_writes", m003_writes)]

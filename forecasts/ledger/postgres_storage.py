@@ -44,6 +44,7 @@ from forecasts.errors import (
     ForecastsError,
     IntegrityError,
     InvalidInput,
+    StoreCorrupt,
     StoreFull,
     StoreLocked,
     StoreMissing,
@@ -51,7 +52,7 @@ from forecasts.errors import (
 )
 from forecasts.ledger import integrity, pg_schema
 from forecasts.ledger import sql as ledger_sql
-from forecasts.ledger.migrations import COLUMNS, LEDGER_TABLES, SCHEMA_V1
+from forecasts.ledger.migrations import COLUMNS, LEDGER_TABLES, SCHEMA_V1, WRITES_TABLE
 from forecasts.ledger.storage import (
     ChainRow,
     Clock,
@@ -225,6 +226,9 @@ class PostgresStorage:
         text = _first_line(exc)
         if isinstance(exc, pgerrors.InvalidCatalogName) or "does not exist" in text and "database" in text:
             return StoreMissing(f"no ledger at {self.location}: {text}; create it first (forecasts init)")
+        if isinstance(exc, pgerrors.UndefinedTable) and WRITES_TABLE in text:
+            return StoreCorrupt(f"the team ledger at {self.location} predates this forecasts (it has no log of "
+                                "writes): its owner runs forecasts init on it to bring its schema up to date")
         if isinstance(exc, pgerrors.UndefinedTable):
             return StoreMissing(f"{self.location} is not a forecasts ledger ({text}); create one first (forecasts init)")
         if isinstance(exc, pgerrors.InsufficientPrivilege):
@@ -445,6 +449,9 @@ class PostgresStorage:
         row = self._run(lambda conn: conn.execute(
             ledger_sql.placeholders(ledger_sql.find_hash_sql(), "postgres"), {"h": h}).fetchone())  # type: ignore[arg-type]
         return None if row is None else row[0]
+
+    def seals(self) -> list[tuple[int, str, str, str | None]]:
+        return self._run(lambda conn: conn.execute(ledger_sql.seals_sql()).fetchall())  # type: ignore[arg-type,return-value]
 
     def counts(self) -> dict[str, int]:
         def work(conn: psycopg.Connection) -> dict[str, int]:

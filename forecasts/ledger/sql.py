@@ -29,7 +29,7 @@ import re
 from typing import Any, Literal
 
 from forecasts.errors import InvalidInput
-from forecasts.ledger.migrations import COLUMNS, LEDGER_TABLES, SCHEMA_V1
+from forecasts.ledger.migrations import COLUMNS, LEDGER_TABLES, SCHEMA_V1, WRITES_TABLE
 
 Dialect = Literal["duckdb", "postgres"]
 _MARK = re.compile(r"\$([a-z_]+)")
@@ -174,6 +174,23 @@ def head_sql() -> str:
 
 def find_hash_sql() -> str:
     return " UNION ALL ".join(f"SELECT seq FROM {t} WHERE hash = $h" for t in LEDGER_TABLES)
+
+
+def last_write_sql() -> str:
+    """The newest record of the log of writes: ``seq, hash, mac``."""
+    return f"SELECT seq, hash, mac FROM {WRITES_TABLE} ORDER BY seq DESC LIMIT 1"
+
+
+def record_write_sql() -> str:
+    """Append a record to the log of writes (``?`` parameters: seq, hash, written_at, mac)."""
+    return f"INSERT INTO {WRITES_TABLE} (seq, hash, written_at, mac) VALUES (?, ?, ?, ?) RETURNING seq"
+
+
+def seals_sql() -> str:
+    """Every sealed write with the hash of the chain's row at its ``seq``."""
+    rows = " UNION ALL ".join(f"SELECT seq, hash FROM {t}" for t in LEDGER_TABLES)
+    return (f"SELECT w.seq, w.hash, w.mac, r.hash AS chain_hash FROM {WRITES_TABLE} w "
+            f"LEFT JOIN ({rows}) r ON r.seq = w.seq WHERE w.mac IS NOT NULL ORDER BY w.seq")
 
 
 def chain_sql(table: str) -> str:

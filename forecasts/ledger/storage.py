@@ -99,6 +99,18 @@ class Transaction(Protocol):
         """Every row in ``seq`` order, this transaction's own included."""
         ...
 
+    def head(self) -> Head:
+        """The chain's head as this transaction now sees it (its own appends included)."""
+        ...
+
+    def last_write(self) -> tuple[int, str, str | None] | None:
+        """``(seq, hash, mac)`` of the newest record in the log of writes, or None."""
+        ...
+
+    def record_write(self, mac: str | None) -> None:
+        """Record the current head (and its seal ``mac``, if any) in the log of writes."""
+        ...
+
 
 class Storage(Protocol):
     """A ledger backend (see the module docstring)."""
@@ -147,6 +159,11 @@ class Storage(Protocol):
         ...
 
     def counts(self) -> dict[str, int]: ...
+
+    def seals(self) -> list[tuple[int, str, str, str | None]]:
+        """Every sealed write ``(seq, hash, mac, chain_hash)`` in ``seq`` order, ``chain_hash``
+        being the hash of the chain's row at ``seq`` (None if there is none)."""
+        ...
 
     def export(self, folder: Path, fmt: ExportFormat) -> dict[str, Path]: ...
 
@@ -208,6 +225,20 @@ class Lookups:
 
     def has_event(self, seq: int) -> bool:
         return self._one("SELECT 1 FROM events WHERE seq = ?", [seq]) is not None
+
+    def head(self) -> Head:
+        return Head(self._seq, self._prev)  # type: ignore[attr-defined]  # every backend's transaction keeps them
+
+    def last_write(self) -> tuple[int, str, str | None] | None:
+        from forecasts.ledger import sql
+
+        return self._one(sql.last_write_sql(), [])  # type: ignore[return-value]
+
+    def record_write(self, mac: str | None) -> None:
+        from forecasts.ledger import sql
+
+        seq, h = self.head()
+        self._rows(sql.record_write_sql(), [seq - 1, h, self.now, mac])  # type: ignore[attr-defined]
 
     def source_ids(self, table: Table, source: str) -> set[str]:
         from forecasts.ledger.migrations import LEDGER_TABLES

@@ -126,8 +126,11 @@ class Ledger:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 5.0,
-                 storage: Storage | None = None):
+                 storage: Storage | None = None, key: bytes | None = None):
         self.lock_timeout = lock_timeout
+        #: The team key (kept outside the ledger): every write is sealed with it, see
+        #: :mod:`forecasts.ledger.integrity`.  None writes unsealed, which a sealed ledger refuses.
+        self.key = integrity.check_key(key)
         self.storage: Storage = storage if storage is not None else _storage(path, lock_timeout)
         #: Where the ledger is, as messages show it (a file, or a URL without its password).
         self.location = self.storage.location
@@ -147,13 +150,14 @@ class Ledger:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None, *, create: bool = False,
-             lock_timeout: float = 5.0) -> Ledger:
+             lock_timeout: float = 5.0, key: bytes | None = None) -> Ledger:
         """Open the ledger at ``path`` (default :func:`default_path`).
 
         With ``create=True`` a missing file (and its folder) is created and migrated; otherwise a
-        missing file raises :class:`~forecasts.errors.StoreMissing`.
+        missing file raises :class:`~forecasts.errors.StoreMissing`.  ``key``: the team key
+        that seals every write (:attr:`key`).
         """
-        ledger = cls(path if path is not None else default_path(), lock_timeout=lock_timeout)
+        ledger = cls(path if path is not None else default_path(), lock_timeout=lock_timeout, key=key)
         if not ledger.storage.exists():
             if not create:
                 raise StoreMissing(f"no ledger at {ledger.location}; create one first (forecasts init)")
@@ -163,6 +167,27 @@ class Ledger:
     def init(self) -> list[str]:
         """Create the ledger if needed and apply pending migrations; return their names."""
         return self.storage.create()
+
+    def _transact(self, work: Any, *, cover: bool = False) -> Any:
+        """Run ``work`` in one write transaction of the storage and, when it appended rows (or
+        with ``cover``, when the head is not yet in the log of writes), record the head it
+        leaves, sealed with :attr:`key` if there is one.  A write that would break the ledger's
+        seals is refused (:func:`~forecasts.ledger.integrity.check_writable`), in the same
+        transaction, so nothing of it is written."""
+        key = self.key
+
+        def sealed(tx: Transaction) -> Any:
+            before = tx.head()
+            last = tx.last_write()
+            result = work(tx)
+            after = tx.head()
+            covered = last[0] if last is not None else 0
+            if after.next_seq != before.next_seq or (cover and after.next_seq - 1 > covered):
+                integrity.check_writable(last, before.next_seq, before.hash, key)
+                tx.record_write(None if key is None else integrity.head_mac(key, after.next_seq - 1, after.hash))
+            return result
+
+        return self.storage.transact(sealed)
 
     # ------------------------------------------------------------------ appends
     def add_question(self, qid: str, *, title: str, closes: object, criteria: str | None = None,
@@ -186,7 +211,7 @@ class Ledger:
             rules.check_new_question(row["id"], in_ledger=tx.question(row["id"]) is not None)
             tx.append("questions", [row])
 
-        self.storage.transact(write)
+        self._transact(write)
         return row
 
     def log(self, question: str, probability: object = None, *, options: object = None,
@@ -218,7 +243,7 @@ class Ledger:
             tx.append("forecasts", [row])
             return row
 
-        return self.storage.transact(write)
+        return self._transact(write)
 
     def correct(self, seq: int, probability: object = None, *, options: object = None,
                 why: str | None = None, by: str | None = None, allow_certainty: bool = False,
@@ -266,7 +291,7 @@ class Ledger:
             tx.append("forecasts", [row])
             return row
 
-        return self.storage.transact(write)
+        return self._transact(write)
 
     def add_event(self, title: str, *, on: object, description: str | None = None,
                   source_url: str | None = None, actors: object = None, cameo: object = None,
@@ -289,7 +314,7 @@ class Ledger:
             tx.append("events", [row])
             return row
 
-        return self.storage.transact(write)
+        return self._transact(write)
 
     def add_evidence(self, question: str, event: object, *, lr: object = None,
                      strength: object = None, weight: object = None, note: str | None = None,
@@ -313,7 +338,7 @@ class Ledger:
             tx.append("evidence", [row])
             return row
 
-        return self.storage.transact(write)
+        return self._transact(write)
 
     def resolve(self, question: str, outcome: str, *, on: object = None, note: str | None = None,
                 by: str | None = None, source: str = "notebook") -> dict[str, Any]:
@@ -337,7 +362,7 @@ class Ledger:
             tx.append("resolutions", [done])
             return done
 
-        return self.storage.transact(write)
+        return self._transact(write)
 
     # ------------------------------------------------------------------ bulk history
     def import_history(self, *, questions: Sequence[dict] | rules.CheckedRows = (),
@@ -445,7 +470,7 @@ class Ledger:
                     "evidence": len(vrows), "resolutions": len(rrows),
                     "forecasts_skipped_existing": framed["skipped_existing"]}
 
-        return self.storage.transact(write)
+        return self._transact(write)
 
     def import_forecast_frame(self, frame: Any, *, source: str, first_line: int = 2,
                               allow_certainty: bool = False, dry_run: bool = False) -> dict[str, Any]:
@@ -475,7 +500,7 @@ class Ledger:
             return {"added": 0 if dry_run else len(fresh), "would_add": len(fresh),
                     "skipped_existing": n - len(fresh), "rows": n}
 
-        return self.storage.transact(write)
+        return self._transact(write)
 
     def existing_source_ids(self, table: Table, source: str) -> set[str]:
         """The ``source_id`` values already in ``table`` under ``source`` (what a re-import skips)."""
@@ -652,10 +677,11 @@ class Ledger:
         ``SEQ:HASH:MAC``): the chain must pass through it at its ``seq``; ``appended`` counts
         the rows after it.  ``key``: the team key (at least 16 bytes, kept outside the ledger):
         a signed head is checked against it and the current head is returned signed
-        (``signed_head``).
+        (``signed_head``); every seal in the log of writes is checked, and rows after the last
+        seal fail (:func:`~forecasts.ledger.integrity.check_seals`).  Without the key the seals
+        are only counted (``seals``).
         """
-        if key is not None and len(key) < integrity.MIN_KEY_BYTES:
-            raise InvalidInput(f"the team key must be at least {integrity.MIN_KEY_BYTES} bytes")
+        integrity.check_key(key)
         if head is not None:
             try:
                 integrity.parse_head(head)
@@ -675,7 +701,8 @@ class Ledger:
         if key is not None:
             result = integrity.Verification(True, result.rows, result.head,
                                             signed_head=integrity.sign_head(key, result.rows, result.head))
-        if head is None:
+        result = integrity.check_seals(result, self.storage.seals(), key)
+        if not result.ok or head is None:
             return result
         _, h, _ = integrity.parse_head(head)
         try:
@@ -710,7 +737,9 @@ class Ledger:
             if not found:
                 raise InvalidInput(f"{src} holds no {table}.csv or {table}.parquet")
             files[table] = found[0]
-        return self.storage.restore(files)
+        counts = self.storage.restore(files)
+        self._transact(lambda tx: None, cover=True)  # the restored head enters the log of writes
+        return counts
 
     def restore_from(self, source: Ledger) -> dict[str, int]:
         """Copy every row of another ledger into this empty one, keeping each row's ``seq``,
@@ -719,7 +748,7 @@ class Ledger:
         on any error nothing is written.  Returns rows per table."""
         import tempfile
 
-        checked = source.verify()
+        checked = source.verify(key=source.key)
         if not checked.ok:
             raise IntegrityError(f"{source.location} does not verify, nothing copied: {checked.problem}")
         with tempfile.TemporaryDirectory(prefix="forecasts-push-") as folder:

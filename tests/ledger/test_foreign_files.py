@@ -103,6 +103,7 @@ def _tamper(ledger: Ledger, statement: str) -> None:
      "written by a newer forecasts (schema 9"),
     ("DELETE FROM _forecasts_migrations", "migrations table records no migration"),
     ("DROP TABLE events", "table events is missing"),
+    ("DROP TABLE _forecasts_writes", "table _forecasts_writes is missing"),
     ("DROP TABLE _forecasts_migrations", "migrations table is missing"),
 ])
 def test_a_newer_or_damaged_ledger_is_named_not_a_traceback(ledger, open_question, cli, statement, message):
