@@ -210,9 +210,29 @@ def learned_hazard_forecast(data: QuestionRecords, summary: Mapping[str, Any], *
     return [row], lines
 
 
-def aggregate_forecast(data: QuestionRecords, history: History, *, method: str = "extremized") -> Forecasts:
+def _cached(fits: dict | None, key: tuple, compute: Callable[[], Any]) -> Any:
+    """``compute()``, or what it gave for ``key`` before in ``fits`` (a cache that lives for one
+    pass over many questions read at the same time, so a fit on the whole history runs once)."""
+    if fits is None:
+        return compute()
+    if key not in fits:
+        fits[key] = compute()
+    return fits[key]
+
+
+def _grouped(rows: list[dict], key: str) -> dict[Any, list[dict]]:
+    """Rows grouped by ``row[key]``, each group in the rows' order."""
+    out: dict[Any, list[dict]] = {}
+    for r in rows:
+        out.setdefault(r[key], []).append(r)
+    return out
+
+
+def aggregate_forecast(data: QuestionRecords, history: History, *, method: str = "extremized",
+                       fits: dict | None = None) -> Forecasts:
     """Model 4: pool the latest forecast of every person on the question (``history``: every
-    forecast and resolution as of the same time, for the extremizing factor)."""
+    forecast and resolution as of the same time, for the extremizing factor; ``fits``: a cache
+    shared by the questions of one pass, see :func:`_cached`)."""
     from forecasts.models import aggregate
 
     q, as_of = _question(data), data["as_of"]
@@ -222,7 +242,8 @@ def aggregate_forecast(data: QuestionRecords, history: History, *, method: str =
     factor = None
     expl = []
     if method == "extremized":
-        fit = aggregate.fit_extremizing(history["forecasts"], history["resolutions"])
+        fit = _cached(fits, ("extremizing",),
+                      lambda: aggregate.fit_extremizing(history["forecasts"], history["resolutions"]))
         factor = fit["factor"]
         expl.append(f"extremizing factor d = {factor:.3g} (sd {fit['sd']:.2g}) learned from "
                     f"{fit['n_questions']} resolved questions" if fit["n_questions"] else
@@ -236,14 +257,21 @@ def aggregate_forecast(data: QuestionRecords, history: History, *, method: str =
     return [row], expl
 
 
-def recalibrated_forecast(data: QuestionRecords, history: History, *, min_questions: int = 5) -> Forecasts:
-    """Model 5: each person's latest forecast, recalibrated on their own resolved history."""
+def recalibrated_forecast(data: QuestionRecords, history: History, *, min_questions: int = 5,
+                          fits: dict | None = None) -> Forecasts:
+    """Model 5: each person's latest forecast, recalibrated on their own resolved history
+    (``fits``: as for :func:`aggregate_forecast`)."""
     from forecasts.models import aggregate, recalibrate
 
     q, as_of = _question(data), data["as_of"]
     rows, expl = [], []
     for f in aggregate.latest_by_forecaster(data["forecasts"]):
-        fit = recalibrate.fit_forecaster(history["forecasts"], history["resolutions"], f["forecaster"])
+        who = f["forecaster"]
+        # within one pass, each forecaster's own history is found through one grouping of it
+        mine = (history["forecasts"] if fits is None else
+                _cached(fits, ("by forecaster",), lambda: _grouped(history["forecasts"], "forecaster")).get(who, []))
+        fit = _cached(fits, ("recalibrate", who),
+                      lambda who=who, mine=mine: recalibrate.fit_forecaster(mine, history["resolutions"], who))
         if fit.n_questions < min_questions:
             expl.append(f"{f['forecaster']}: {fit.n_questions} resolved questions, fewer than {min_questions}: skipped")
             continue

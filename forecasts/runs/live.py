@@ -96,6 +96,20 @@ def forecast(ledger: Ledger, question: str, model: str = "evidence", as_of: obje
     _check_model(model)
     t = domain.now() if as_of is None else domain.parse_time(as_of, "as-of date")
     data = read_question(ledger, question, t, clock, row=question_row)
+    if model in LEARNED and summary is None and not forecasters.why_not(data):
+        summary = load_summary(ledger)
+    if model == "contextual" and summary is None and not forecasters.why_not(data):
+        summary = load_contextual(ledger)
+    history = (lambda: _history(ledger, t, clock)) if model in ("aggregate", "recalibrated") else None
+    return _run_model(model, question, data, history, summary, None, options)
+
+
+def _run_model(model: str, question: str, data: QuestionRecords, history: Any, summary: dict[str, Any] | None,
+               fits: dict | None, options: dict[str, Any]) -> dict[str, Any]:
+    """One model on one question's records, the one dispatch :func:`forecast` and
+    :func:`update_all` share.  ``history``: a callable giving every forecast and resolution as
+    of the same time (called only by the models that need it); ``fits``: the cache of fits on
+    that history kept across the questions of one pass."""
     why_not = forecasters.why_not(data)
     if why_not:
         return {"rows": [], "explanation": [f"{question}: {why_not}"], "skipped": why_not}
@@ -104,20 +118,18 @@ def forecast(ledger: Ledger, question: str, model: str = "evidence", as_of: obje
     elif model == "hazard":
         rows, expl = forecasters.hazard_forecast(data, **options)
     elif model in LEARNED:
-        if summary is None:
-            summary = load_summary(ledger)
+        assert summary is not None
         if model == "learned":
             rows, expl = forecasters.learned_forecast(data, summary)
         else:
             rows, expl = forecasters.learned_hazard_forecast(data, summary, **options)
     elif model == "contextual":
-        if summary is None:
-            summary = load_contextual(ledger)
+        assert summary is not None
         rows, expl = forecasters.contextual_forecast(data, summary)
     elif model == "aggregate":
-        rows, expl = forecasters.aggregate_forecast(data, _history(ledger, t, clock), **options)
+        rows, expl = forecasters.aggregate_forecast(data, history(), fits=fits, **options)
     else:
-        rows, expl = forecasters.recalibrated_forecast(data, _history(ledger, t, clock), **options)
+        rows, expl = forecasters.recalibrated_forecast(data, history(), fits=fits, **options)
     return {"rows": rows, "explanation": expl, "skipped": None if rows else (expl[-1] if expl else "nothing")}
 
 
@@ -131,18 +143,26 @@ def update(ledger: Ledger, question: str, model: str = "evidence", **options: An
     return out
 
 
+def _open(questions: list[dict[str, Any]], resolutions: list[dict[str, Any]], t: datetime) -> list[str]:
+    resolved = {r["question"] for r in resolutions}
+    return [q["id"] for q in questions
+            if q["kind"] == "binary" and q["id"] not in resolved and q["opens_at"] <= t < q["closes_at"]]
+
+
 def open_questions(ledger: Ledger, as_of: datetime | None = None, clock: Clock = "both") -> list[str]:
     """Ids of the binary questions open and unresolved as of a time (no pandas)."""
     t = domain.now() if as_of is None else as_of
     got = ledger.records_many(("questions", "resolutions"), t, clock=clock)
-    resolved = {r["question"] for r in got["resolutions"]}
-    return [q["id"] for q in got["questions"]
-            if q["kind"] == "binary" and q["id"] not in resolved and q["opens_at"] <= t < q["closes_at"]]
+    return _open(got["questions"], got["resolutions"], t)
 
 
 def update_all(ledger: Ledger, model: str = "evidence", **options: Any) -> dict[str, Any]:
     """Live forecasts of ``model`` on every open question, appended in one transaction.
 
+    One read of the ledger (every table as of now, split by question in one pass) and at most
+    one fit per model on the history (the extremizing factor, or each forecaster's
+    recalibration, computed once and shared by every question), whatever the number of open
+    questions.  Each question gets exactly what :func:`update` would give it alone.
     Returns ``{"rows": [...], "skipped": {question: reason}}``.
     """
     _check_model(model)
@@ -150,12 +170,29 @@ def update_all(ledger: Ledger, model: str = "evidence", **options: Any) -> dict[
     rows: list[dict[str, Any]] = []
     skipped: dict[str, str] = {}
     summary = options.pop("summary", None)
-    if model in LEARNED and summary is None:
+    got = ledger.records_many(("questions", "resolutions", "forecasts", "evidence"), t, clock="both")
+    open_ids = _open(got["questions"], got["resolutions"], t)
+    if open_ids and model in LEARNED and summary is None:
         summary = load_summary(ledger)
-    if model == "contextual" and summary is None:
+    if open_ids and model == "contextual" and summary is None:
         summary = load_contextual(ledger)
-    for qid in open_questions(ledger, t):
-        out = forecast(ledger, qid, model, t, summary=summary, **options)
+    wanted = set(open_ids)
+    split: dict[str, dict[str, list[dict[str, Any]]]] = {q: {"questions": [], "resolutions": [], "forecasts": [],
+                                                              "evidence": []} for q in open_ids}
+    for table in ("questions", "resolutions", "forecasts", "evidence"):
+        key = "id" if table == "questions" else "question"
+        for r in got[table]:
+            if r[key] in wanted:
+                split[r[key]][table].append(r)
+    history: History = {"forecasts": got["forecasts"], "resolutions": got["resolutions"]}
+    fits: dict = {}
+    for qid in open_ids:
+        mine = split[qid]
+        res = mine["resolutions"]
+        data: QuestionRecords = {"question": mine["questions"][0], "resolution": res[-1] if res else None,
+                                 "forecasts": mine["forecasts"], "evidence": mine["evidence"],
+                                 "as_of": t, "clock": "both"}
+        out = _run_model(model, qid, data, lambda: history, summary, fits, options)
         rows += out["rows"]
         if not out["rows"]:
             skipped[qid] = out["skipped"]

@@ -241,3 +241,45 @@ def test_imported_records_neither_set_the_prior_nor_enter_the_pool(ledger):
     pooled = live.forecast(ledger, "q", "aggregate", "2020-02-01", clock="world", method="mean")
     assert pooled["rows"][0]["probability"] == pytest.approx(0.3)
     assert pooled["rows"][0]["params"]["forecasters"] == ["ana"]
+
+
+def test_update_all_reads_once_and_equals_update_question_by_question(tmp_path, monkeypatch):
+    """The fast path (one read, one fit shared by every question) gives each open question
+    exactly what the straightforward path (read and fit per question) gives it."""
+    rng = random.Random(7)
+    ledger, open_ids = _ledger_with_history(tmp_path, rng)
+    resolved = [{"qid": f"past-{i}", "title": f"Past {i}?", "opens": "2019-01-01", "closes": "2019-12-01"}
+                for i in range(7)]
+    forecasts = [{"question": q["qid"], "forecaster": who, "made_at": f"2019-0{m}-15",
+                  "probability": round(rng.uniform(0.05, 0.95), 2)}
+                 for q in resolved for who in PEOPLE for m in (2, 5, 8)]
+    ledger.import_history(questions=resolved, forecasts=forecasts, source="import:test",
+                          resolutions=[{"question": q["qid"], "outcome": rng.choice(["yes", "no"]), "on": "2019-11-01"}
+                                       for q in resolved])
+    ledger.import_history(questions=[{"qid": "q-c", "title": "C?", "opens": "2020-01-01", "closes": "2300-01-01"}],
+                          forecasts=[{"question": "q-c", "forecaster": p, "made_at": "2020-03-01", "probability": 0.4}
+                                     for p in PEOPLE[:3]], source="import:test")
+    open_ids = [*open_ids, "q-c"]
+    reads = []
+    real = ledger.storage.records
+
+    def counted(*args, **kwargs):
+        reads.append(args[0])
+        return real(*args, **kwargs)
+
+    for model in CLOSED_AND_POOLED:
+        t = domain.now()
+        monkeypatch.setattr(domain, "now", lambda t=t: t)  # both paths forecast at the same moment
+        alone = {q: [(r["forecaster"], r["probability"], r["params"]) for r in live.forecast(ledger, q, model, t)["rows"]]
+                 for q in open_ids}
+        ledger.storage.records = counted  # type: ignore[method-assign]  # counts the real reads
+        reads.clear()
+        out = live.update_all(ledger, model)
+        ledger.storage.records = real  # type: ignore[method-assign]
+        together: dict[str, list] = {q: [] for q in open_ids}
+        for r in out["rows"]:
+            together[r["question"]].append((r["forecaster"], r["probability"], r["params"]))
+        assert together == alone, model
+        assert len(reads) == 1, (model, reads)  # one read of the ledger, whatever the questions
+        monkeypatch.undo()
+    assert any(r["forecaster"].startswith("model:recalibrated:") for r in out["rows"])
