@@ -45,10 +45,14 @@ def test_calibration(cli, demo_db):
     expected = calibration_table(ledger.forecasts(), ledger.questions(), ledger.resolutions(),
                                  forecaster=["import:metaculus"], by="forecaster")
     assert rows[0]["brier"] == pytest.approx(expected["brier"].iloc[0], rel=1e-12)
-    text = cli("calibration", "--db", str(demo_db), env={"COLUMNS": "200"}).stdout
+    summary = cli("calibration", "--db", str(demo_db), env={"COLUMNS": "200"}).stdout
+    assert "import:metaculus" in summary and "0.7-0.8" not in summary and "add --charts" in summary
+    text = cli("calibration", "--charts", "--db", str(demo_db), env={"COLUMNS": "200"}).stdout
     assert "reliability" in text and "0.7-0.8" in text
-    by_tag = cli("calibration", "--by", "tag", "--db", str(demo_db), env={"COLUMNS": "200"}).stdout
+    by_tag = cli("calibration", "--charts", "--by", "tag", "--db", str(demo_db), env={"COLUMNS": "200"}).stdout
     assert "arms-control: reliability" in by_tag and "new-start: reliability" in by_tag
+    one = cli("calibration", "--charts", "--top", "1", "--db", str(demo_db), env={"COLUMNS": "200"}).stdout
+    assert one.count(": reliability") == 1 and "more groups with fewer questions not shown" in one
 
 
 @pytest.mark.parametrize("args", [("score", "--rule", "accuracy"), ("score", "--by", "colour"),

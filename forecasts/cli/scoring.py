@@ -86,12 +86,15 @@ def calibration(
     forecaster: Annotated[list[str] | None, typer.Option(help="Only these forecasters (repeat the option).")] = None,
     by: Annotated[str, typer.Option(help="Group by forecaster, tag, kind or period, or 'all' for one group.")] = "forecaster",
     bins: Annotated[int, typer.Option(help="Bins of the text chart and the ECE.")] = 10,
+    top: Annotated[int, typer.Option(min=0, help="Show the groups with the most questions, at most this many (0: all); --json has every group.")] = 30,
+    charts: Annotated[bool, typer.Option("--charts", help="Also draw a text reliability chart per group shown.")] = False,
     as_of: AsOf = None,
     as_json: Json = False,
     db: Db = None,
 ) -> None:
     """Calibration of binary forecasts on questions past their scheduled close: CORP decomposition,
-    Spiegelhalter's Z, Cox slope and intercept, ECE, and a text reliability chart."""
+    Spiegelhalter's Z, Cox slope and intercept and ECE per group, as one table (the --top groups
+    with the most questions); --charts adds a text reliability chart per group shown."""
     from forecasts.scoring import (
         calibration_cases,
         calibration_groups,
@@ -110,13 +113,24 @@ def calibration(
         return
     cols = [group or "group", "n_questions", "n_forecasts", "brier", "mcb", "dsc", "unc",
             "spiegelhalter_z", "spiegelhalter_p", "cox_slope", "cox_intercept", "ece"]
-    table(result, cols, title="Calibration (Brier decomposition: score = MCB - DSC + UNC; lower MCB is better)",
+    shown = result
+    if top and len(result) > top:  # the groups with the most questions, in the table's own order
+        shown = result.loc[result["n_questions"].sort_values(ascending=False, kind="stable").index[:top]].sort_index()
+    table(shown, cols, title="Calibration (Brier decomposition: score = MCB - DSC + UNC; lower MCB is better)",
           empty="no resolved binary question is past its scheduled close yet")
+    if len(shown) < len(result):
+        line(f"{len(result) - len(shown)} more groups with fewer questions not shown (--top 0 shows all, "
+             "--json gives every number)")
     line(_excluded_line(result.attrs.get("excluded", {})))
-    if result.empty:
+    if result.empty or not charts:
+        if not result.empty:
+            line("text reliability charts: add --charts")
         return
+    names = set(shown[group or "group"])
     cases = calibration_cases(*frames, forecaster=forecaster, as_of=as_of)
     for name, part in calibration_groups(cases, frames[1], group):
+        if name not in names:
+            continue
         curve = reliability(part["p"], part["y"], part["weight"], n_boot=0)
         line(f"\n{name}: reliability (| = mean forecast, # = observed frequency)")
         line(text_reliability_chart(curve, bins=bins))
