@@ -170,7 +170,7 @@ def history(
     db: Db = None,
 ) -> None:
     """Every forecast, event and resolution of a question, dated."""
-    df = open_ledger(db).history(question, as_of)
+    df = open_ledger(db).history_records(question, as_of)
     table(df, ["at", "kind", "who", "what", "seq"], title=question, as_json=as_json)
 
 
@@ -189,7 +189,7 @@ def questions(
     chosen = [s for s, on in (("open", open_), ("closed", closed), ("resolved", resolved)) if on]
     if len(chosen) > 1:
         raise InvalidInput("choose at most one of --open, --closed, --resolved")
-    df = open_ledger(db).questions(as_of, status=chosen[0] if chosen else None, tag=tag, by=by)
+    df = open_ledger(db).question_records(as_of, status=chosen[0] if chosen else None, tag=tag, by=by)
     table(df, ["id", "title", "kind", "closes_at", "status", "outcome", "n_forecasts", "tags"],
           as_json=as_json, empty="no questions")
 
@@ -204,7 +204,7 @@ def events(
     db: Db = None,
 ) -> None:
     """List events (the seq column is the event id)."""
-    df = open_ledger(db).events(as_of, tag=tag, by=by, since=since)
+    df = open_ledger(db).event_records(as_of, tag=tag, by=by, since=since)
     table(df, ["seq", "occurred_at", "title", "cameo", "goldstein", "tags", "source_url"],
           as_json=as_json, empty="no events")
 
@@ -250,7 +250,7 @@ def due(
     db: Db = None,
 ) -> None:
     """Open questions closing soon, and your forecasts gone stale."""
-    df = open_ledger(db).due(by, within=within, stale=stale)
+    df = open_ledger(db).due_records(by, within=within, stale=stale)
     table(df, ["question", "closes_at", "days_left", "last_forecast_at", "why"], as_json=as_json,
           empty="nothing due")
 

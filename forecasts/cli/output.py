@@ -13,7 +13,6 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -51,9 +50,7 @@ def plain(value: Any) -> Any:
     as None, lists and dicts converted item by item."""
     if value is None or isinstance(value, str | bool | int):
         return value
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if hasattr(value, "isoformat"):  # pandas Timestamp
+    if hasattr(value, "isoformat"):  # datetimes, dates, pandas Timestamps; NaT (a datetime too) is null
         return None if str(value) == "NaT" else value.isoformat()
     if hasattr(value, "tolist"):  # numpy scalars and arrays
         return plain(value.tolist())
@@ -73,9 +70,10 @@ def plain(value: Any) -> Any:
     return value
 
 
-def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """The rows of a frame as JSON-ready dicts."""
-    return [{str(k): plain(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+def records(df: pd.DataFrame | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of a frame (or of plain dicts) as JSON-ready dicts."""
+    rows = df if isinstance(df, list) else df.to_dict(orient="records")
+    return [{str(k): plain(v) for k, v in row.items()} for row in rows]
 
 
 def write_json(value: Any, *, indent: int | None = 1) -> None:
@@ -99,13 +97,14 @@ def cell(value: Any) -> str:
     return printable(str(v)).replace("\t", " ")
 
 
-def table(df: pd.DataFrame, columns: list[str], *, title: str | None = None, as_json: bool = False,
-          empty: str = "nothing to show") -> None:
-    """A frame as a table of ``columns`` (or, with ``as_json``, every column as JSON records)."""
+def table(df: pd.DataFrame | list[dict[str, Any]], columns: list[str], *, title: str | None = None,
+          as_json: bool = False, empty: str = "nothing to show") -> None:
+    """A frame, or plain dicts (the listings that must not load pandas), as a table of
+    ``columns`` (or, with ``as_json``, every column as JSON records)."""
     if as_json:
         write_json(records(df))
         return
-    if df.empty:
+    if len(df) == 0:
         line(empty)
         return
     from rich.console import Console
@@ -115,7 +114,8 @@ def table(df: pd.DataFrame, columns: list[str], *, title: str | None = None, as_
     shown = Table(title=escape(title) if title is not None else None, show_lines=False)
     for col in columns:
         shown.add_column(escape(col), overflow="fold")
-    for row in df[columns].itertuples(index=False):
+    rows = ([r[c] for c in columns] for r in df) if isinstance(df, list) else df[columns].itertuples(index=False)
+    for row in rows:
         shown.add_row(*(escape(cell(v)) for v in row))
     Console(highlight=False, soft_wrap=False, emoji=False).print(shown)
 

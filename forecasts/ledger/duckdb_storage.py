@@ -311,6 +311,19 @@ class DuckDBStorage:
                                      include_backtest=include_backtest, latest=latest, raw=raw)
         return self.frame(query, {"as_of": as_of, **params})
 
+    def read_records(self, table: Table, as_of: datetime, *, clock: Clock = "both", question: str | None = None,
+                     forecaster: str | None = None, include_backtest: bool = True, latest: bool = True,
+                     raw: bool = False) -> list[dict[str, Any]]:
+        query, params = sql.read_sql(table, clock, question, dialect="duckdb", forecaster=forecaster,
+                                     include_backtest=include_backtest, latest=latest, raw=raw)
+
+        def work(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+            cur = con.execute(query, {"as_of": as_of, **params})
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+        return decode_records({table: self._run(work)})[table]
+
     def records(self, tables: Sequence[Table], as_of: datetime, *, clock: Clock = "both",
                 question: str | None = None) -> dict[str, list[dict[str, Any]]]:
         queries = [(table, *sql.table_sql(table, clock, question)) for table in tables]

@@ -409,6 +409,21 @@ class PostgresStorage:
                                             include_backtest=include_backtest, latest=latest, raw=raw)
         return self.frame(query, {"as_of": as_of, **params})
 
+    def read_records(self, table: Table, as_of: datetime, *, clock: Clock = "both", question: str | None = None,
+                     forecaster: str | None = None, include_backtest: bool = True, latest: bool = True,
+                     raw: bool = False) -> list[dict[str, Any]]:
+        from psycopg.rows import dict_row
+
+        query, params = ledger_sql.read_sql(table, clock, question, dialect="postgres", forecaster=forecaster,
+                                            include_backtest=include_backtest, latest=latest, raw=raw)
+
+        def work(conn: psycopg.Connection) -> list[dict[str, Any]]:
+            with conn.cursor(row_factory=dict_row) as cur:
+                cur.execute(ledger_sql.placeholders(query, "postgres"), {"as_of": as_of, **params})  # type: ignore[arg-type]
+                return cur.fetchall()
+
+        return decode_records({table: self._run(work)})[table]
+
     def records(self, tables: Sequence[Table], as_of: datetime, *, clock: Clock = "both",
                 question: str | None = None) -> dict[str, list[dict[str, Any]]]:
         from psycopg.rows import dict_row

@@ -146,6 +146,12 @@ class Storage(Protocol):
         """:meth:`read` as plain dicts in ``seq`` order, several tables in one go, no pandas."""
         ...
 
+    def read_records(self, table: Table, as_of: datetime, *, clock: Clock = "both", question: str | None = None,
+                     forecaster: str | None = None, include_backtest: bool = True, latest: bool = True,
+                     raw: bool = False) -> list[dict[str, Any]]:
+        """:meth:`read` exactly (the same SQL, rows and order) as plain dicts, without pandas."""
+        ...
+
     def frame(self, query: str, params: dict[str, Any]) -> pd.DataFrame:
         """The result of one of the ledger's own queries (:mod:`forecasts.ledger.sql`) as a frame."""
         ...
@@ -321,4 +327,7 @@ def decode_records(out: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[
             for col in _JSON_COLUMNS:
                 if isinstance(row.get(col), str):
                     row[col] = json.loads(row[col])
+            if "forecasters" in row:
+                v = row["forecasters"]
+                row["forecasters"] = json.loads(v) if isinstance(v, str) else list(v) if v is not None else []
     return out

@@ -531,32 +531,58 @@ class Ledger:
         qid = None if question is None else domain.parse_question_id(question)
         return self.storage.records(tables, self._as_of(as_of), clock=clock, question=qid)
 
+    def _question_filter(self, as_of: object, clock: Clock, status: str | None, tag: str | None,
+                         by: str | None) -> tuple[datetime, Any]:
+        """The moment and the row test of :meth:`questions` (the one place its filters live)."""
+        if status is not None and status not in ("open", "closed", "resolved"):
+            raise InvalidInput("status must be open, closed or resolved")
+        _check_clock(clock)
+        t = self._as_of(as_of)
+        who = None if by is None else domain.parse_forecaster(by)
+        wanted = None if tag is None else tag.strip().lower()
+
+        def keep(row: dict[str, Any]) -> bool:
+            forecasters = row["forecasters"]
+            return ((status is None or row["status"] == status)
+                    and (wanted is None or wanted in row["tags"])
+                    and (who is None or row["created_by"] == who or (isinstance(forecasters, list) and who in forecasters)))
+
+        return t, keep
+
+    @staticmethod
+    def _status(outcome: object, closes_at: datetime, t: datetime) -> str:
+        """``resolved`` (a resolution is known), ``closed`` (past its scheduled close) or ``open``."""
+        return "resolved" if isinstance(outcome, str) else ("closed" if closes_at <= t else "open")
+
     def questions(self, as_of: object = None, *, clock: Clock = "both", status: str | None = None,
                   tag: str | None = None, by: str | None = None) -> Any:
-        """Questions as of a time, with their latest resolution and forecast counts.
+        """Questions as of a time, with their latest resolution and forecast counts, ordered by
+        scheduled close then id.
 
         ``status``: ``open`` (unresolved, not past close), ``closed`` (past close, unresolved),
         ``resolved``; ``tag`` keeps questions carrying it; ``by`` keeps questions that
-        forecaster created or forecast.
+        forecaster created or forecast.  :meth:`question_records` gives the same rows as plain
+        dicts, without pandas.
         """
-        if status is not None and status not in ("open", "closed", "resolved"):
-            raise InvalidInput("status must be open, closed or resolved")
-        t = self._as_of(as_of)
-        who = None if by is None else domain.parse_forecaster(by)
-        df = self.storage.read("questions", t, clock=_check_clock(clock))
-        df["status"] = [
-            "resolved" if isinstance(o, str) else ("closed" if c <= t else "open")
-            for o, c in zip(df["outcome"], df["closes_at"], strict=True)
-        ]
-        if status is not None:
-            df = df[df["status"] == status]
-        if tag is not None:
-            tag = tag.strip().lower()
-            df = df.loc[[tag in tags for tags in df["tags"]]]  # .loc: an empty list keeps the columns
-        if who is not None:
-            df = df.loc[[c == who or (isinstance(fs, list) and who in fs)
-                         for c, fs in zip(df["created_by"], df["forecasters"], strict=True)]]
+        t, keep = self._question_filter(as_of, clock, status, tag, by)
+        df = self.storage.read("questions", t, clock=clock)
+        df["status"] = [self._status(o, c, t) for o, c in zip(df["outcome"], df["closes_at"], strict=True)]
+        if status is not None or tag is not None or by is not None:
+            cols = ["status", "tags", "created_by", "forecasters"]
+            df = df.loc[[keep(dict(zip(cols, r, strict=True))) for r in zip(*(df[c] for c in cols), strict=True)]]
         return df.drop(columns=["forecasters"]).reset_index(drop=True)
+
+    def question_records(self, as_of: object = None, *, clock: Clock = "both", status: str | None = None,
+                         tag: str | None = None, by: str | None = None) -> list[dict[str, Any]]:
+        """:meth:`questions` as plain dicts (the same rows, columns and order), without pandas."""
+        t, keep = self._question_filter(as_of, clock, status, tag, by)
+        out = []
+        for row in self.storage.read_records("questions", t, clock=clock):
+            row["status"] = self._status(row["outcome"], row["closes_at"], t)
+            if keep(row):
+                del row["forecasters"]
+                out.append(row)
+        return out
 
     def forecasts(self, as_of: object = None, *, clock: Clock = "both", question: str | None = None,
                   forecaster: str | None = None, include_backtest: bool = True) -> Any:
@@ -575,19 +601,35 @@ class Ledger:
 
     def events(self, as_of: object = None, *, clock: Clock = "both", tag: str | None = None,
                by: str | None = None, since: object = None) -> Any:
-        """Events as of a time in world-time order; the ``seq`` column is the event id."""
+        """Events as of a time in world-time order; the ``seq`` column is the event id.
+        :meth:`event_records` gives the same rows as plain dicts, without pandas."""
+        t, keep = self._event_filter(as_of, clock, tag, by, since)
+        df = self.storage.read("events", t, clock=clock)
+        if tag is not None or by is not None or since is not None:
+            cols = ["occurred_at", "created_by", "tags"]
+            df = df.loc[[keep(dict(zip(cols, r, strict=True))) for r in zip(*(df[c] for c in cols), strict=True)]]
+        return df.reset_index(drop=True)
+
+    def event_records(self, as_of: object = None, *, clock: Clock = "both", tag: str | None = None,
+                      by: str | None = None, since: object = None) -> list[dict[str, Any]]:
+        """:meth:`events` as plain dicts (the same rows, columns and order), without pandas."""
+        t, keep = self._event_filter(as_of, clock, tag, by, since)
+        return [r for r in self.storage.read_records("events", t, clock=clock) if keep(r)]
+
+    def _event_filter(self, as_of: object, clock: Clock, tag: str | None, by: str | None,
+                      since: object) -> tuple[datetime, Any]:
+        """The moment and the row test of :meth:`events` (the one place its filters live)."""
+        _check_clock(clock)
         t = self._as_of(as_of)
         start = None if since is None else domain.parse_time(since, "since date")
         who = None if by is None else domain.parse_forecaster(by)
-        df = self.storage.read("events", t, clock=_check_clock(clock))
-        if start is not None:
-            df = df[df["occurred_at"] >= start]
-        if who is not None:
-            df = df[df["created_by"] == who]
-        if tag is not None:
-            tag = tag.strip().lower()
-            df = df.loc[[tag in tags for tags in df["tags"]]]  # .loc: an empty list keeps the columns
-        return df.reset_index(drop=True)
+        wanted = None if tag is None else tag.strip().lower()
+
+        def keep(row: dict[str, Any]) -> bool:
+            return ((start is None or row["occurred_at"] >= start) and (who is None or row["created_by"] == who)
+                    and (wanted is None or wanted in row["tags"]))
+
+        return t, keep
 
     def evidence(self, as_of: object = None, *, clock: Clock = "both", question: str | None = None) -> Any:
         """Evidence assessments joined to their events (both known as of the time)."""
@@ -600,72 +642,91 @@ class Ledger:
 
     def history(self, question: str, as_of: object = None, *, clock: Clock = "both") -> Any:
         """Everything dated about one question, in world-time order: its opening, forecasts
-        (corrections and retractions shown as such), assessed events, resolutions, close."""
+        (corrections and retractions shown as such), assessed events, resolutions, close.
+        Columns ``at, kind, who, what, seq``; :meth:`history_records` as plain dicts."""
         import pandas as pd
 
+        df = pd.DataFrame(self.history_records(question, as_of, clock=clock))
+        df["at"] = pd.to_datetime(df["at"]).astype("datetime64[us]")
+        return df
+
+    def history_records(self, question: str, as_of: object = None, *, clock: Clock = "both") -> list[dict[str, Any]]:
+        """:meth:`history` as plain dicts, without pandas."""
         qid = domain.parse_question_id(question)
+        _check_clock(clock)
         t = self._as_of(as_of)
-        qs = self.questions(t, clock=clock)
-        q = qs[qs["id"] == qid]
-        if q.empty:
+        qs = self.storage.read_records("questions", t, clock=clock, question=qid)
+        if not qs:
             raise UnknownQuestion(f"no question {qid!r}; list the questions to see their ids")
-        q = q.iloc[0]
+        q = qs[0]
         rows = [{"at": q["opens_at"], "kind": "opens", "who": q["created_by"], "what": q["title"], "seq": q["seq"]}]
-        raw = self.storage.read("forecasts", t, clock=clock, question=qid, raw=True)
-        for r in raw.to_dict("records"):
+        for r in self.storage.read_records("forecasts", t, clock=clock, question=qid, raw=True):
             if r["probabilities"]:
                 value = ", ".join(f"{k}={v:.1%}" for k, v in r["probabilities"].items())
             else:
-                value = "" if pd.isna(r["probability"]) else f"{r['probability']:.1%}"
+                value = "" if r["probability"] is None else f"{r['probability']:.1%}"
             fixes = r["corrects"]
-            kind = "retraction" if r["retracted"] else ("forecast" if pd.isna(fixes) else "correction")
+            kind = "retraction" if r["retracted"] else ("forecast" if fixes is None else "correction")
             what = value if kind == "forecast" else (f"of row {int(fixes)}" + (f": {value}" if value else ""))
             if isinstance(r["rationale"], str) and r["rationale"]:
                 what += f" ({r['rationale']})"
             rows.append({"at": r["made_at"], "kind": kind, "who": r["forecaster"], "what": what, "seq": r["seq"]})
-        for r in self.evidence(t, clock=clock, question=qid).itertuples():
-            rows.append({"at": r.occurred_at, "kind": "event", "who": r.assessed_by,
-                         "what": f"#{r.event} {r.event_title} (LR {r.lr:.3g}" + (f", weight {r.weight:g}" if r.weight != 1 else "") + ")",
-                         "seq": r.seq})
-        for r in self.resolutions(t, clock=clock, latest=False).itertuples():
-            if r.question == qid:
-                rows.append({"at": r.resolved_at, "kind": "resolution", "who": r.resolved_by,
-                             "what": r.outcome + (f" ({r.note})" if r.note else ""), "seq": r.seq})
+        for r in self.storage.read_records("evidence", t, clock=clock, question=qid):
+            rows.append({"at": r["occurred_at"], "kind": "event", "who": r["assessed_by"],
+                         "what": f"#{r['event']} {r['event_title']} (LR {r['lr']:.3g}"
+                                 + (f", weight {r['weight']:g}" if r["weight"] != 1 else "") + ")",
+                         "seq": r["seq"]})
+        for r in self.storage.read_records("resolutions", t, clock=clock, question=qid, latest=False):
+            rows.append({"at": r["resolved_at"], "kind": "resolution", "who": r["resolved_by"],
+                         "what": r["outcome"] + (f" ({r['note']})" if r["note"] else ""), "seq": r["seq"]})
         rows.append({"at": q["closes_at"], "kind": "closes", "who": "", "what": "scheduled close", "seq": q["seq"]})
-        df = pd.DataFrame(rows)
-        df["at"] = pd.to_datetime(df["at"]).astype("datetime64[us]")
-        return df.sort_values(["at", "seq"], kind="stable").reset_index(drop=True)
+        rows.sort(key=lambda r: (r["at"], r["seq"]))  # stable, as the frame's sort was
+        return rows
 
     def due(self, by: str | None = None, *, within: object = "14d", stale: object = "30d",
             as_of: object = None) -> Any:
         """Open questions that need attention from ``by``: closing within ``within``, or whose
-        latest forecast by ``by`` is older than ``stale`` (or who has not forecast them yet)."""
+        latest forecast by ``by`` is older than ``stale`` (or who has not forecast them yet).
+        Columns ``question, title, closes_at, days_left, last_forecast_at, why``, soonest close
+        first; :meth:`due_records` as plain dicts."""
         import pandas as pd
 
+        cols = ["question", "title", "closes_at", "days_left", "last_forecast_at", "why"]
+        df = pd.DataFrame(self.due_records(by, within=within, stale=stale, as_of=as_of), columns=cols)
+        for col in ("closes_at", "last_forecast_at"):
+            df[col] = pd.to_datetime(df[col]).astype("datetime64[us]")
+        df["days_left"] = df["days_left"].astype(float)
+        return df
+
+    def due_records(self, by: str | None = None, *, within: object = "14d", stale: object = "30d",
+                    as_of: object = None) -> list[dict[str, Any]]:
+        """:meth:`due` as plain dicts, without pandas (``last_forecast_at`` None when ``by`` has
+        not forecast the question)."""
         who = domain.parse_forecaster(by)
         t = self._as_of(as_of)
         soon, old = domain.parse_duration(within, "closing window"), domain.parse_duration(stale, "staleness")
-        qs = self.questions(t, status="open")
-        mine = self.forecasts(t, forecaster=who)
-        last = mine.groupby("question")["made_at"].max() if not mine.empty else pd.Series(dtype="datetime64[us]")
+        qs = self.question_records(t, status="open")
+        last: dict[str, datetime] = {}
+        for f in self.storage.read_records("forecasts", t, forecaster=who):
+            if f["question"] not in last or f["made_at"] > last[f["question"]]:
+                last[f["question"]] = f["made_at"]
         rows = []
-        for q in qs.itertuples():
-            left = q.closes_at - t
-            latest = last.get(q.id)
+        for q in qs:
+            left = q["closes_at"] - t
+            latest = last.get(q["id"])
             reasons = []
             if left <= soon:
                 reasons.append(f"closes in {_ago(left)}")
-            if latest is None or pd.isna(latest):
+            if latest is None:
                 reasons.append("no forecast from you yet")
             elif t - latest > old:
                 reasons.append(f"your last forecast is {_ago(t - latest)} old")
             if reasons:
-                rows.append({"question": q.id, "title": q.title, "closes_at": q.closes_at,
-                             "days_left": left / timedelta(days=1),
-                             "last_forecast_at": latest if latest is not None else pd.NaT,
+                rows.append({"question": q["id"], "title": q["title"], "closes_at": q["closes_at"],
+                             "days_left": left / timedelta(days=1), "last_forecast_at": latest,
                              "why": "; ".join(reasons)})
-        cols = ["question", "title", "closes_at", "days_left", "last_forecast_at", "why"]
-        return pd.DataFrame(rows, columns=cols).sort_values("closes_at").reset_index(drop=True)
+        rows.sort(key=lambda r: r["closes_at"])
+        return rows
 
     # ------------------------------------------------------------------ integrity and export
     def verify(self, head: str | None = None, *, key: bytes | None = None) -> integrity.Verification:
