@@ -6,7 +6,8 @@ How to run::
     python -m uv run python benchmarks/bench_scale.py                    # 100k and 1M (default)
     python -m uv run python benchmarks/bench_scale.py --sizes 100k,1m,10m --timeout 900 --json out.json
     options: --seed N (data is a pure function of it), --workdir DIR (default a temp dir),
-             --keep (leave the generated CSVs and ledgers), --timeout S (per step, default 900)
+             --keep (leave the generated CSVs and ledgers), --timeout S (per step, default 900),
+             --skip 'report,export hubverse' (steps not run; their targets are n/a)
 
 Each size builds a synthetic ledger: ``n/100`` questions (100 forecasts each: 25 forecasters x
 4 revisions), ``max(25, n/1000)`` forecasters, human-like probabilities on a 1% grid (clustered
@@ -374,8 +375,8 @@ def fmt_s(r: dict[str, Any] | None) -> str:
         return "-"
     if r.get("status") == "timeout":
         return "timeout"
-    if r.get("status") == "error":
-        return "error"
+    if r.get("status") in ("error", "skipped"):
+        return str(r["status"])
     return f"{r['wall']:.2f}"
 
 
@@ -396,6 +397,10 @@ def one_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     floors = out["floors"]
 
     def step(name: str, cmd: list[str], stdout: Path | None = None) -> dict[str, Any]:
+        if name in args.skip:
+            r = steps[name] = {"status": "skipped", "wall": math.nan, "cpu": math.nan, "rss": 0}
+            print(f"  {name:<28} {'skipped':>9}", flush=True)
+            return r
         r = run(cmd, timeout=T, stdout=stdout)
         steps[name] = r
         extra = f" ({r['error']})" if r.get("error") else ""
@@ -642,7 +647,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per step")
     ap.add_argument("--json", type=Path, default=None, help="write every number to this file")
+    ap.add_argument("--skip", default="", help="comma-separated steps not to run, e.g. 'report,export hubverse'")
     args = ap.parse_args(argv)
+    args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     sizes = [10_000, 30_000] if args.quick else [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-scale-"))
     work.mkdir(parents=True, exist_ok=True)
