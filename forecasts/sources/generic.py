@@ -447,7 +447,7 @@ def load_track_record(ledger: Ledger, *, source: str, questions: Sequence[dict] 
     if dry_run:
         good = checked_f.frame
         have_ids = ledger.existing_source_ids("forecasts", src) if len(good) else set()
-        present = int(good["source_id"].isin(have_ids).sum()) if have_ids else 0
+        present = int(good["source_id"].astype(object).isin(have_ids).sum()) if have_ids else 0
         summary.added = {"questions": len(new_questions), "resolutions": len(new_res),
                          "forecasts": len(good) - present}
         summary.skipped["forecasts"] = present
@@ -591,22 +591,23 @@ def import_csv(ledger: Ledger, path: str | Path, *, mapping: dict[str, str] | No
         return table[col[k]] if col[k] in table.columns else pd.Series([None] * len(table), dtype=object)
 
     raw_q = get("question").astype(object)
-    qids = raw_q.map(lambda v: None if clean(v) is None else (f"{prefix}-" if prefix else "") + slug(v))
+    qids = _map_distinct(raw_q, lambda v: None if clean(v) is None else (f"{prefix}-" if prefix else "") + slug(v))
     raw_p = get("probability")
     if decimal == ",":
-        raw_p = raw_p.map(lambda v: v.replace(",", ".", 1) if isinstance(v, str) and _DECIMAL_COMMA.match(v) else v)
+        raw_p = _map_distinct(raw_p, lambda v: v.replace(",", ".", 1) if isinstance(v, str) and _DECIMAL_COMMA.match(v)
+                              else v)
     else:
-        commas = raw_p.map(lambda v: isinstance(v, str) and bool(_DECIMAL_COMMA.match(v)))
+        commas = _map_distinct(raw_p, lambda v: isinstance(v, str) and bool(_DECIMAL_COMMA.match(v))).astype(bool)
         if commas.any():
             i = int(commas.to_numpy().argmax())
             raise InvalidInput(f"probability {raw_p.iloc[i].strip()!r} on line {lines[i]} has a decimal comma: "
                                "give --decimal , (and --sep ';' if fields are separated by semicolons)")
-    probs = raw_p.map(_probability_or_nan)
+    probs = _map_distinct(raw_p, _probability_or_nan).astype(float)
     sid = get("source_id").astype(object)
-    sid = sid.where(sid.notna(), table["_line"].map(lambda n: f"line-{n}"))
+    sid = sid.where(sid.notna(), "line-" + table["_line"].astype(str))
     given = dict(forecasters or {})
-    who = get("forecaster").astype(object).map(
-        lambda v: None if clean(v) is None else given.get(str(v).strip(), f"{slug(name)}:{str(v).strip()}"))
+    who = _map_distinct(get("forecaster").astype(object),
+                        lambda v: None if clean(v) is None else given.get(str(v).strip(), f"{slug(name)}:{str(v).strip()}"))
     frame = pd.DataFrame({"question": qids, "forecaster": who,
                           "made_at": get("made_at"), "probability": probs,
                           "rationale": get("rationale").astype(object), "source_id": sid.astype(str),
@@ -634,6 +635,21 @@ def import_csv(ledger: Ledger, path: str | Path, *, mapping: dict[str, str] | No
 
 
 _DECIMAL_COMMA = re.compile(r"^\s*\d+,\d+\s*%?\s*$")
+
+
+def _map_distinct(values: Any, fn: Callable[[Any], Any]) -> Any:
+    """``values.map(fn)`` with ``fn`` called once per distinct value (a track record repeats its
+    question ids, names and probabilities on every row).  A column mixing types (where ``1``,
+    ``1.0`` and ``True`` would count as one value) is mapped row by row."""
+    import numpy as np
+    import pandas as pd
+
+    if pd.api.types.infer_dtype(values, skipna=False) not in ("string", "floating", "integer", "empty"):
+        return values.map(fn)
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
+    mapped = np.empty(len(uniques), dtype=object)
+    mapped[:] = [fn(u) for u in uniques]
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
 
 
 def _probability_or_nan(v: object) -> float:
