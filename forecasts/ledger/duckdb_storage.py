@@ -58,8 +58,11 @@ T = TypeVar("T")
 #: Rows at most this many are inserted with executemany; more go through one bulk insert.
 _FEW_ROWS = 32
 #: Every connection's settings: no extension is installed or loaded on the fly (a file that
-#: is not DuckDB's own, such as SQLite, would otherwise fetch a scanner from the network).
-_CONFIG = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+#: is not DuckDB's own, such as SQLite, would otherwise fetch a scanner from the network), and
+#: no progress bar (DuckDB draws one on standard output for a query over 2 s, which would land
+#: in the middle of a command's JSON).
+_CONFIG = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false",
+           "enable_progress_bar": "false"}
 
 
 def _first(rows: list) -> Any:
@@ -357,6 +360,23 @@ class DuckDBStorage:
             raise self._failure(exc, final=True) from None  # type: ignore[misc]
         finally:
             con.close()
+
+    def chain_links(self) -> tuple[int, int | None, str | None]:
+        return self._run(lambda con: _first(con.execute(sql.chain_links_sql()).fetchall()))
+
+    def chain_frames(self) -> Iterator[tuple[str, Any]]:
+        """Each table's stored rows as frames of about half a million rows (their own types:
+        nullable integers and booleans, ``datetime64``), one connection per table."""
+        for table in LEDGER_TABLES:
+            con = self._open()
+            try:
+                cur = con.execute(sql.chain_sql(table))
+                while len(frame := cur.fetch_df_chunk(256)):
+                    yield table, frame
+            except duckdb.Error as exc:
+                raise self._failure(exc, final=True) from None  # type: ignore[misc]
+            finally:
+                con.close()
 
     def find_hash(self, h: str) -> int | None:
         row = self._run(lambda con: _first(con.execute(sql.find_hash_sql(), {"h": h}).fetchall()))

@@ -263,7 +263,9 @@ def _fragments(values) -> tuple[list[str], Any]:
     import numpy as np
     import pandas as pd
 
-    if hasattr(values, "to_numpy"):
+    if isinstance(getattr(values, "dtype", None), pd.api.extensions.ExtensionDtype) and values.dtype.kind in "iub":
+        values = values.to_numpy(dtype=object, na_value=None)  # nullable ints and booleans: not floats
+    elif hasattr(values, "to_numpy"):
         values = values.to_numpy()
     arr = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
     if arr.dtype.kind == "M":
@@ -273,9 +275,12 @@ def _fragments(values) -> tuple[list[str], Any]:
     if arr.dtype.kind == "f":  # factorize the bits, so -0.0 and 0.0 stay apart
         codes, uniques = pd.factorize(arr.astype(np.float64).view(np.int64), use_na_sentinel=False)
         return [_fragment(v) for v in np.asarray(uniques).view(np.float64).tolist()], codes
-    if arr.dtype.kind in "biu":
+    if arr.dtype.kind == "b":
         codes, uniques = pd.factorize(arr, use_na_sentinel=False)
         return [_fragment(v) for v in np.asarray(uniques).tolist()], codes
+    if arr.dtype.kind in "iu":  # as _fragment writes them, without a call per value (seq is unique per row)
+        codes, uniques = pd.factorize(arr, use_na_sentinel=False)
+        return list(map(str, np.asarray(uniques).tolist())), codes
     kind = pd.api.types.infer_dtype(arr, skipna=True)
     if kind in ("string", "empty"):  # text and NULLs only (the common case): hash-factorize in C
         codes, uniques = pd.factorize(arr, use_na_sentinel=False)
@@ -294,13 +299,9 @@ def _fragments(values) -> tuple[list[str], Any]:
     return fragments, codes
 
 
-def chain_columns(table: str, columns: dict[str, Any], prev_hash: str) -> list[str]:
-    """Hashes for many rows at once; equal to calling :func:`row_hash` row by row.
-
-    ``columns`` maps every column name (except ``prev_hash`` and ``hash``) to an array of
-    values, all of one length; timestamp columns are ``datetime64`` arrays.  Returns one hex
-    hash per row, chained from ``prev_hash``.
-    """
+def _template(table: str, columns: dict[str, Any]) -> tuple[str, str, list[Any], int]:
+    """What every row's canonical text shares, and what varies: ``(head, text, varying, n)``,
+    where row ``i``'s canonical text is ``head + text % varying[.][i]`` without a leading comma."""
     import numpy as np
 
     names = sorted(columns)
@@ -314,14 +315,40 @@ def chain_columns(table: str, columns: dict[str, Any], prev_hash: str) -> list[s
         else:
             template.append("%s")
             varying.append(np.asarray(keyed, dtype=object)[codes])
-    head = "[" + _encode_string(table) + ",{"
-    text = "".join(template) + "}]"
+    n = len(varying[0]) if varying else len(next(iter(columns.values())))
+    return "[" + _encode_string(table) + ",{", "".join(template) + "}]", varying, n
+
+
+def chain_columns(table: str, columns: dict[str, Any], prev_hash: str) -> list[str]:
+    """Hashes for many rows at once; equal to calling :func:`row_hash` row by row.
+
+    ``columns`` maps every column name (except ``prev_hash`` and ``hash``) to an array of
+    values, all of one length; timestamp columns are ``datetime64`` arrays.  Returns one hex
+    hash per row, chained from ``prev_hash``.
+    """
+    head, text, varying, n = _template(table, columns)
     sha = hashlib.sha256
     hashes = []
-    n = len(varying[0]) if varying else len(next(iter(columns.values())))
     rows = zip(*varying, strict=True) if varying else ((),) * n
     for parts in rows:
         body = text % parts
         prev_hash = sha((prev_hash + head + (body[1:] if body[0] == "," else body)).encode()).hexdigest()
         hashes.append(prev_hash)
     return hashes
+
+
+def rows_match(table: str, columns: dict[str, Any], prev_hashes: Sequence[str], hashes: Sequence[str]) -> int | None:
+    """Check stored rows against their stored hashes, each from its own stored ``prev_hash``
+    (so rows are independent: a table at a time, in any order); the index of the first row
+    whose hash does not match, or None.  With the links checked apart (each ``prev_hash`` the
+    hash of the row before), this is the chain check of :func:`verify_rows`."""
+    if not len(hashes):
+        return None
+    head, text, varying, n = _template(table, columns)
+    sha = hashlib.sha256
+    rows = zip(*varying, strict=True) if varying else ((),) * n
+    for i, (parts, prev, stored) in enumerate(zip(rows, prev_hashes, hashes, strict=True)):
+        body = text % parts
+        if sha((prev + head + (body[1:] if body[0] == "," else body)).encode()).hexdigest() != stored:
+            return i
+    return None

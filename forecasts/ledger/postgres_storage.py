@@ -460,6 +460,19 @@ class PostgresStorage:
             with suppress(psycopg.Error):
                 self._end(conn, "ROLLBACK")
 
+    def chain_links(self) -> tuple[int, int | None, str | None]:
+        return self._run(lambda conn: conn.execute(ledger_sql.chain_links_sql()).fetchone())  # type: ignore[arg-type,return-value]
+
+    def chain_frames(self) -> Iterator[tuple[str, Any]]:
+        """Each table's stored rows as one frame (nullable integers and booleans kept as such)."""
+        import pandas as pd
+        import pyarrow as pa
+
+        types = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+        for table in LEDGER_TABLES:
+            arrow = self._run(lambda conn, table=table: self._arrow(conn, ledger_sql.chain_sql(table), {}))
+            yield table, arrow.to_pandas(types_mapper=types.get)
+
     def find_hash(self, h: str) -> int | None:
         row = self._run(lambda conn: conn.execute(
             ledger_sql.placeholders(ledger_sql.find_hash_sql(), "postgres"), {"h": h}).fetchone())  # type: ignore[arg-type]

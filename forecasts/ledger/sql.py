@@ -193,6 +193,22 @@ def seals_sql() -> str:
             f"LEFT JOIN ({rows}) r ON r.seq = w.seq WHERE w.mac IS NOT NULL ORDER BY w.seq")
 
 
+def chain_links_sql() -> str:
+    """One windowed pass over every ledger row in ``seq`` order: ``n`` (rows), ``broken`` (the
+    first ``seq`` that does not follow the one before it, or whose ``prev_hash`` is not the
+    hash of the row before it; NULL when none) and ``head`` (the newest row's hash)."""
+    from forecasts.ledger.integrity import GENESIS
+
+    rows = " UNION ALL ".join(f"SELECT seq, prev_hash, hash FROM {t}" for t in LEDGER_TABLES)
+    return f"""SELECT count(*) AS n,
+                      min(CASE WHEN seq <> coalesce(before_seq, 0) + 1 OR prev_hash <> coalesce(before, '{GENESIS}')
+                               THEN seq END) AS broken,
+                      max(CASE WHEN after_seq IS NULL THEN hash END) AS head
+               FROM (SELECT seq, prev_hash, hash, lag(seq) OVER (ORDER BY seq) AS before_seq,
+                            lag(hash) OVER (ORDER BY seq) AS before, lead(seq) OVER (ORDER BY seq) AS after_seq
+                     FROM ({rows}) r) l"""
+
+
 def chain_sql(table: str) -> str:
     cols = COLUMNS[table] + ("prev_hash", "hash")
     return f"SELECT {', '.join(cols)} FROM {table} ORDER BY seq"

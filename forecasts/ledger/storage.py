@@ -164,6 +164,14 @@ class Storage(Protocol):
         """The ``seq`` of the row whose hash is ``h``."""
         ...
 
+    def chain_links(self) -> tuple[int, int | None, str | None]:
+        """``(rows, first broken seq or None, newest hash)`` (:func:`~forecasts.ledger.sql.chain_links_sql`)."""
+        ...
+
+    def chain_frames(self) -> Iterator[tuple[str, pd.DataFrame]]:
+        """Every table's stored rows, in frames of its columns, ``prev_hash`` and ``hash``."""
+        ...
+
     def counts(self) -> dict[str, int]: ...
 
     def seals(self) -> list[tuple[int, str, str, str | None]]:

@@ -85,11 +85,12 @@ def test_a_sqlite_file_is_refused_without_the_network(tmp_path, cli):
     assert path.read_bytes() == before
 
 
-def test_connections_never_install_or_load_extensions(ledger):
+def test_connections_never_install_or_load_extensions_nor_draw_progress(ledger):
     settings = ledger.storage._run(lambda con: dict(con.execute(
         "SELECT name, value FROM duckdb_settings() WHERE name IN "
-        "('autoinstall_known_extensions', 'autoload_known_extensions')").fetchall()))
-    assert settings == {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+        "('autoinstall_known_extensions', 'autoload_known_extensions', 'enable_progress_bar')").fetchall()))
+    assert settings == {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false",
+                        "enable_progress_bar": "false"}
 
 
 def _tamper(ledger: Ledger, statement: str) -> None:
