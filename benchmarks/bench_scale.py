@@ -97,7 +97,8 @@ def write_csv(path: Path, n: int, seed: int) -> dict[str, int]:
 
     n_q = max(1, n // PER_QUESTION)
     n_f = max(PAIRS, n // 1000)
-    con = duckdb.connect(config={"enable_progress_bar": False})
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     con.execute("SET preserve_insertion_order = true")
     # u(tag, a, b): a deterministic uniform in [0, 1) from the seed, a tag and up to two ints.
     con.execute(f"""CREATE MACRO u(tag, a, b) AS
@@ -284,7 +285,8 @@ def hashlib_floor(canon: Path) -> dict[str, Any]:
 
 SQL_VERIFY = """
 import duckdb, sys, json
-con = duckdb.connect(config={"enable_progress_bar": False})
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 bad, n = con.execute("SELECT count(*) FILTER (sha256(prev_hash || canon) <> hash), count(*) "
                      "FROM read_parquet(?)", [sys.argv[1]]).fetchone()
 print(json.dumps({"mismatches": bad, "rows": n}))
@@ -292,7 +294,8 @@ print(json.dumps({"mismatches": bad, "rows": n}))
 
 IMPORT_FLOOR = """
 import duckdb, sys
-con = duckdb.connect(sys.argv[1], config={"enable_progress_bar": False})
+con = duckdb.connect(sys.argv[1])
+con.execute("SET enable_progress_bar = false")
 con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?, all_varchar = false) LIMIT 0", [sys.argv[2]])
 con.execute("INSERT INTO t SELECT * FROM read_csv(?, all_varchar = false)", [sys.argv[2]])
 con.close()
@@ -324,7 +327,8 @@ SELECT forecaster, avg(brier) AS brier, count(*) AS questions FROM pair GROUP BY
 
 SCORE_FLOOR = """
 import duckdb, sys, json
-con = duckdb.connect(sys.argv[1], read_only=True, config={"enable_progress_bar": False})
+con = duckdb.connect(sys.argv[1], read_only=True)
+con.execute("SET enable_progress_bar = false")
 rows = con.execute(open(sys.argv[2]).read()).fetchall()
 json.dump({r[0]: [r[1], r[2]] for r in rows}, open(sys.argv[3], "w"))
 """

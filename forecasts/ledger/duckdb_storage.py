@@ -61,8 +61,7 @@ _FEW_ROWS = 32
 #: is not DuckDB's own, such as SQLite, would otherwise fetch a scanner from the network), and
 #: no progress bar (DuckDB draws one on standard output for a query over 2 s, which would land
 #: in the middle of a command's JSON).
-_CONFIG = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false",
-           "enable_progress_bar": "false"}
+_CONFIG = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
 
 
 def _first(rows: list) -> Any:
@@ -189,7 +188,9 @@ class DuckDBStorage:
         delay = 0.02
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=read_only, config=dict(_CONFIG))
+                con = duckdb.connect(str(self.path), read_only=read_only, config=dict(_CONFIG))
+                con.execute("SET enable_progress_bar = false")  # a session option, not a config one
+                return con
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
                     raise
