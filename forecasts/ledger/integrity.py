@@ -126,9 +126,11 @@ def check_writable(last: tuple[int, str, str | None] | None, next_seq: int, head
     """
     from forecasts.errors import AccessDenied, IntegrityError
 
-    if last is None or last[2] is None:
+    if last is None:
         return
     seq, h, mac = last
+    if mac is None:
+        return
     if key is None:
         raise AccessDenied("this ledger is sealed with a team key: every write needs it "
                            "(set FORECASTS_KEY_FILE to the team's key file); nothing was written")

@@ -667,7 +667,7 @@ class Ledger:
                 value = "" if r["probability"] is None else f"{r['probability']:.1%}"
             fixes = r["corrects"]
             kind = "retraction" if r["retracted"] else ("forecast" if fixes is None else "correction")
-            what = value if kind == "forecast" else (f"of row {int(fixes)}" + (f": {value}" if value else ""))
+            what = value if fixes is None else (f"of row {int(fixes)}" + (f": {value}" if value else ""))
             if isinstance(r["rationale"], str) and r["rationale"]:
                 what += f" ({r['rationale']})"
             rows.append({"at": r["made_at"], "kind": kind, "who": r["forecaster"], "what": what, "seq": r["seq"]})
