@@ -312,6 +312,7 @@ def decode_frame(df: pd.DataFrame) -> pd.DataFrame:
     decoded, ``forecasters`` a list (empty for none)."""
     import json
 
+    import numpy as np
     import pandas as pd
 
     for col in df.columns:
@@ -319,7 +320,12 @@ def decode_frame(df: pd.DataFrame) -> pd.DataFrame:
             df[col] = pd.to_datetime(df[col]).astype("datetime64[us]")
     for col in _JSON_COLUMNS:
         if col in df.columns:
-            df[col] = [json.loads(v) if isinstance(v, str) else None for v in df[col]]
+            values = df[col].to_numpy(dtype=object)
+            out = np.full(len(values), None, dtype=object)
+            # decoded row by row, so no two rows share one mutable list or dict; NULLs stay None
+            for i in np.flatnonzero(df[col].notna().to_numpy()):
+                out[i] = json.loads(values[i])
+            df[col] = out
     if "forecasters" in df.columns:
         df["forecasters"] = [json.loads(v) if isinstance(v, str) else
                              list(v) if hasattr(v, "__iter__") else [] for v in df["forecasters"]]

@@ -122,7 +122,10 @@ def track_records(forecasts: pd.DataFrame) -> dict[str, str]:
 
     if not len(forecasts) or "source" not in forecasts.columns:
         return {}
-    imported = forecasts["source"].map(domain.is_imported).astype(bool)
+    # the rule once per distinct source (a track record has a handful), then spread to the rows
+    codes, sources = pd.factorize(forecasts["source"].to_numpy(dtype=object), use_na_sentinel=False)
+    marks = np.fromiter((domain.is_imported(s) for s in sources), dtype=bool, count=len(sources))
+    imported = pd.Series(marks[codes], index=forecasts.index)
     share = imported.groupby(forecasts["forecaster"].astype(str)).agg(["any", "all"])
     return {str(n): ("imported" if r["all"] else "live+imported" if r["any"] else "live")
             for n, r in share.iterrows()}
