@@ -1004,6 +1004,25 @@ def _pool_mask(names: np.ndarray, pool: Sequence[str] | None) -> np.ndarray:
     return np.isin(names.astype(object), np.asarray(members, dtype=object))
 
 
+def nan_median_columns(values: np.ndarray) -> np.ndarray:
+    """The median of each column of a 2-D array, ignoring NaN (NaN where a column has no
+    number): the very values of ``np.nanmedian(values, axis=0)`` (the mean of the two middle
+    values, ``(low + high) / 2``), from one sort instead of a masked array per call.
+
+    >>> nan_median_columns(np.array([[1.0, np.nan, 2.0], [3.0, np.nan, np.nan], [4.0, np.nan, 5.0]]))
+    array([3. , nan, 3.5])
+    """
+    srt = np.sort(values, axis=0)  # NaN sorts last
+    n = (~np.isnan(values)).sum(axis=0)
+    hi = n // 2
+    lo = np.where(n % 2 == 1, hi, hi - 1)
+    cols = np.arange(values.shape[1])
+    has = n > 0
+    out = np.full(values.shape[1], np.nan)
+    out[has] = (srt[lo[has], cols[has]] + srt[hi[has], cols[has]]) / 2.0
+    return out
+
+
 # -------------------------------------------------------- Good Judgment style
 def relative_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
                     rule: LossRule = "brier", as_of: TimeLike = None, *,
@@ -1063,6 +1082,7 @@ def relative_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolution
     gsorted = h.group[order]
     gb = np.flatnonzero(np.diff(np.concatenate([[-1], gsorted, [h.n_groups]])))
     records = []
+    qids = h.qinfo["id"].to_numpy()
     # per question: collect its groups
     first_of_group = order[gb[:-1]]
     gq = h.q[first_of_group]
@@ -1086,20 +1106,21 @@ def relative_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolution
         pool_rows = in_pool_f[gf]
         with np.errstate(all="ignore"):
             if pool_rows.any() and np.isfinite(mat[pool_rows]).any():
-                sub = mat[pool_rows]
-                has = (~np.isnan(sub)).any(axis=0)
-                med = np.full(ndays, np.nan)
-                med[has] = np.nanmedian(sub[:, has], axis=0)
+                med = nan_median_columns(mat[pool_rows])
             else:
                 med = np.full(ndays, np.nan)
+            # elementwise for all the question's forecasters at once; the sums stay per row
+            standing = ~np.isnan(mat) & ~np.isnan(med)
+            diff = np.where(standing, mat - np.where(standing, med, 0.0), 0.0)
+        nds = standing.sum(axis=1)
+        qid = qids[j]
         for r in range(len(groups)):
-            own = mat[r]
-            standing = ~np.isnan(own) & ~np.isnan(med)
-            diff = np.where(standing, own - np.where(standing, med, 0.0), 0.0)
-            nd = int(standing.sum())
-            records.append((h.qinfo["id"].iat[j], names[gf[r]], float(diff.sum() / ndays),
-                            float(med[standing].mean()) if nd else math.nan,
-                            float(own[standing].mean()) if nd else math.nan, nd, ndays))
+            nd = int(nds[r])
+            st_r = standing[r]
+            # x.sum() / n is what x.mean() computes, without its overhead
+            records.append((qid, names[gf[r]], float(diff[r].sum() / ndays),
+                            float(med[st_r].sum() / nd) if nd else math.nan,
+                            float(mat[r][st_r].sum() / nd) if nd else math.nan, nd, ndays))
     out = pd.DataFrame(records, columns=["question", "forecaster", "relative", "median",
                                          "own", "days_covered", "days"])
     out.attrs["excluded"] = dict(h.excluded)
