@@ -1094,14 +1094,24 @@ def relative_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolution
         if ndays <= 0:
             continue
         evals = np.minimum(day0 + US_PER_DAY * np.arange(1, ndays + 1), pe[j])
-        mat = np.full((len(groups), ndays), np.nan)
-        for r, g in enumerate(groups):
-            rows = order[gb[g]:gb[g + 1]]
-            st = h.start[rows]
-            idx = np.searchsorted(st, evals, side="left") - 1
-            ok = idx >= 0
-            ok[ok] = h.end[rows[idx[ok]]] >= evals[ok]  # a late retraction ended it
-            mat[r, ok] = vals[rows[idx[ok]]]
+        # each forecaster's forecast standing at the end of each day: one search for all of the
+        # question's forecasters, their start times (sorted within each) laid end to end, each
+        # shifted by a band wider than any start or day so that a day of forecaster r finds
+        # the last start of r before it, or the end of the band before (nothing standing)
+        garr = np.asarray(groups, dtype=np.int64)
+        lens = gb[garr + 1] - gb[garr]
+        rows = np.concatenate([order[gb[g]:gb[g + 1]] for g in groups])
+        first = np.concatenate([[0], np.cumsum(lens)[:-1]])
+        st = h.start[rows] - day0  # >= 0: a forecast counts from the period start
+        band = max(int(st.max()), int(evals[-1] - day0)) + 1
+        owner = np.repeat(np.arange(len(groups), dtype=np.int64), lens)
+        keys = st + owner * band
+        days = (evals - day0)[None, :] + (np.arange(len(groups), dtype=np.int64) * band)[:, None]
+        idx = np.searchsorted(keys, days.ravel(), side="left").reshape(days.shape) - 1
+        ok = idx >= first[:, None]
+        hit = rows[np.where(ok, idx, 0)]
+        ok &= h.end[hit] >= evals[None, :]  # a late retraction ended it
+        mat = np.where(ok, vals[hit], np.nan)
         gf = h.f[first_of_group[groups]]
         pool_rows = in_pool_f[gf]
         with np.errstate(all="ignore"):
