@@ -3,17 +3,29 @@
 The file holds everything inline (CSS, figures as SVG, no scripts, no fonts or images from the
 network), so it opens from disk, survives e-mail and prints.  Sections:
 
-1. **Summary**: who forecast what (forecasters by kind, questions by status).
+1. **Summary**: who forecast what (every forecaster by kind; questions by status).
 2. **Scores**: :class:`~forecasts.report.results.ScoreTable` for every forecaster, of every
    kind (:data:`forecasts.domain.FORECASTER_KINDS`: persons, models, crowd aggregates, imported
    records, backtests) alike (Brier, log, Metaculus baseline and peer against the persons,
    relative to the median person and to the crowd, with n and coverage).
-3. **Calibration**: for each forecaster with resolved questions past their scheduled close, a
-   CORP reliability diagram with its consistency band and a count histogram, the MCB/DSC/UNC
-   decomposition and Spiegelhalter's Z (:class:`~forecasts.report.results.CalibrationResult`).
-4. **Sharpness**: how far forecasts stray from 50 %, and their distribution.
-5. **Timelines**: one per question (:class:`~forecasts.report.results.QuestionTimeline`).
-6. **Method**: the rules behind the numbers.
+3. **Calibration**: the MCB/DSC/UNC decomposition and Spiegelhalter's Z of every forecaster
+   with resolved questions past their scheduled close, from one
+   :func:`~forecasts.scoring.calibration_cases` pass sliced by forecaster; CORP reliability
+   diagrams with consistency band and count histogram (:class:`~forecasts.report.results.CalibrationResult`)
+   for each forecaster when there are at most :data:`FEW_FORECASTERS`, else for each kind
+   pooled and the :data:`DIAGRAMS` forecasters with the most resolved questions.
+4. **Sharpness**: how far every forecaster's forecasts stray from 50 %, and their
+   distribution (by forecaster when few, by kind pooled otherwise).
+5. **Timelines** (:class:`~forecasts.report.results.QuestionTimeline`): every question when
+   there are at most :data:`FEW_QUESTIONS`, else the questions :func:`choose_timelines` picks
+   (open and closing soonest, resolved most recently, most forecast, most disagreed on), each
+   saying why; drawn from one sort of the forecasts by question (:func:`sorted_slices`).
+6. **Questions**: an index of every question with its outcome, counts and Brier scores
+   (:func:`question_scores`), one terse row each, no figure.
+7. **Method**: the rules behind the numbers.
+
+Each section states what it shows and the rule that chose it, so a reader of a report on a
+million forecasts knows what was left out of the figures (never out of the numbers).
 
 The report reads the ledger through its public frames only
 (:class:`~forecasts.report.results.LedgerReader`: ``questions``, ``forecasts``,
@@ -87,12 +99,12 @@ def _environment():
 #: Up to this many forecasters with calibration cases, each gets a reliability diagram (and a
 #: bar of its own in the sharpness histogram); beyond, the pooled diagram of each kind of
 #: forecaster and the :data:`DIAGRAMS` forecasters with the most resolved questions.
-FEW_FORECASTERS = 10
+FEW_FORECASTERS = 8
 #: How many forecasters get their own reliability diagram when there are more than
 #: :data:`FEW_FORECASTERS`.
-DIAGRAMS = 10
+DIAGRAMS = 8
 #: How many questions each rule of :func:`choose_timelines` picks for a timeline.
-PER_RULE = 6
+PER_RULE = 5
 #: Up to this many questions (as many as the four rules can pick), each gets its timeline.
 FEW_QUESTIONS = 4 * PER_RULE
 
@@ -329,16 +341,18 @@ def _decomposition_table(results: list[CalibrationResult]) -> str:
 
 
 def _calibrations(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
-                  names: Sequence[str], as_of: Any) -> tuple[list[CalibrationResult], dict, pd.DataFrame]:
+                  names: Sequence[str], as_of: Any, *,
+                  everyone: bool = False) -> tuple[list[CalibrationResult], dict, pd.DataFrame]:
     """Every forecaster's :class:`CalibrationResult` from one :func:`calibration_cases` pass over
     all of them, sorted by forecaster once and sliced (each slice holds the very rows, in the
     very order, of the forecaster's own ``CalibrationResult.from_frames``, so the numbers are
-    identical); the excluded-question counts; and all the cases."""
+    identical); the excluded-question counts; and all the cases.  ``everyone``: ``names`` are
+    all the forecasters of ``forecasts``, so no row needs filtering (nor any name checking)."""
     from forecasts.scoring import calibration_cases
 
     if not names:
         return [], {}, pd.DataFrame()
-    cases = calibration_cases(forecasts, questions, resolutions, list(names), as_of=as_of)
+    cases = calibration_cases(forecasts, questions, resolutions, None if everyone else list(names), as_of=as_of)
     excluded = dict(cases.attrs.get("excluded", {}))
     ordered, at = sorted_slices(cases, "forecaster")
     results = []
@@ -449,7 +463,7 @@ def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
     tick("scores")
     scores = ScoreTable.from_frames(f, q, r, as_of=frames["as_of"], forecasters=shown)
     tick("calibration")
-    calibrations, excluded, cases = _calibrations(f, q, r, shown, frames["as_of"])
+    calibrations, excluded, cases = _calibrations(f, q, r, shown, frames["as_of"], everyone=not forecasters)
     tick("reliability diagrams")
     diagrams, diagram_rule = choose_diagrams(calibrations, cases)
     diagram_html = [c.to_html(colour=plots.colour_of(c.label, shown)) for c in diagrams]
