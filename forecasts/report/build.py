@@ -3,17 +3,29 @@
 The file holds everything inline (CSS, figures as SVG, no scripts, no fonts or images from the
 network), so it opens from disk, survives e-mail and prints.  Sections:
 
-1. **Summary**: who forecast what (forecasters by kind, questions by status).
+1. **Summary**: who forecast what (every forecaster by kind; questions by status).
 2. **Scores**: :class:`~forecasts.report.results.ScoreTable` for every forecaster, of every
    kind (:data:`forecasts.domain.FORECASTER_KINDS`: persons, models, crowd aggregates, imported
    records, backtests) alike (Brier, log, Metaculus baseline and peer against the persons,
    relative to the median person and to the crowd, with n and coverage).
-3. **Calibration**: for each forecaster with resolved questions past their scheduled close, a
-   CORP reliability diagram with its consistency band and a count histogram, the MCB/DSC/UNC
-   decomposition and Spiegelhalter's Z (:class:`~forecasts.report.results.CalibrationResult`).
-4. **Sharpness**: how far forecasts stray from 50 %, and their distribution.
-5. **Timelines**: one per question (:class:`~forecasts.report.results.QuestionTimeline`).
-6. **Method**: the rules behind the numbers.
+3. **Calibration**: the MCB/DSC/UNC decomposition and Spiegelhalter's Z of every forecaster
+   with resolved questions past their scheduled close, from one
+   :func:`~forecasts.scoring.calibration_cases` pass sliced by forecaster; CORP reliability
+   diagrams with consistency band and count histogram (:class:`~forecasts.report.results.CalibrationResult`)
+   for each forecaster when there are at most :data:`FEW_FORECASTERS`, else for each kind
+   pooled and the :data:`DIAGRAMS` forecasters with the most resolved questions.
+4. **Sharpness**: how far every forecaster's forecasts stray from 50 %, and their
+   distribution (by forecaster when few, by kind pooled otherwise).
+5. **Timelines** (:class:`~forecasts.report.results.QuestionTimeline`): every question when
+   there are at most :data:`FEW_QUESTIONS`, else the questions :func:`choose_timelines` picks
+   (open and closing soonest, resolved most recently, most forecast, most disagreed on), each
+   saying why; drawn from one sort of the forecasts by question (:func:`sorted_slices`).
+6. **Questions**: an index of every question with its outcome, counts and Brier scores
+   (:func:`question_scores`), one terse row each, no figure.
+7. **Method**: the rules behind the numbers.
+
+Each section states what it shows and the rule that chose it, so a reader of a report on a
+million forecasts knows what was left out of the figures (never out of the numbers).
 
 The report reads the ledger through its public frames only
 (:class:`~forecasts.report.results.LedgerReader`: ``questions``, ``forecasts``,
@@ -43,6 +55,7 @@ from forecasts.report.results import (
     ScoreTable,
     _cell,
     _date,
+    _exact,
     _figure_html,
     _number,
     scoped_frames,
@@ -83,34 +96,210 @@ def _environment():
                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
+#: Up to this many forecasters with calibration cases, each gets a reliability diagram (and a
+#: bar of its own in the sharpness histogram); beyond, the pooled diagram of each kind of
+#: forecaster and the :data:`DIAGRAMS` forecasters with the most resolved questions.
+FEW_FORECASTERS = 8
+#: How many forecasters get their own reliability diagram when there are more than
+#: :data:`FEW_FORECASTERS`.
+DIAGRAMS = 8
+#: How many questions each rule of :func:`choose_timelines` picks for a timeline.
+PER_RULE = 5
+#: Up to this many questions (as many as the four rules can pick), each gets its timeline.
+FEW_QUESTIONS = 4 * PER_RULE
+
+
+def sorted_slices(frame: pd.DataFrame, column: str) -> tuple[pd.DataFrame, dict[Any, tuple[int, int]]]:
+    """``frame`` sorted once by ``column`` (stable: each key's rows keep their order) and each
+    key's ``[start, stop)`` in it, so that figures and tables slice instead of filtering.
+
+    >>> f = pd.DataFrame({"q": ["b", "a", "b"], "v": [1, 2, 3]})
+    >>> s, at = sorted_slices(f, "q")
+    >>> s["v"].tolist(), at
+    ([2, 1, 3], {'a': (0, 1), 'b': (1, 3)})
+    """
+    if frame.empty:
+        return frame.reset_index(drop=True), {}
+    codes, keys = pd.factorize(frame[column], sort=True)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(keys)))])
+    return (frame.take(order).reset_index(drop=True),
+            {k: (int(bounds[i]), int(bounds[i + 1])) for i, k in enumerate(keys)})
+
+
 def _who_table(forecasts: pd.DataFrame, names: Sequence[str]) -> list[dict[str, Any]]:
+    f = forecasts[forecasts["forecaster"].isin(list(names))]
+    g = f.groupby("forecaster", sort=False)
+    n_q, n, first, last = g["question"].nunique(), g.size(), g["made_at"].min(), g["made_at"].max()
     rows = []
     for name in names:
-        f = forecasts[forecasts["forecaster"] == name]
         kind = forecaster_kind(name)
-        rows.append({"name": name, "kind": kind, "kind_label": KIND_LABELS[kind], "questions": int(f["question"].nunique()),
-                     "forecasts": len(f), "first": _date(f["made_at"].min()), "last": _date(f["made_at"].max())})
+        rows.append({"name": name, "kind": kind, "kind_label": KIND_LABELS[kind],
+                     "questions": int(n_q.get(name, 0)), "forecasts": int(n.get(name, 0)),
+                     "first": _date(first.get(name)), "last": _date(last.get(name))})
     return rows
 
 
-def _question_rows(questions: pd.DataFrame, forecasts: pd.DataFrame) -> list[dict[str, Any]]:
-    rows = []
-    for q in questions.itertuples():
-        f = forecasts[forecasts["question"] == q.id]
-        rows.append({"id": q.id, "title": q.title, "status": q.status, "closes": _date(q.closes_at),
-                     "outcome": q.outcome if isinstance(q.outcome, str) else "", "forecasters": int(f["forecaster"].nunique()),
-                     "forecasts": len(f)})
-    return rows
+def question_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame, *,
+                    as_of: Any = None, crowd: str | None = None) -> pd.DataFrame:
+    """One row per question (indexed by id, in the order of ``questions``): ``forecasters`` and
+    ``forecasts`` (counts, everyone's), and for questions resolved to an outcome ``brier``
+    (the mean of the forecasters' time-averaged Brier scores on it, as
+    :func:`forecasts.scoring.score_table` ``by="question"`` gives it), ``median_brier`` (their
+    median) and ``crowd_brier`` (``crowd``'s, if given and it forecast the question).
+
+    One time-averaged scoring pass and a few grouped reductions, whatever the number of
+    questions.
+    """
+    from forecasts.scoring import time_averaged
+
+    ids = questions["id"]
+    g = forecasts.groupby("question", sort=False)
+    out = pd.DataFrame({"forecasters": g["forecaster"].nunique(), "forecasts": g.size()}).reindex(ids)
+    out = out.fillna(0).astype(np.int64)
+    out["brier"] = out["median_brier"] = out["crowd_brier"] = np.nan
+    if len(forecasts) and len(resolutions):
+        pairs = time_averaged(forecasts, questions, resolutions, "brier", as_of)
+        valid = pairs.assign(s=pairs["score"].where(pairs["coverage"] > 0))
+        by_q = valid.groupby("question", sort=True)["s"]  # as score_table groups (sort=False sums in another order)
+        out["brier"] = by_q.mean().reindex(ids).to_numpy()
+        out["median_brier"] = by_q.median().reindex(ids).to_numpy()
+        if crowd is not None:
+            mine = valid[valid["forecaster"] == crowd].set_index("question")["s"]
+            out["crowd_brier"] = mine.reindex(ids).to_numpy()
+    out.index.name = "id"
+    return out
 
 
-def _sharpness(forecasts: pd.DataFrame, names: Sequence[str]) -> tuple[str, str]:
+def latest_spread(forecasts: pd.DataFrame) -> pd.Series:
+    """How much the forecasters disagree on each question: the standard deviation (population,
+    in probability) of each forecaster's latest binary forecast on it (latest by ``made_at``,
+    then ``seq``); only questions with two forecasters or more.
+
+    >>> f = pd.DataFrame({"question": ["q"] * 3, "forecaster": ["a", "a", "b"], "seq": [1, 2, 3],
+    ...                   "made_at": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01"]),
+    ...                   "probability": [0.9, 0.2, 0.6]})
+    >>> round(float(latest_spread(f)["q"]), 3)
+    0.2
+    """
+    b = forecasts[forecasts["probability"].notna()]
+    last = (b.sort_values(["question", "forecaster", "made_at", "seq"], kind="stable")
+            .drop_duplicates(["question", "forecaster"], keep="last"))
+    g = last.groupby("question", sort=True)["probability"]
+    spread = g.std(ddof=0)
+    return spread[g.size() >= 2].astype(float)
+
+
+#: Why a timeline is shown, by rule (see :func:`choose_timelines`).
+TIMELINE_RULES = {
+    "open": "open, closing soonest",
+    "resolved": "resolved most recently",
+    "most-forecast": "among the most forecast",
+    "disagreement": "the forecasters disagree most",
+}
+
+
+def choose_timelines(questions: pd.DataFrame, forecasts: pd.DataFrame, *, few: int = FEW_QUESTIONS,
+                     per_rule: int = PER_RULE) -> list[tuple[str, list[str]]]:
+    """Which questions get a timeline, each with why: ``[(question id, [reason, ...]), ...]``.
+
+    Up to ``few`` questions, all of them, in order, with no reason.  Beyond, the first
+    ``per_rule`` of each rule, in this order (a question picked by several rules is shown once,
+    where it first comes, with every reason): ``open`` (status open, soonest scheduled close
+    first), ``resolved`` (latest resolution first), ``most-forecast`` (most forecasts first) and
+    ``disagreement`` (largest :func:`latest_spread` first); ties go to the question id.
+    """
+    ids = questions["id"].astype(str).tolist()
+    if len(ids) <= few:
+        return [(i, []) for i in ids]
+    q = questions.set_index("id").rename_axis(None)
+    counts = forecasts.groupby("question", sort=False).size().reindex(q.index).fillna(0)
+    spread = latest_spread(forecasts)
+    spread = spread[spread > 0]
+    ranked: dict[str, list[tuple[str, str]]] = {}
+    opened = q[q["status"] == "open"]
+    order = pd.DataFrame({"t": opened["closes_at"].to_numpy(), "id": opened.index.to_numpy()}).sort_values(["t", "id"], kind="stable")
+    ranked["open"] = [(i, f"open, closes {_date(t)}") for i, t in zip(order["id"], order["t"], strict=True)]
+    done = q[q["status"] == "resolved"]
+    order = pd.DataFrame({"t": done["resolved_at"].to_numpy(), "id": done.index.to_numpy()}).sort_values(
+        ["t", "id"], ascending=[False, True], kind="stable")
+    ranked["resolved"] = [(i, f"resolved {_date(t)}") for i, t in zip(order["id"], order["t"], strict=True)]
+    order = pd.DataFrame({"n": counts.to_numpy(), "id": counts.index.to_numpy()})
+    order = order[order["n"] > 0].sort_values(["n", "id"], ascending=[False, True], kind="stable")
+    ranked["most-forecast"] = [(i, f"{int(n)} forecasts") for i, n in zip(order["id"], order["n"], strict=True)]
+    order = pd.DataFrame({"s": spread.to_numpy(), "id": spread.index.to_numpy()}).sort_values(
+        ["s", "id"], ascending=[False, True], kind="stable")
+    ranked["disagreement"] = [(i, f"spread of latest forecasts {100 * s:.0f} points")
+                              for i, s in zip(order["id"], order["s"], strict=True)]
+    chosen: dict[str, list[str]] = {}
+    for rule, picks in ranked.items():
+        for rank, (qid, detail) in enumerate(picks[:per_rule], start=1):
+            chosen.setdefault(str(qid), []).append(f"{TIMELINE_RULES[rule]} (#{rank}: {detail})")
+    return list(chosen.items())
+
+
+def _timeline_events(chosen: Sequence[dict], events: pd.DataFrame | None,
+                     evidence: pd.DataFrame | None) -> dict[str, pd.DataFrame | None]:
+    """The events of each chosen question, as :meth:`QuestionTimeline.from_frames` picks them
+    (assessed as evidence on it, or sharing one of its tags), from one index of the events."""
+    if events is None or not len(events):
+        return {q["id"]: events for q in chosen}
+    by_tag: dict[str, list[int]] = {}
+    if "tags" in events:
+        for pos, tags in enumerate(events["tags"]):
+            for t in set(tags or []):
+                by_tag.setdefault(t, []).append(pos)
+    seqs = events["seq"]
+    assessed = (evidence.groupby("question", sort=False)["event"].agg(set).to_dict()
+                if evidence is not None and len(evidence) else {})
+    out: dict[str, pd.DataFrame | None] = {}
+    for q in chosen:
+        mask = np.array(seqs.isin(assessed.get(q["id"], set())), dtype=bool)
+        for t in set(q.get("tags") or []):
+            mask[by_tag.get(t, [])] = True
+        out[q["id"]] = events[mask]
+    return out
+
+
+def _question_index(questions: pd.DataFrame, scores: pd.DataFrame, crowd: str | None,
+                    linked: set[str]) -> str:
+    """Every question as one terse table row (no figure): outcome, counts and Brier scores."""
+    cols = [("brier", "Mean Brier"), ("median_brier", "Median Brier")]
+    if crowd is not None:
+        cols.append(("crowd_brier", f"{crowd} Brier"))
+    head = ('<tr><th>Question</th><th>Status</th><th>Closes</th><th>Outcome</th><th>Forecasters</th>'
+            '<th>Forecasts</th>' + "".join(f"<th>{html.escape(label)}</th>" for _, label in cols) + "</tr>")
+    esc = html.escape
+    body = []
+    sc = {c: scores[c].to_numpy(dtype=float) for c, _ in cols}
+    n_f, n_n = scores["forecasters"].to_numpy(), scores["forecasts"].to_numpy()
+    for i, q in enumerate(questions[["id", "title", "status", "closes_at", "outcome"]].itertuples(index=False)):
+        qid = esc(str(q.id))
+        title = esc(str(q.title))
+        name = f'<a href="#q-{qid}">{title}</a>' if q.id in linked else title
+        outcome = esc(q.outcome.upper()) if isinstance(q.outcome, str) else ""
+        nums = "".join(f'<td data-metric="{c}" data-value="{_exact(sc[c][i])}">{_number(sc[c][i])}</td>'
+                       for c, _ in cols)
+        body.append(f'<tr data-question="{qid}"><td>{name}</td><td class="s-{esc(str(q.status))}">{esc(str(q.status))}</td>'
+                    f'<td>{_date(q.closes_at)}</td><td>{outcome}</td><td>{n_f[i]}</td><td>{n_n[i]}</td>{nums}</tr>')
+    return (f'<div class="table-wrap"><table class="questions"><thead>{head}</thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
+
+
+def _sharpness(forecasts: pd.DataFrame, names: Sequence[str], few: int = FEW_FORECASTERS) -> tuple[str, str, str]:
+    """The sharpness table (every forecaster, one pass over the forecasts sorted by forecaster),
+    the histogram (each forecaster when there are at most ``few``, else each kind pooled) and
+    what the histogram shows."""
     binary = forecasts[forecasts["probability"].notna() & forecasts["forecaster"].isin(list(names))]
     if binary.empty:
-        return "", ""
-    shown = [n for n in names if (binary["forecaster"] == n).any()]
+        return "", "", ""
+    ordered, at = sorted_slices(binary[["forecaster", "probability"]], "forecaster")
+    probs = ordered["probability"].to_numpy(dtype=float)
+    shown = [n for n in names if n in at]
     rows = []
     for name in shown:
-        p = binary.loc[binary["forecaster"] == name, "probability"].to_numpy(dtype=float)
+        lo, hi = at[name]
+        p = probs[lo:hi]
         sharp = float(np.mean(np.abs(p - 0.5)) * 2)
         extreme = float(np.mean((p <= 0.1) | (p >= 0.9)))
         rows.append(f'<tr data-forecaster="{html.escape(name)}"><th scope="row">{html.escape(name)}</th>'
@@ -118,13 +307,21 @@ def _sharpness(forecasts: pd.DataFrame, names: Sequence[str]) -> tuple[str, str]
                     f'{_cell("sharpness", sharp, _number(sharp, "{:.2f}"), who=name)}'
                     f'{_cell("extreme", extreme, _number(extreme, percent=True), who=name)}'
                     f'{_cell("mean", float(p.mean()), _number(p.mean(), percent=True), who=name)}</tr>')
-    table = ('<table class="sharpness"><thead><tr><th>Forecaster</th><th class="num">Forecasts</th>'
+    table = ('<div class="table-wrap"><table class="sharpness"><thead><tr><th>Forecaster</th><th class="num">Forecasts</th>'
              '<th class="num" title="Mean of 2·|p − 50%|: 0 always says 50%, 1 always says 0% or 100%">Sharpness</th>'
              '<th class="num" title="Share of forecasts at or below 10% or at or above 90%">≤10% or ≥90%</th>'
              '<th class="num">Mean forecast</th></tr></thead>'
-             f'<tbody>{"".join(rows)}</tbody></table>')
-    figure = _figure_html(plots.sharpness_histogram(binary, forecasters=shown), "sharpness-figure")
-    return table, figure
+             f'<tbody>{"".join(rows)}</tbody></table></div>')
+    if len(shown) <= few:
+        figure = _figure_html(plots.sharpness_histogram(binary, forecasters=shown), "sharpness-figure")
+        return table, figure, f"The histogram has a bar for each of the {len(shown)} forecasters."
+    kinds = ordered["forecaster"].map({n: forecaster_kind(n) for n in shown})
+    counts = pd.Series([forecaster_kind(n) for n in shown]).value_counts()
+    labels = {k: f"{KIND_LABELS[k]}s, {int(counts[k])} pooled" for k in FORECASTER_KINDS if k in counts.index}
+    pooled = pd.DataFrame({"forecaster": kinds.map(labels).to_numpy(), "probability": probs})
+    figure = _figure_html(plots.sharpness_histogram(pooled, forecasters=list(labels.values())), "sharpness-figure")
+    return table, figure, (f"{len(shown)} forecasters are more than {few} to draw one by one: the histogram "
+                           "pools the forecasts of each kind of forecaster.")
 
 
 def _decomposition_table(results: list[CalibrationResult]) -> str:
@@ -141,6 +338,57 @@ def _decomposition_table(results: list[CalibrationResult]) -> str:
         body.append(f'<tr data-forecaster="{html.escape(r.label)}"><th scope="row">{html.escape(r.label)}</th>{cells}</tr>')
     return (f'<div class="table-wrap"><table class="decomposition-all"><thead><tr><th>Forecaster</th>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>')
+
+
+def _calibrations(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
+                  names: Sequence[str], as_of: Any, *,
+                  everyone: bool = False) -> tuple[list[CalibrationResult], dict, pd.DataFrame]:
+    """Every forecaster's :class:`CalibrationResult` from one :func:`calibration_cases` pass over
+    all of them, sorted by forecaster once and sliced (each slice holds the very rows, in the
+    very order, of the forecaster's own ``CalibrationResult.from_frames``, so the numbers are
+    identical); the excluded-question counts; and all the cases.  ``everyone``: ``names`` are
+    all the forecasters of ``forecasts``, so no row needs filtering (nor any name checking)."""
+    from forecasts.scoring import calibration_cases
+
+    if not names:
+        return [], {}, pd.DataFrame()
+    cases = calibration_cases(forecasts, questions, resolutions, None if everyone else list(names), as_of=as_of)
+    excluded = dict(cases.attrs.get("excluded", {}))
+    ordered, at = sorted_slices(cases, "forecaster")
+    results = []
+    for name in names:
+        if name in at:
+            lo, hi = at[name]
+            part = ordered.iloc[lo:hi]
+            part.attrs = {}
+            results.append(CalibrationResult(part, name))
+    return results, excluded, cases
+
+
+def choose_diagrams(results: Sequence[CalibrationResult], cases: pd.DataFrame, *,
+                    few: int = FEW_FORECASTERS, top: int = DIAGRAMS) -> tuple[list[CalibrationResult], str]:
+    """The reliability diagrams to draw and the rule that chose them.
+
+    Up to ``few`` forecasters with cases: each of them.  Beyond: the pooled diagram of each kind
+    with two forecasters or more (all their cases together), then the ``top`` forecasters with
+    the most resolved questions (ties: more forecasts, then the name).
+    """
+    if len(results) <= few:
+        return list(results), f"Each of the {len(results)} forecasters with calibration cases has its diagram."
+    pooled = []
+    kind_of = cases["forecaster"].map({n: forecaster_kind(str(n)) for n in cases["forecaster"].unique()})
+    members = pd.Series([forecaster_kind(r.label) for r in results]).value_counts()
+    for kind in FORECASTER_KINDS:
+        if members.get(kind, 0) >= 2:
+            part = cases[(kind_of == kind).to_numpy()]
+            pooled.append(CalibrationResult(part, f"{KIND_LABELS[kind]}s, {int(members[kind])} pooled"))
+    best = sorted(results, key=lambda r: (-r.summary["n_questions"], -r.summary["n_forecasts"], r.label))[:top]
+    rule = (f"{len(results)} forecasters have calibration cases, more than {few} to draw one by one: shown are "
+            f"the pooled diagram of each kind of forecaster with two members or more"
+            f"{' (' + ', '.join(p.label for p in pooled) + ')' if pooled else ' (none here)'}"
+            f" and the {len(best)} forecasters with the most resolved questions (ties: more forecasts, then the name). "
+            "The table above has every forecaster's numbers.")
+    return pooled + best, rule
 
 
 def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
@@ -200,7 +448,10 @@ def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
         shown = sorted(wanted)
     else:
         shown = everyone
-    total = 4 + len(shown) + len(q)
+    # forecasts of the forecasters shown, sorted by question once: each timeline is a slice
+    fs = f if not forecasters else f[f["forecaster"].isin(shown)]
+    picked = choose_timelines(q, fs)
+    total = 7 + len(picked)
     step = 0
 
     def tick(label: str) -> None:
@@ -211,22 +462,39 @@ def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
 
     tick("scores")
     scores = ScoreTable.from_frames(f, q, r, as_of=frames["as_of"], forecasters=shown)
-    calibrations = []
-    for name in shown:
-        tick(f"calibration: {name}")
-        res = CalibrationResult.from_frames(f, q, r, name, as_of=frames["as_of"])
-        if not res.empty:
-            calibrations.append(res)
-    from forecasts.scoring import calibration_cases
-
-    excluded = calibration_cases(f, q, r, shown, as_of=frames["as_of"]).attrs["excluded"] if shown else {}
+    tick("calibration")
+    calibrations, excluded, cases = _calibrations(f, q, r, shown, frames["as_of"], everyone=not forecasters)
+    tick("reliability diagrams")
+    diagrams, diagram_rule = choose_diagrams(calibrations, cases)
+    diagram_html = [c.to_html(colour=plots.colour_of(c.label, shown)) for c in diagrams]
     tick("sharpness")
-    sharp_table, sharp_figure = _sharpness(f, shown)
+    sharp_table, sharp_figure, sharp_rule = _sharpness(f, shown)
+    tick("question index")
+    per_question = question_scores(f, q, r, as_of=frames["as_of"], crowd=scores.crowd)
+    index_html = _question_index(q, per_question, scores.crowd, {qid for qid, _ in picked})
+    rows = q.set_index("id", drop=False)
+    chosen = [rows.loc[qid].to_dict() for qid, _ in picked]
+    chosen_events = _timeline_events(chosen, frames["events"], frames["evidence"])
+    ordered, at = sorted_slices(fs, "question")
     timelines = []
-    for row in q.to_dict("records"):
-        tick(f"timeline: {row['id']}")
-        timelines.append(QuestionTimeline.from_frames(row, f, frames["events"], frames["evidence"],
-                                                      forecasters=shown if forecasters else None).to_html(heading="h3"))
+    for row, (qid, reasons) in zip(chosen, picked, strict=True):
+        tick(f"timeline: {qid}")
+        lo, hi = at.get(qid, (0, 0))
+        fragment = QuestionTimeline(row, ordered.iloc[lo:hi], chosen_events[qid],
+                                    forecasters=shown if forecasters else None).to_html(heading="h3")
+        if reasons:
+            why = "; ".join(html.escape(x) for x in reasons)
+            fragment = fragment.replace('<p class="meta">', f'<p class="why">Shown because: {why}.</p><p class="meta">', 1)
+        timelines.append((qid, fragment))
+    if len(picked) == len(q):
+        timeline_rule = f"Each of the {len(q)} questions has its timeline."
+    else:
+        timeline_rule = (f"{len(q)} questions are more than {FEW_QUESTIONS} to draw one by one: shown are the "
+                         f"{len(picked)} questions picked by four rules, at most {PER_RULE} each: the open questions "
+                         "closing soonest, those resolved most recently, those with the most forecasts, and those on "
+                         "which the forecasters disagree most (the standard deviation of each forecaster's latest "
+                         "forecast, questions with two forecasters or more). Each says why it is shown; every "
+                         "question is in the index below.")
     tick("writing")
     status = q["status"].value_counts().to_dict() if len(q) else {}
     counted = pd.Series([forecaster_kind(n) for n in shown], dtype=object).value_counts()
@@ -252,22 +520,26 @@ def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
         "kind_legend": "; ".join(f"{KIND_LABELS[k]}s ({_PREFIX_OF[k]})" for k in FORECASTER_KINDS),
         "n_forecasts": int(f["forecaster"].isin(shown).sum()), "n_events": len(frames["events"]),
         "who": _who_table(f, shown),
-        "questions": _question_rows(q, f),
+        "question_index": index_html,
+        "crowd": scores.crowd,
+        "n_scored": len(scores.frame),
         "scores": scores.to_html(),
         "decomposition": _decomposition_table(calibrations) if calibrations else "",
-        "calibrations": [c.to_html(colour=plots.colour_of(c.label, shown)) for c in calibrations],
+        "n_calibrated": len(calibrations),
+        "calibrations": diagram_html,
+        "diagram_rule": diagram_rule,
         "excluded": {k.replace("_", " "): v for k, v in excluded.items() if v},
         "uncalibrated": [n for n in shown if n not in {c.label for c in calibrations}],
-        "sharpness_table": sharp_table, "sharpness_figure": sharp_figure,
-        "timelines": timelines,
+        "sharpness_table": sharp_table, "sharpness_figure": sharp_figure, "sharpness_rule": sharp_rule,
+        "timelines": timelines, "timeline_rule": timeline_rule,
         "css": (TEMPLATES / "report.css").read_text(encoding="utf-8"),
     }
     from markupsafe import Markup
 
-    for key in ("scores", "decomposition", "sharpness_table", "sharpness_figure", "kind_legend"):
+    for key in ("scores", "decomposition", "sharpness_table", "sharpness_figure", "kind_legend", "question_index"):
         context[key] = Markup(context[key])
     context["calibrations"] = [Markup(c) for c in context["calibrations"]]
-    context["timelines"] = [Markup(t) for t in context["timelines"]]
+    context["timelines"] = [(qid, Markup(t)) for qid, t in context["timelines"]]
     context["css"] = Markup(context["css"])
     text = _environment().get_template("report.html.j2").render(**context)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -331,17 +331,20 @@ class CalibrationResult(_ShownFigure):
     ``unc``, ``log``, ``log_mcb``, ``log_dsc``, ``log_unc`` (weighted CORP decompositions,
     :func:`~forecasts.scoring.decompose`), ``spiegelhalter_z`` and ``spiegelhalter_p``
     (:func:`~forecasts.scoring.spiegelhalter`, unweighted); ``curve`` is
-    :func:`~forecasts.scoring.reliability`'s frame with consistency bands.
+    :func:`~forecasts.scoring.reliability`'s frame with consistency bands, computed the first
+    time it is read (a report that shows the numbers of a thousand forecasters but draws a
+    dozen diagrams resamples only for those it draws; the seed makes it the same whenever).
     """
 
     def __init__(self, cases: pd.DataFrame, label: str = "forecasts", *, n_boot: int = 200,
                  random_state: int | None = 0, excluded: dict | None = None) -> None:
-        from forecasts.scoring import decompose, reliability, spiegelhalter
+        from forecasts.scoring import decompose, spiegelhalter
 
         self.label = label
         self.cases = cases.reset_index(drop=True)
         self.excluded = dict(excluded or cases.attrs.get("excluded", {}))
-        self.curve: pd.DataFrame | None = None
+        self._curve: pd.DataFrame | None = None
+        self._curve_options = {"n_boot": n_boot, "random_state": random_state}
         self.summary: dict[str, float] = {"n_questions": 0, "n_forecasts": 0}
         if self.cases.empty:
             return
@@ -360,7 +363,18 @@ class CalibrationResult(_ShownFigure):
             "log": dl["score"], "log_mcb": dl["mcb"], "log_dsc": dl["dsc"], "log_unc": dl["unc"],
             "spiegelhalter_z": sp["z"], "spiegelhalter_p": sp["p_value"],
         }
-        self.curve = reliability(p, y, w, n_boot=n_boot, random_state=random_state, bands=("consistency",))
+
+    @property
+    def curve(self) -> pd.DataFrame | None:
+        """The CORP reliability curve with its consistency band (None without cases)."""
+        if self._curve is None and not self.cases.empty:
+            from forecasts.scoring import reliability
+
+            p = self.cases["p"].to_numpy(dtype=float)
+            y = self.cases["y"].to_numpy(dtype=float)
+            w = self.cases["weight"].to_numpy(dtype=float) if "weight" in self.cases else None
+            self._curve = reliability(p, y, w, bands=("consistency",), **self._curve_options)
+        return self._curve
 
     @classmethod
     def from_frames(cls, forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
@@ -398,7 +412,7 @@ class CalibrationResult(_ShownFigure):
     @property
     def empty(self) -> bool:
         """True when no case counts (no resolved binary question past its close)."""
-        return self.curve is None
+        return self.cases.empty
 
     def figure(self, ax: Axes | None = None, *, colour: str = plots.PALETTE[0],
                title: str | None = None) -> Figure:

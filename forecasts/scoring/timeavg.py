@@ -1004,6 +1004,25 @@ def _pool_mask(names: np.ndarray, pool: Sequence[str] | None) -> np.ndarray:
     return np.isin(names.astype(object), np.asarray(members, dtype=object))
 
 
+def nan_median_columns(values: np.ndarray) -> np.ndarray:
+    """The median of each column of a 2-D array, ignoring NaN (NaN where a column has no
+    number): the very values of ``np.nanmedian(values, axis=0)`` (the mean of the two middle
+    values, ``(low + high) / 2``), from one sort instead of a masked array per call.
+
+    >>> nan_median_columns(np.array([[1.0, np.nan, 2.0], [3.0, np.nan, np.nan], [4.0, np.nan, 5.0]]))
+    array([3. , nan, 3.5])
+    """
+    srt = np.sort(values, axis=0)  # NaN sorts last
+    n = (~np.isnan(values)).sum(axis=0)
+    hi = n // 2
+    lo = np.where(n % 2 == 1, hi, hi - 1)
+    cols = np.arange(values.shape[1])
+    has = n > 0
+    out = np.full(values.shape[1], np.nan)
+    out[has] = (srt[lo[has], cols[has]] + srt[hi[has], cols[has]]) / 2.0
+    return out
+
+
 # -------------------------------------------------------- Good Judgment style
 def relative_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
                     rule: LossRule = "brier", as_of: TimeLike = None, *,
@@ -1063,6 +1082,7 @@ def relative_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolution
     gsorted = h.group[order]
     gb = np.flatnonzero(np.diff(np.concatenate([[-1], gsorted, [h.n_groups]])))
     records = []
+    qids = h.qinfo["id"].to_numpy()
     # per question: collect its groups
     first_of_group = order[gb[:-1]]
     gq = h.q[first_of_group]
@@ -1074,32 +1094,43 @@ def relative_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolution
         if ndays <= 0:
             continue
         evals = np.minimum(day0 + US_PER_DAY * np.arange(1, ndays + 1), pe[j])
-        mat = np.full((len(groups), ndays), np.nan)
-        for r, g in enumerate(groups):
-            rows = order[gb[g]:gb[g + 1]]
-            st = h.start[rows]
-            idx = np.searchsorted(st, evals, side="left") - 1
-            ok = idx >= 0
-            ok[ok] = h.end[rows[idx[ok]]] >= evals[ok]  # a late retraction ended it
-            mat[r, ok] = vals[rows[idx[ok]]]
+        # each forecaster's forecast standing at the end of each day: one search for all of the
+        # question's forecasters, their start times (sorted within each) laid end to end, each
+        # shifted by a band wider than any start or day so that a day of forecaster r finds
+        # the last start of r before it, or the end of the band before (nothing standing)
+        garr = np.asarray(groups, dtype=np.int64)
+        lens = gb[garr + 1] - gb[garr]
+        rows = np.concatenate([order[gb[g]:gb[g + 1]] for g in groups])
+        first = np.concatenate([[0], np.cumsum(lens)[:-1]])
+        st = h.start[rows] - day0  # >= 0: a forecast counts from the period start
+        band = max(int(st.max()), int(evals[-1] - day0)) + 1
+        owner = np.repeat(np.arange(len(groups), dtype=np.int64), lens)
+        keys = st + owner * band
+        days = (evals - day0)[None, :] + (np.arange(len(groups), dtype=np.int64) * band)[:, None]
+        idx = np.searchsorted(keys, days.ravel(), side="left").reshape(days.shape) - 1
+        ok = idx >= first[:, None]
+        hit = rows[np.where(ok, idx, 0)]
+        ok &= h.end[hit] >= evals[None, :]  # a late retraction ended it
+        mat = np.where(ok, vals[hit], np.nan)
         gf = h.f[first_of_group[groups]]
         pool_rows = in_pool_f[gf]
         with np.errstate(all="ignore"):
             if pool_rows.any() and np.isfinite(mat[pool_rows]).any():
-                sub = mat[pool_rows]
-                has = (~np.isnan(sub)).any(axis=0)
-                med = np.full(ndays, np.nan)
-                med[has] = np.nanmedian(sub[:, has], axis=0)
+                med = nan_median_columns(mat[pool_rows])
             else:
                 med = np.full(ndays, np.nan)
+            # elementwise for all the question's forecasters at once; the sums stay per row
+            standing = ~np.isnan(mat) & ~np.isnan(med)
+            diff = np.where(standing, mat - np.where(standing, med, 0.0), 0.0)
+        nds = standing.sum(axis=1)
+        qid = qids[j]
         for r in range(len(groups)):
-            own = mat[r]
-            standing = ~np.isnan(own) & ~np.isnan(med)
-            diff = np.where(standing, own - np.where(standing, med, 0.0), 0.0)
-            nd = int(standing.sum())
-            records.append((h.qinfo["id"].iat[j], names[gf[r]], float(diff.sum() / ndays),
-                            float(med[standing].mean()) if nd else math.nan,
-                            float(own[standing].mean()) if nd else math.nan, nd, ndays))
+            nd = int(nds[r])
+            st_r = standing[r]
+            # x.sum() / n is what x.mean() computes, without its overhead
+            records.append((qid, names[gf[r]], float(diff[r].sum() / ndays),
+                            float(med[st_r].sum() / nd) if nd else math.nan,
+                            float(mat[r][st_r].sum() / nd) if nd else math.nan, nd, ndays))
     out = pd.DataFrame(records, columns=["question", "forecaster", "relative", "median",
                                          "own", "days_covered", "days"])
     out.attrs["excluded"] = dict(h.excluded)

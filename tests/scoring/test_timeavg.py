@@ -541,3 +541,23 @@ def test_a_late_retraction_ends_the_days_counted_and_the_metaculus_coverage():
     held, _ = holding_table(f, q, r)
     bob = held[(held["question"] == "q2") & (held["forecaster"] == "bob")].iloc[0]
     assert bob["end"] == pd.Timestamp("2024-01-06")
+
+
+def test_nan_median_columns_is_nanmedian_exactly():
+    """The daily median of relative_scores: one sort, the very values of np.nanmedian."""
+    import warnings
+
+    from forecasts.scoring.timeavg import nan_median_columns
+
+    rng = np.random.default_rng(3)
+    for trial in range(200):
+        a = rng.random((int(rng.integers(1, 9)), int(rng.integers(1, 40))))
+        a[rng.random(a.shape) < 0.3] = np.nan
+        if trial % 5 == 0:
+            a[rng.random(a.shape) < 0.1] = np.inf
+        expected = np.full(a.shape[1], np.nan)
+        has = (~np.isnan(a)).any(axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            expected[has] = np.nanmedian(a[:, has], axis=0)
+        assert np.array_equal(nan_median_columns(a), expected, equal_nan=True)
