@@ -55,6 +55,10 @@ from forecasts.ledger.storage import Clock, ExportFormat, Storage, Table, Transa
 from forecasts.paths import output_folder
 
 DEFAULT_PATH = Path("data") / "forecasts.duckdb"
+#: From this many rows on, :meth:`Ledger.verify` checks the chain vectorised; below it the
+#: walk is faster (the vectorised check costs about 0.3 s of frames and connections whatever
+#: the size: 0.37 s against the walk's 0.08 s on the 257-row demo ledger).
+VECTORISED_VERIFY_FROM = 20_000
 #: Row numbers are BIGINTs: larger ones cannot name a row.
 _MAX_SEQ = 2**63 - 1
 
@@ -778,6 +782,8 @@ class Ledger:
         verify_rows`), which names the first bad row.  Both check the same thing."""
         from forecasts.ledger.migrations import COLUMNS
 
+        if self.storage.head().next_seq - 1 < VECTORISED_VERIFY_FROM:
+            return integrity.verify_rows(self.storage.chain())
         n, broken, head = self.storage.chain_links()
         if broken is None:
             for table, frame in self.storage.chain_frames():

@@ -27,6 +27,14 @@ def _rich(ledger):
                           resolutions=[{"question": "past", "outcome": "no", "on": "2019-05-01"}], source="import:x")
 
 
+@pytest.fixture(autouse=True)
+def _vectorised_from_the_first_row(monkeypatch):
+    """These ledgers are small: check them the way a large one is checked."""
+    from forecasts.ledger import store
+
+    monkeypatch.setattr(store, "VECTORISED_VERIFY_FROM", 0)
+
+
 def _walked(ledger, monkeypatch) -> list[int]:
     calls: list[int] = []
     real = integrity.verify_rows
