@@ -146,6 +146,15 @@ class _DuckDBTransaction(Lookups):
         return _chain_rows(self.con, in_transaction=True)
 
 
+def _progress_bar_off(con: duckdb.DuckDBPyConnection) -> None:
+    """Turn DuckDB's progress bar off (it writes into stdout, so into ``--json`` output, when
+    stdout is a terminal).  It is a session option, not a connect one.  Inside Jupyter without
+    ``ipywidgets`` DuckDB refuses any change to it, even to turn it off, but there it is off
+    already: the option is set only when it is on."""
+    if con.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (True,):
+        con.execute("SET enable_progress_bar = false")
+
+
 class DuckDBStorage:
     """The ledger's rows in one DuckDB file (see the module docstring)."""
 
@@ -189,7 +198,7 @@ class DuckDBStorage:
         while True:
             try:
                 con = duckdb.connect(str(self.path), read_only=read_only, config=dict(_CONFIG))
-                con.execute("SET enable_progress_bar = false")  # a session option, not a config one
+                _progress_bar_off(con)
                 return con
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
