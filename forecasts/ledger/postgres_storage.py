@@ -30,7 +30,7 @@ import io
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -219,6 +219,12 @@ class PostgresStorage:
                 idle.append(conn)
                 return
         conn.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Reads inside need nothing more here: connections are pooled already, and every
+        statement is its own snapshot on the server (see :meth:`DuckDBStorage.reading`)."""
+        yield
 
     def _failure(self, exc: psycopg.Error) -> ForecastsError:
         """The ledger error for what the server or the connection said.  Errors that are not

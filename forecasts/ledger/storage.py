@@ -28,6 +28,7 @@ reads carry the latest ``outcome`` and ``resolved_at`` and ``n_forecasts``, ``n_
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeVar
@@ -126,6 +127,11 @@ class Storage(Protocol):
 
     def create(self) -> list[str]:
         """Create the ledger if needed and apply pending migrations; their names."""
+        ...
+
+    def reading(self) -> AbstractContextManager[None]:
+        """A block of reads that may share one connection (``verify`` makes several); no
+        writes inside."""
         ...
 
     def transact(self, work: Callable[[Transaction], T]) -> T:

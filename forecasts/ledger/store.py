@@ -752,6 +752,10 @@ class Ledger:
                 integrity.parse_head(head)
             except ValueError as exc:
                 raise InvalidInput(str(exc)) from None
+        with self.storage.reading():
+            return self._verify(head, key)
+
+    def _verify(self, head: str | None, key: bytes | None) -> integrity.Verification:
         result = self._verify_chain()
         if not result.ok:
             return result

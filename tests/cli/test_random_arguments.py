@@ -227,8 +227,9 @@ def _check(cli, args, ledger_path: Path | None, before: tuple, team: Any = None)
         assert out.returncode in (0, 1, 2), (real, out)
         if out.returncode != 0:
             ledger = Ledger(paths["<ledger>"])
-            result = ledger.verify()
-            assert (ledger.counts(), result.head) == before, real
+            with ledger.storage.reading():  # one connection for both
+                result = ledger.verify()
+                assert (ledger.counts(), result.head) == before, real
 
 
 _SETTINGS = {"deadline": None, "derandomize": False,

@@ -65,3 +65,36 @@ def test_cli_reports_lock_in_one_line(ledger, open_question, cli):
         holder.stdout.close()
     assert out.returncode == 1
     assert "locked by another process" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+WRITE = """
+import sys
+from forecasts.errors import StoreLocked
+from forecasts.ledger import Ledger
+try:
+    Ledger(sys.argv[1], lock_timeout=0.5).log("rain", 0.4, by="bo")
+    print("written")
+except StoreLocked:
+    print("locked")
+"""
+
+
+def _write_from_another_process(path) -> str:
+    return subprocess.run([sys.executable, "-c", WRITE, str(path)], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+@pytest.mark.duckdb_only  # the team ledger's connections are pooled: its reading() holds nothing
+def test_a_reading_block_holds_one_connection_and_one_state_of_the_file(ledger, open_question, snapshot):
+    ledger.log("rain", 0.6, by="alice")
+    outside = (ledger.verify(), ledger.counts(), ledger.records("forecasts"))
+    with ledger.storage.reading():
+        with ledger.storage.reading():  # nested: the same connection
+            inside = (ledger.verify(), ledger.counts(), ledger.records("forecasts"))
+        assert _write_from_another_process(ledger.path) == "locked"  # the file cannot change under the reads
+        with pytest.raises(RuntimeError, match="a write inside"):
+            ledger.log("rain", 0.5, by="alice")
+    assert inside == outside
+    assert snapshot(ledger)[0] == outside[1]  # the refused write wrote nothing
+    assert _write_from_another_process(ledger.path) == "written"  # released at the end of the block
+    assert ledger.counts()["forecasts"] == outside[1]["forecasts"] + 1
