@@ -232,3 +232,13 @@ def test_log_mounts_only_the_ledger_area():
              "print(sorted(m for m in sys.modules if m.startswith('forecasts.cli.')))\n")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert out.stdout.strip().splitlines()[-1] == "['forecasts.cli.ledger', 'forecasts.cli.options', 'forecasts.cli.output']", out
+
+
+def test_the_readme_models_table_lists_exactly_the_models_update_knows():
+    from forecasts.runs.live import MODELS
+
+    text = README.read_text()
+    table = text[text.index("| model | what it does |"):]
+    table = table[:table.index("\n\n")]
+    names = [line.split("|")[1].strip() for line in table.splitlines()[2:]]
+    assert sorted(names) == sorted(MODELS)
