@@ -7,7 +7,8 @@ Conventions
   (write ``65%`` for a percentage).  Exactly 0 or 1 is refused unless ``allow_certainty`` is
   given: a single wrong certain forecast makes the log score infinite.
 * Times are naive :class:`datetime.datetime` values in UTC.  A bare date ``2021-02-05`` means
-  00:00 UTC of that day; a timestamp with an offset is converted to UTC; one without an offset
+  00:00 UTC of that day (a resolution dated by the day its question opened is the one
+  exception: :func:`~forecasts.ledger.rules.resolution_moment`); a timestamp with an offset is converted to UTC; one without an offset
   is taken to be UTC already.
 * Question ids are slugs: lower-case letters, digits, ``.``, ``_`` and ``-``, starting with a
   letter or digit, at most 100 characters.  Forecaster names may also contain ``:`` and ``@``
@@ -210,6 +211,18 @@ def parse_time(value: object, what: str = "date") -> datetime:
     if not _MIN_YEAR <= t.year <= _MAX_YEAR:
         raise InvalidDate(f"{what} {t.isoformat()} is outside the years {_MIN_YEAR}-{_MAX_YEAR}")
     return t
+
+
+def is_bare_date(value: object) -> bool:
+    """Whether ``value`` names a day, not a moment: a :class:`date` that is not a datetime, or
+    text ``YYYY-MM-DD``.
+
+    >>> is_bare_date("2021-02-05"), is_bare_date("2021-02-05T00:00"), is_bare_date(date(2021, 2, 5))
+    (True, False, True)
+    """
+    if isinstance(value, date):
+        return not isinstance(value, datetime)
+    return isinstance(value, str) and re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", value) is not None
 
 
 def parse_duration(value: object, what: str = "duration") -> timedelta:

@@ -552,6 +552,20 @@ def check_event_time(occurred_at: datetime, *, now: datetime, title: str | None 
         raise InvalidDate(f"{what} is dated {occurred_at:%Y-%m-%d}, in the future")
 
 
+def resolution_moment(question: Mapping[str, Any], stated: datetime | None, *, bare: bool,
+                      now: datetime) -> datetime:
+    """When a live resolution happened: ``now`` when no date is given.  A bare date means 00:00
+    of that day, except on the day the question opened, when 00:00 came before the opening:
+    then it means the end of that day, or ``now`` if the end of the day is still to come
+    (``resolve q yes --on <today>`` on a question added today)."""
+    if stated is None:
+        return now
+    opens = question["opens_at"]
+    if bare and stated < opens and stated.date() == opens.date():
+        return min(now, stated + timedelta(days=1) - timedelta(microseconds=1))
+    return stated
+
+
 def check_resolution(question: Mapping[str, Any], outcome: object, resolved_at: datetime, *,
                      now: datetime) -> str:
     """A resolution: an outcome of the question, dated at or after it opens and not in the future.

@@ -346,13 +346,16 @@ class Ledger:
 
     def resolve(self, question: str, outcome: str, *, on: object = None, note: str | None = None,
                 by: str | None = None, source: str = "notebook") -> dict[str, Any]:
-        """Resolve a question (``on``: when it resolved in the world, default now).
+        """Resolve a question (``on``: when it resolved in the world, default now; a bare date
+        on the question's opening day means that day after it opened:
+        :func:`~forecasts.ledger.rules.resolution_moment`).
 
         A later call re-resolves it: the newest resolution counts and scores are recomputed.
         Refused: a resolution dated before the question opens or in the future.
         """
         qid = domain.parse_question_id(question)
         stated = None if on is None else domain.parse_time(on, "resolution date")
+        bare = domain.is_bare_date(on)
         who = _named(by)
         row = {"question": qid, "resolved_by": who,
                "note": domain.optional_text(note, "note"),
@@ -360,7 +363,7 @@ class Ledger:
 
         def write(tx: Transaction) -> dict[str, Any]:
             q = _question(tx, qid)
-            at = tx.now if stated is None else stated
+            at = rules.resolution_moment(q, stated, bare=bare, now=tx.now)
             done = {**row, "resolved_by": who or tx.actor, "resolved_at": at,
                     "outcome": rules.check_resolution(q, outcome, at, now=tx.now)}
             tx.append("resolutions", [done])

@@ -349,3 +349,30 @@ def test_reserved_forecaster_prefixes_are_refused_on_the_live_path(ledger, open_
     ledger.import_history(forecasts=[{"question": open_question, "forecaster": name,
                                       "made_at": row["made_at"], "probability": 0.5}], source="import:test")
     assert name in set(ledger.forecasts()["forecaster"])
+
+
+def test_a_bare_date_on_the_opening_day_resolves_after_the_opening(ledger, cli, snapshot):
+    ledger.add_question("today", title="Added today?", closes="2300-01-01")
+    opened = ledger.records("questions")[0]["opens_at"]
+    result = cli("resolve", "today", "yes", "--on", f"{domain.now():%Y-%m-%d}")
+    assert result.returncode == 0, result.stderr
+    resolved = ledger.records("resolutions")[0]["resolved_at"]
+    assert opened <= resolved <= domain.now()  # the moment of the command: the end of today is to come
+
+    ledger.add_question("earlier", title="Opened one afternoon?", opens="2020-01-01T15:00", closes="2300-01-01")
+    assert ledger.resolve("earlier", "no", on="2020-01-01")["resolved_at"] == \
+        pd.Timestamp("2020-01-01 23:59:59.999999").to_pydatetime()  # that day has ended
+    assert ledger.resolve("earlier", "no", on="2020-01-02")["resolved_at"] == pd.Timestamp("2020-01-02").to_pydatetime()
+    before = snapshot(ledger)
+    with pytest.raises(InvalidDate, match="before question 'earlier' opens"):
+        ledger.resolve("earlier", "no", on="2020-01-01T14:00")  # a moment before the opening stays refused
+    with pytest.raises(InvalidDate, match="before question 'earlier' opens"):
+        ledger.resolve("earlier", "no", on="2019-12-31")
+    assert snapshot(ledger) == before
+
+
+def test_resolve_without_a_date_means_now(ledger, cli):
+    ledger.add_question("now", title="Now?", closes="2300-01-01")
+    start = domain.now()
+    assert cli("resolve", "now", "yes").returncode == 0
+    assert start <= ledger.records("resolutions")[0]["resolved_at"] <= domain.now()
