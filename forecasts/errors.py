@@ -51,7 +51,7 @@ class DuplicateQuestion(InvalidInput):
 
 
 class QuestionClosed(InvalidInput):
-    """The question is resolved or past its close and takes no more live forecasts."""
+    """The question is resolved or past its close and takes no more live forecasts (nor evidence)."""
 
 
 class Backdated(InvalidInput):

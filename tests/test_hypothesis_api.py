@@ -3,7 +3,9 @@ correct row, never a traceback, never a partial write."""
 
 from __future__ import annotations
 
+import functools
 import math
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -22,11 +24,19 @@ junk = st.one_of(
 _settings = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _fresh() -> Ledger:
+@functools.cache
+def _template() -> Path:
     ledger = Ledger.open(Path(tempfile.mkdtemp()) / "h.duckdb", create=True)
     ledger.add_question("rain", title="Rain?", closes="2300-01-01")
     ledger.add_event("Storm", on="2020-01-01")
-    return ledger
+    return ledger.path
+
+
+def _fresh() -> Ledger:
+    """A ledger of its own for each example: a copy of one small ledger file."""
+    path = Path(tempfile.mkdtemp()) / "h.duckdb"
+    shutil.copyfile(_template(), path)
+    return Ledger(path)
 
 
 def _state(ledger: Ledger):

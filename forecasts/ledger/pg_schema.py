@@ -34,12 +34,13 @@ from __future__ import annotations
 
 from forecasts.ledger.integrity import GENESIS
 from forecasts.ledger.migrations import LEDGER_TABLES, SCHEMA_V1, WRITES_TABLE, ddl, writes_ddl
+from forecasts.ledger.sql import history_source_sql
 
 GROUPS = ("forecasts_analyst", "forecasts_editor", "forecasts_importer", "forecasts_admin")
 #: The advisory lock (in this database) that serialises appends to the chain.
 CHAIN_LOCK = 7_426_001
 #: Sources of history: only ``forecasts_importer`` writes them.
-_HISTORY = "(source LIKE 'import:%' OR source LIKE 'model:%' OR source LIKE 'backtest:%' OR source LIKE 'demo:%')"
+_HISTORY = history_source_sql()
 #: Who may write each table, and which column names the writer of a live row.
 WRITERS = {"questions": (("forecasts_editor",), "created_by"),
            "events": (("forecasts_editor",), "created_by"),

@@ -75,7 +75,7 @@ _TYPES: dict[str, str] = {name: kind for cols in SCHEMA_V1.values() for name, ki
 _TYPES.update(recorded_at="TIMESTAMP", prev_hash="VARCHAR", hash="VARCHAR", corrected_by="BIGINT", ended_at="TIMESTAMP", target_made_at="TIMESTAMP",
               target_recorded_at="TIMESTAMP", target_source="VARCHAR",
               n_forecasts="BIGINT", n_forecasters="BIGINT", forecasters="VARCHAR", outcome="VARCHAR",
-              resolved_at="TIMESTAMP", event_title="VARCHAR", occurred_at="TIMESTAMP", version="INTEGER",
+              resolved_at="TIMESTAMP", event_title="VARCHAR", occurred_at="TIMESTAMP", assessed_at="TIMESTAMP", version="INTEGER",
               name="VARCHAR", applied_at="TIMESTAMP")
 
 

@@ -32,6 +32,9 @@ live forecasts       also: made now (within :data:`~forecasts.domain.CLOCK_TOLER
                      no backdating), by a person (no reserved prefix), on a question that
                      is open now and not resolved
 events               dated, not in the future
+evidence             on a binary question of the ledger, about an event of the ledger, a
+                     likelihood ratio > 0 and a weight in (0, 1]; live evidence also on a
+                     question that is not resolved
 resolutions          an outcome of the question (or ambiguous/annulled), dated at or after
                      the question opens and not in the future
 corrections and     by the forecaster of a live row that is not itself a correction, while
@@ -543,6 +546,24 @@ def evidence_row(question: str, event: object, *, lr: object = None, strength: o
             "assessed_by": domain.parse_forecaster(by), "lr": ratio, "strength": verbal,
             "weight": domain.parse_weight(weight), "note": domain.optional_text(note, "note"),
             "source": domain.optional_text(source, "source", 200) or "notebook"}
+
+
+def check_evidence_question(question: Mapping[str, Any]) -> None:
+    """Evidence is a likelihood ratio P(event | yes) / P(event | no): only a binary question
+    takes it (a multiple-choice question has no single "yes" for it to shift)."""
+    if question["kind"] != "binary":
+        raise InvalidInput(f"question {question['id']!r} is {question['kind'].replace('_', '-')}: evidence is a "
+                           "likelihood ratio between yes and no, so only binary questions take it")
+
+
+def check_live_evidence(question: Mapping[str, Any], *, resolution: str | None) -> None:
+    """A live assessment: on a binary question (:func:`check_evidence_question`) that is not
+    resolved (an assessment made in hindsight would count from when it was recorded, after
+    the outcome was known)."""
+    check_evidence_question(question)
+    if resolution is not None:
+        raise QuestionClosed(f"question {question['id']!r} is resolved ({resolution}); "
+                             "it takes no more evidence")
 
 
 def check_event_time(occurred_at: datetime, *, now: datetime, title: str | None = None) -> None:

@@ -37,8 +37,9 @@ _MARK = re.compile(r"\$([a-z_]+)")
 
 def placeholders(sql: str, dialect: Dialect) -> str:
     """``$name`` marks as the driver wants them: DuckDB takes them as they are, psycopg wants
-    ``%(name)s``."""
-    return sql if dialect == "duckdb" else _MARK.sub(r"%(\1)s", sql)
+    ``%(name)s`` (and a literal ``%``, as in ``LIKE 'import:%'``, written ``%%``).  The SQL is
+    then run with parameters, even none (``{}``), so that psycopg reads the marks."""
+    return sql if dialect == "duckdb" else _MARK.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
 def stored_columns(table: str) -> str:
@@ -88,11 +89,27 @@ def forecasts_sql(clock: str) -> str:
         WHERE c.seq IS NULL OR NOT c.retracted"""
 
 
+def history_source_sql(column: str = "source") -> str:
+    """SQL that is true where ``column`` names a history source
+    (:data:`~forecasts.ledger.rules.HISTORY_PREFIXES`, the rule's one list)."""
+    from forecasts.ledger.rules import HISTORY_PREFIXES
+
+    return "(" + " OR ".join(f"{column} LIKE '{prefix}%'" for prefix in HISTORY_PREFIXES) + ")"
+
+
 def evidence_sql(clock: str) -> str:
+    """Evidence with its event, known once both are.  ``assessed_at`` is the assessment's own
+    time: a live one was made when it was recorded; an imported one is dated by its source,
+    which dates it by its event.  So even replaying world time (``clock == "world"``), a live
+    assessment recorded after ``$as_of`` is not known then: no hindsight in a backtest."""
+    history = history_source_sql("v.source")
     known = clock_filter("occurred_at", clock, "e.") + " AND " + clock_filter(None, clock, "v.")
+    if clock == "world":
+        known += f" AND ({history} OR v.recorded_at <= $as_of)"
     return f"""SELECT * FROM (
                  SELECT v.seq, v.question, v.event, v.assessed_by, v.lr, v.strength, v.weight, v.note,
-                        v.source, v.recorded_at, e.occurred_at, e.title AS event_title, e.cameo, e.goldstein
+                        v.source, v.recorded_at, e.occurred_at, e.title AS event_title, e.cameo, e.goldstein,
+                        CASE WHEN {history} THEN e.occurred_at ELSE v.recorded_at END AS assessed_at
                  FROM evidence v JOIN events e ON e.seq = v.event WHERE {known}) ev WHERE true"""
 
 

@@ -336,7 +336,9 @@ class Ledger:
 
         def write(tx: Transaction) -> dict[str, Any]:
             row["assessed_by"] = who or tx.actor
-            _question(tx, row["question"])
+            q = _question(tx, row["question"])
+            resolution = tx.latest_resolution(q["id"])
+            rules.check_live_evidence(q, resolution=None if resolution is None else resolution[0])
             if not tx.has_event(row["event"]):
                 raise UnknownEvent(f"no event {row['event']}; list the events to find its id")
             tx.append("evidence", [row])
@@ -447,7 +449,9 @@ class Ledger:
                     event: object = None
                 else:
                     event = v["event"]
-                row = rules.evidence_row(question(v["question"])["id"], 1 if event is None else event,
+                q = question(v["question"])
+                rules.check_evidence_question(q)
+                row = rules.evidence_row(q["id"], 1 if event is None else event,
                                          lr=v.get("lr"), strength=v.get("strength"), weight=v.get("weight"),
                                          note=v.get("note"), by=v.get("by"), source=src)
                 if event is not None and not tx.has_event(row["event"]):

@@ -30,7 +30,7 @@ from forecasts.errors import InvalidInput
 from forecasts.models import evidence as evidence_model
 from forecasts.models import hazard as hazard_model
 from forecasts.models.logodds import clip
-from forecasts.models.prior import choose_prior, events_after_prior
+from forecasts.models.prior import choose_prior, events_after_prior, explain_left_out
 
 __all__ = ["Forecasts", "History", "QuestionRecords", "aggregate_forecast", "check_trained", "contextual_forecast",
            "evidence_forecast", "hazard_forecast", "learned_forecast", "learned_hazard_forecast",
@@ -120,7 +120,7 @@ def evidence_forecast(data: QuestionRecords, *, same_day_decay: float = 1.0) -> 
            + (f", largest moves: {_movers(steps, lambda s: s['delta'])}" if steps else "")
            + f"; posterior {result.probability:.1%}")
     row = _row(q["id"], "model:evidence", as_of, result.probability, evidence_model.VERSION, params, why)
-    return [row], result.explanation()
+    return [row], explain_left_out(result.explanation(), prior, data["evidence"])
 
 
 def hazard_forecast(data: QuestionRecords, *, shape: float = hazard_model.DEFAULT_SHAPE,
@@ -137,7 +137,7 @@ def hazard_forecast(data: QuestionRecords, *, shape: float = hazard_model.DEFAUL
            f"{params['n_events']} events multiply it by {result.multiplier:.3g}; {result.days_left:.0f} days left; "
            f"P(by {q['closes_at']:%Y-%m-%d}) {result.probability:.1%}")
     row = _row(q["id"], "model:hazard", as_of, result.probability, hazard_model.VERSION, params, why)
-    return [row], result.explanation()
+    return [row], explain_left_out(result.explanation(), prior, data["evidence"])
 
 
 def check_trained(summary: Mapping[str, Any], as_of: datetime) -> None:
@@ -166,7 +166,7 @@ def learned_forecast(data: QuestionRecords, summary: Mapping[str, Any]) -> Forec
     why = (f"prior {prior['p']:.1%} from {prior['from']}; {len(items)} events with learned effects "
            f"({summary['version']}); P {p:.1%}, 90% interval {result['q05']:.1%}-{result['q95']:.1%}")
     row = _row(q["id"], "model:learned", as_of, p, f"learned-1+{summary['version']}", params, why)
-    return [row], result["explanation"]
+    return [row], explain_left_out(result["explanation"], prior, data["evidence"])
 
 
 def learned_hazard_forecast(data: QuestionRecords, summary: Mapping[str, Any], *,
@@ -207,7 +207,7 @@ def learned_hazard_forecast(data: QuestionRecords, summary: Mapping[str, Any], *
              f"P(by {q['closes_at']:%Y-%m-%d}) {p:.1%} [90% {q05:.1%}-{q95:.1%}]"]
     row = _row(q["id"], "model:learned-hazard", as_of, p,
                f"{hazard_model.VERSION}+learned+{summary['version']}", params, why)
-    return [row], lines
+    return [row], explain_left_out(lines, prior, data["evidence"])
 
 
 def _cached(fits: dict | None, key: tuple, compute: Callable[[], Any]) -> Any:

@@ -24,7 +24,7 @@ from typing import Any
 
 from forecasts.domain import is_person
 
-__all__ = ["choose_prior", "events_after_prior"]
+__all__ = ["choose_prior", "events_after_prior", "explain_left_out"]
 
 
 def choose_prior(question: Mapping[str, Any], forecasts: Sequence[Mapping[str, Any]],
@@ -74,3 +74,26 @@ def events_after_prior(prior: Mapping[str, Any], evidence: Sequence[Mapping[str,
     if not prior["counts_earlier_events"]:
         return list(evidence)
     return [v for v in evidence if v["occurred_at"] > prior["at"]]
+
+
+def explain_left_out(explanation: list[str], prior: Mapping[str, Any],
+                     evidence: Sequence[Mapping[str, Any]]) -> list[str]:
+    """``explanation`` (its first line the prior) with a line after the prior for each assessed
+    event that :func:`events_after_prior` leaves out, saying why: a forecast made after the
+    event already contains it, and counting it again would count it twice.
+
+    >>> from datetime import datetime as dt
+    >>> prior = {"at": dt(2020, 1, 5), "counts_earlier_events": True, "from": "ana's first forecast (2020-01-05)"}
+    >>> explain_left_out(["prior 40.0%", "posterior 40.0%"], prior,
+    ...                  [{"event": 3, "event_title": "Talks", "occurred_at": dt(2020, 1, 1)}])[1]
+    "event 3 'Talks' (2020-01-01) left out: it predates the prior, ana's first forecast (2020-01-05), which already reflects it"
+    """
+    if not prior["counts_earlier_events"]:
+        return explanation
+    left: dict[Any, Mapping[str, Any]] = {}
+    for v in evidence:
+        if v["occurred_at"] <= prior["at"]:
+            left.setdefault(v["event"], v)
+    lines = [f"event {e} {v.get('event_title')!r} ({v['occurred_at']:%Y-%m-%d}) left out: it predates the prior, "
+             f"{prior['from']}, which already reflects it" for e, v in left.items()]
+    return [*explanation[:1], *lines, *explanation[1:]]

@@ -3,8 +3,10 @@
 :func:`backtest` runs a model on a question as of each date ``d`` (and, by default, on each
 assessed event's date).  Reads use ``clock="world"``: rows are filtered by their *world* time
 only, so imported history that was recorded all at once in 2026 replays as it unfolded in 2020.
-The price of that choice: an evidence assessment written later about an earlier event is
-visible at the event's date, hindsight included.  Rows are written with source
+An evidence assessment carries its own time (:func:`~forecasts.ledger.sql.evidence_sql`): a
+live one counts from when it was recorded, so one written today about an event of last year
+is not seen by a backtest of last year; an imported one keeps the source's time, its event's.
+Rows are written with source
 ``backtest:<name>``, ``backtest=True``, ``made_at`` = ``d``.  Dates already backtested by the
 same model version are skipped, so a re-run appends nothing twice.
 """
@@ -56,8 +58,8 @@ def backtest(ledger: Ledger, question: str, model: str = "evidence", start: obje
 
     ``start`` defaults to the question's opening, ``end`` to the earliest of its close, its
     resolution and now; ``every`` is a step such as ``"1w"`` or a :class:`~datetime.timedelta`.
-    With ``at_events`` the model also runs at each assessed event's date (the moment after the
-    event).  ``write=False`` computes the rows without appending them.  Returns ``{"rows",
+    With ``at_events`` the model also runs at each assessment's date: its event's, or when it
+    was made if that was later (the moment it became known).  ``write=False`` computes the rows without appending them.  Returns ``{"rows",
     "skipped": {date: reason}, "existing"}`` (``existing``: rows already in the ledger).
     """
     qid = domain.parse_question_id(question)
@@ -71,7 +73,7 @@ def backtest(ledger: Ledger, question: str, model: str = "evidence", start: obje
     t0 = q["opens_at"] if start is None else domain.parse_time(start, "backtest start date")
     t1 = last if end is None else min(domain.parse_time(end, "backtest end date"), last)
     step = every if isinstance(every, timedelta) else domain.parse_duration(every, "backtest step")
-    extra = [v["occurred_at"] for v in data["evidence"]] if at_events else []
+    extra = [max(v["occurred_at"], v["assessed_at"]) for v in data["evidence"]] if at_events else []
     summary = options.pop("summary", None)
     if model in LEARNED and summary is None:
         summary = load_summary(ledger)

@@ -376,3 +376,24 @@ def test_resolve_without_a_date_means_now(ledger, cli):
     start = domain.now()
     assert cli("resolve", "now", "yes").returncode == 0
     assert start <= ledger.records("resolutions")[0]["resolved_at"] <= domain.now()
+
+
+def test_evidence_only_on_binary_questions_and_live_only_before_the_resolution(ledger, open_question, snapshot, cli):
+    e = ledger.add_event("Talks announced", on="2020-12-17")
+    ledger.add_question("term", title="How long?", closes="2300-01-01", kind="multiple_choice", options="a,b")
+    ledger.add_question("done", title="Done?", closes="2300-01-01")
+    ledger.resolve("done", "yes")
+    before = snapshot(ledger)
+    with pytest.raises(InvalidInput, match="'term' is multiple-choice: evidence is a likelihood ratio between yes and no"):
+        ledger.add_evidence("term", e["seq"], lr=2)
+    with pytest.raises(InvalidInput, match="only binary questions"):
+        ledger.import_history(questions=[{"qid": "mc-old", "title": "Which?", "opens": "2020-01-01",
+                                          "closes": "2020-06-01", "kind": "multiple_choice", "options": "a,b"}],
+                              evidence=[{"question": "mc-old", "event": e["seq"], "lr": 2.0, "by": "ana"}],
+                              source="import:test")
+    with pytest.raises(QuestionClosed, match="'done' is resolved .*takes no more evidence"):
+        ledger.add_evidence("done", e["seq"], lr=2)
+    result = cli("evidence", "done", str(e["seq"]), "--lr", "2")
+    assert result.returncode == 2 and "takes no more evidence" in result.stderr and result.stderr.count("\n") == 1
+    assert snapshot(ledger) == before
+    ledger.add_evidence("rain", e["seq"], lr=2)  # a binary, open question takes it

@@ -60,3 +60,17 @@ def test_update_with_a_closed_form_model_imports_no_pandas_numpy_or_pymc(cli, tm
             "print(sorted(m for m in ('pandas', 'numpy', 'pymc', 'pytensor', 'scipy') if m in sys.modules))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.strip().endswith("[]"), r.stdout + r.stderr
+
+
+def test_explain_says_which_assessed_events_the_prior_already_contains(cli, db_path):
+    _setup(cli)  # the event (2026-11-27) predates the analyst's first forecast (now)
+    event = Ledger.open(db_path).records("events")[0]["seq"]
+    assert cli("evidence", "talks", str(event), "--lr", "3").returncode == 0
+    for model in ("evidence", "hazard"):
+        r = cli("explain", "talks", "--model", model)
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.splitlines()
+        left = [x for x in lines if "left out" in x]
+        assert len(left) == 1 and f"event {event} 'Moscow rejects all meetings' (2026-11-27) left out: it predates " \
+            "the prior" in left[0] and "which already reflects it" in left[0], r.stdout
+    assert "posterior 40.0%" in cli("explain", "talks", "--model", "evidence").stdout

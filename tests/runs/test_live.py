@@ -98,16 +98,20 @@ def test_no_lookahead_ledger_clock(seed):
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), cut_days=st.integers(30, 330))
 def test_no_lookahead_world_clock(seed, cut_days):
-    """Replaying history (backtests): rows dated after t in the world, whenever recorded,
-    never change a model's forecast as of t."""
+    """Replaying history (backtests): rows dated after t in the world, whenever recorded, and
+    live assessments recorded after t, whatever event they assess, never change a model's
+    forecast as of t."""
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as tmp:
         ledger, qids = _ledger_with_history(Path(tmp), rng)
         t = datetime(2020, 1, 1) + timedelta(days=cut_days)
         before = _snapshot(ledger, qids, t, "world")
         after = t + timedelta(seconds=1)
-        # (an assessment has no world time of its own: it is dated by its event, so new
-        # assessments of events dated before t are not "after t" on this clock; see forecasts/runs/backtest.py)
+        # A live assessment, recorded now, of an event dated before t: made after t, so unseen at t.
+        # (An imported assessment is dated by its source, that is by its event: see forecasts/ledger/sql.py.)
+        early = [e["seq"] for e in ledger.records("events", clock="world") if e["occurred_at"] <= t]
+        if early:
+            ledger.add_evidence(rng.choice(qids), rng.choice(early), lr=rng.uniform(0.1, 10), by="bob")
         ledger.import_history(**_random_rows(rng, after, datetime(2022, 1, 1), qids, 6, []),
                               source="import:later")
         ledger.import_history(resolutions=[{"question": rng.choice(qids), "outcome": "yes", "on": after}],
@@ -283,3 +287,24 @@ def test_update_all_reads_once_and_equals_update_question_by_question(tmp_path, 
         assert len(reads) == 1, (model, reads)  # one read of the ledger, whatever the questions
         monkeypatch.undo()
     assert any(r["forecaster"].startswith("model:recalibrated:") for r in out["rows"])
+
+
+def test_a_backtest_does_not_see_an_assessment_made_after_its_dates(ledger):
+    ledger.import_history(questions=[{"qid": "talks", "title": "Talks?", "opens": "2025-08-01", "closes": "2300-01-01"}],
+                          events=[{"title": "Summit", "on": "2025-08-08"}],
+                          forecasts=[{"question": "talks", "forecaster": "ana", "made_at": "2025-08-02",
+                                      "probability": 0.4}], source="import:test")
+    summit = _event_ids(ledger)[0]
+    window = {"start": "2025-08-01", "end": "2025-09-01", "every": "1w", "write": False}
+
+    def replayed() -> dict:
+        return {r["made_at"]: r["probability"] for r in backtest(ledger, "talks", "evidence", **window)["rows"]}
+
+    before = replayed()
+    assert before[datetime(2025, 8, 15)] == pytest.approx(0.4)  # ana's forecast, the event unassessed
+    ledger.add_evidence("talks", summit, lr=30, by="ana")  # recorded today, about an event of 2025-08-08
+    assert replayed() == before  # no hindsight in 2025
+    now = live.forecast(ledger, "talks", "evidence")["rows"][0]["probability"]
+    assert now == pytest.approx(0.4 * 30 / (0.4 * 30 + 0.6))  # live, today, it counts
+    assessed = ledger.records("evidence")[0]
+    assert assessed["assessed_at"] == assessed["recorded_at"]
