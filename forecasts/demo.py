@@ -185,7 +185,7 @@ def demo_scores(ledger: Ledger) -> Any:
 def run_demo(path: str | os.PathLike | None = None,
              report: str | os.PathLike | None = Path("reports") / "new-start.html") -> dict[str, Any]:
     """Build the demo ledger, replay the events through the evidence and deadline-hazard
-    models (written as backtest rows, forecasters ``model:evidence`` and ``model:hazard``),
+    models (written as backtest rows, forecasters ``backtest:evidence`` and ``backtest:hazard``),
     score everyone, and write the report (``report=None`` skips it).
 
     Returns ``{"path", "counts", "scores", "verify", "models", "report"}``: the ledger file,

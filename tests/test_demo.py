@@ -47,7 +47,7 @@ def test_demo_contents(demo):
 
 def test_demo_scores(demo):
     scores = demo["scores"].set_index("forecaster")
-    assert set(scores.index) == {"import:metaculus", ANALYST_A, ANALYST_B, "model:evidence", "model:hazard"}
+    assert set(scores.index) == {"import:metaculus", ANALYST_A, ANALYST_B, "backtest:evidence", "backtest:hazard"}
     assert ((scores["brier"] > 0) & (scores["brier"] < 1)).all()
     assert (scores["log"] > 0).all() and (scores["coverage"] <= 1).all()
     assert scores.loc["import:metaculus", "n_forecasts"] == 100
@@ -75,14 +75,14 @@ def test_demo_rebuilds_fresh(demo_copy):
 
 def test_demo_report(demo):
     html = demo["report"].read_text()
-    assert demo["report"].name == "new-start.html" and "model:evidence" in html and "import:metaculus" in html
+    assert demo["report"].name == "new-start.html" and "backtest:evidence" in html and "import:metaculus" in html
 
 
 @pytest.mark.duckdb_only  # the demo is a DuckDB file
 def test_demo_cli_ends_with_the_report(cli, tmp_path):
     out = cli("demo", "--db", str(tmp_path / "d.duckdb"), env={"COLUMNS": "200"}, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert "import:metaculus" in out.stdout and "model:hazard" in out.stdout and "hash chain: ok" in out.stdout
+    assert "import:metaculus" in out.stdout and "backtest:hazard" in out.stdout and "hash chain: ok" in out.stdout
     assert out.stdout.strip().splitlines()[-1] == "report: reports/new-start.html"
     assert (tmp_path / "reports" / "new-start.html").exists()
     con = duckdb.connect(str(tmp_path / "d.duckdb"), read_only=True)

@@ -22,17 +22,31 @@ if TYPE_CHECKING:
 app = typer.Typer()
 
 
-def _frames(db: str | None, as_of: str | None, live: bool = False) -> tuple[Any, Any, Any]:
+def _frames(db: str | None, as_of: str | None, live: bool = False,
+            backtests: bool = False) -> tuple[tuple[Any, Any, Any], int]:
+    """The forecasts, questions and resolutions to score, and how many backtest rows were
+    left out (all of them unless ``backtests``: a replay is not a track record)."""
     ledger = open_ledger(db)
     forecasts = ledger.forecasts(as_of)
+    replayed = forecasts["backtest"].astype(bool).to_numpy()
+    left_out = 0 if backtests else int(replayed.sum())
+    if left_out:
+        forecasts = forecasts[~replayed]
     if live:
         from forecasts.scoring import live_only
 
         forecasts = live_only(forecasts)
-    return forecasts, ledger.questions(as_of), ledger.resolutions(as_of)
+    return (forecasts, ledger.questions(as_of), ledger.resolutions(as_of)), left_out
+
+
+def _backtests_line(left_out: int) -> None:
+    if left_out:
+        line(f"{left_out} backtest rows left out (replayed models, not a track record): --backtests scores them "
+             "as their own forecasters")
 
 
 LiveOnly = Annotated[bool, typer.Option("--live-only", help="Score only forecasts recorded live, leaving imported history (source import:...) out.")]
+Backtests = Annotated[bool, typer.Option("--backtests", help="Also score backtest rows (forecasters backtest:<model>), left out by default.")]
 
 
 def _excluded_line(excluded: dict[str, int]) -> str:
@@ -47,6 +61,7 @@ def score(
     relative_to: Annotated[str | None, typer.Option(help="crowd:median (Good Judgment daily relative Brier) or a forecaster.")] = None,
     bits: Annotated[bool, typer.Option(help="Log score in bits instead of nats.")] = False,
     live_only: LiveOnly = False,
+    backtests: Backtests = False,
     as_of: AsOf = None,
     as_json: Json = False,
     db: Db = None,
@@ -58,7 +73,7 @@ def score(
     live forecasts alone."""
     from forecasts.scoring import score_table, track_records
 
-    frames = _frames(db, as_of, live_only)
+    frames, left_out = _frames(db, as_of, live_only, backtests)
     # the library checks by and rule itself (InvalidInput, exit 2); the casts only say so to the type checker
     scores = score_table(*frames, by=cast("ScoreGrouping", by), rule=cast("ScoreRule", rule),
                          relative_to=relative_to, as_of=as_of,
@@ -68,7 +83,8 @@ def score(
         scores.insert(1, "record", scores["forecaster"].astype(str).map(kinds))
     if as_json:
         write_json({"rule": rule, "by": by, "higher_is_better": scores.attrs.get("higher_is_better"),
-                    "live_only": live_only, "excluded": plain(scores.attrs.get("excluded", {})),
+                    "live_only": live_only, "backtest_rows_left_out": left_out,
+                    "excluded": plain(scores.attrs.get("excluded", {})),
                     "rows": records(scores)})
         return
     better = "higher" if scores.attrs.get("higher_is_better") else "lower"
@@ -79,6 +95,9 @@ def score(
     scope = ", live forecasts only" if live_only else ""
     table(scores, cols, title=f"{unit}, time-averaged ({better} is better){scope}", empty="no resolved questions to score")
     line(_excluded_line(scores.attrs.get("excluded", {})))
+    _backtests_line(left_out)
+    line("every resolved question counts here; 'forecasts calibration' counts only those past their scheduled "
+         "close, so its Brier can differ")
 
 
 @app.command()
@@ -88,6 +107,7 @@ def calibration(
     bins: Annotated[int, typer.Option(help="Bins of the text chart and the ECE.")] = 10,
     top: Annotated[int, typer.Option(min=0, help="Show the groups with the most questions, at most this many (0: all); --json has every group.")] = 30,
     charts: Annotated[bool, typer.Option("--charts", help="Also draw a text reliability chart per group shown.")] = False,
+    backtests: Backtests = False,
     as_of: AsOf = None,
     as_json: Json = False,
     db: Db = None,
@@ -103,12 +123,12 @@ def calibration(
         text_reliability_chart,
     )
 
-    frames = _frames(db, as_of)
+    frames, left_out = _frames(db, as_of, backtests=backtests)
     group = None if by == "all" else cast("CalibrationGrouping", by)  # checked by the library
     result = calibration_table(*frames, forecaster=forecaster, by=group, as_of=as_of, bins=bins)
     result = result.rename_axis(group or "group").reset_index()
     if as_json:
-        write_json({"by": group, "excluded": plain(result.attrs.get("excluded", {})),
+        write_json({"by": group, "backtest_rows_left_out": left_out, "excluded": plain(result.attrs.get("excluded", {})),
                     "ece_binning": result.attrs.get("ece_binning"), "rows": records(result)})
         return
     cols = [group or "group", "n_questions", "n_forecasts", "brier", "mcb", "dsc", "unc",
@@ -122,6 +142,9 @@ def calibration(
         line(f"{len(result) - len(shown)} more groups with fewer questions not shown (--top 0 shows all, "
              "--json gives every number)")
     line(_excluded_line(result.attrs.get("excluded", {})))
+    _backtests_line(left_out)
+    line("only questions past their scheduled close count here (a question resolved early would bias it); "
+         "'forecasts score' counts every resolved question, so its Brier can differ")
     if result.empty or not charts:
         if not result.empty:
             line("text reliability charts: add --charts")

@@ -6,9 +6,9 @@ only, so imported history that was recorded all at once in 2026 replays as it un
 An evidence assessment carries its own time (:func:`~forecasts.ledger.sql.evidence_sql`): a
 live one counts from when it was recorded, so one written today about an event of last year
 is not seen by a backtest of last year; an imported one keeps the source's time, its event's.
-Rows are written with source
-``backtest:<name>``, ``backtest=True``, ``made_at`` = ``d``.  Dates already backtested by the
-same model version are skipped, so a re-run appends nothing twice.
+Rows are written as forecaster and source ``backtest:<name>`` (:func:`backtest_name`),
+``backtest=True``, ``made_at`` = ``d``.  Dates already backtested by the same model version are
+skipped, so a re-run appends nothing twice.
 """
 
 from __future__ import annotations
@@ -25,7 +25,18 @@ from forecasts.runs.live import LEARNED, forecast, read_question
 if TYPE_CHECKING:
     from forecasts.ledger import Ledger
 
-__all__ = ["backtest", "backtest_dates"]
+__all__ = ["backtest", "backtest_dates", "backtest_name"]
+
+
+def backtest_name(forecaster: str) -> str:
+    """The forecaster a model's backtest rows are written as: ``model:hazard`` replayed is
+    ``backtest:hazard`` (``model:contextual:ana``: ``backtest:contextual:ana``), the name that
+    ``score``, the report and the command's own message all use.
+
+    >>> backtest_name("model:hazard"), backtest_name("model:contextual:ana")
+    ('backtest:hazard', 'backtest:contextual:ana')
+    """
+    return "backtest:" + forecaster.removeprefix("model:")
 
 
 def backtest_dates(start: datetime, end: datetime, every: timedelta,
@@ -86,6 +97,7 @@ def backtest(ledger: Ledger, question: str, model: str = "evidence", start: obje
         out = forecast(ledger, qid, model, d, clock="world", question_row=q, **options)
         for row in out["rows"]:
             row["backtest"] = True
+            row["forecaster"] = backtest_name(row["forecaster"])
             if (row["forecaster"], row["made_at"], row["model_version"]) in done:
                 existing += 1
             else:

@@ -39,7 +39,7 @@ def replay_demo(ledger: Ledger, question: str = "new-start-extension", *, every:
 
     written = {m: backtest(ledger, question, m, every=every) for m in CLOSED_FORM}
     frame = ledger.forecasts(clock="world", question=question)
-    keep = ["model:evidence", "model:hazard", "import:metaculus"]
+    keep = ["backtest:evidence", "backtest:hazard", "import:metaculus"]
     paths = frame[frame["forecaster"].isin(keep)][["made_at", "forecaster", "probability"]]
     crowd = paths[paths["forecaster"] == "import:metaculus"]
     if len(crowd) >= 5:
