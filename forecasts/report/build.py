@@ -47,7 +47,7 @@ import pandas as pd
 
 from forecasts import plots
 from forecasts.domain import FORECASTER_KINDS, KIND_LABELS, RESERVED_PREFIXES, forecaster_kind
-from forecasts.errors import UnknownForecaster
+from forecasts.errors import InvalidInput, UnknownForecaster
 from forecasts.report.results import (
     CalibrationResult,
     LedgerReader,
@@ -430,8 +430,11 @@ def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
         The file written.
     """
     target = Path(out) if out is not None else default_out(ledger)
-    if target.is_dir() or str(out or "").endswith(("/", os.sep)):
-        target = target / f"{_ledger_name(ledger)[0]}.html"
+    try:
+        if target.is_dir() or str(out or "").endswith(("/", os.sep)):
+            target = target / f"{_ledger_name(ledger)[0]}.html"
+    except OSError as exc:  # a name too long for the file system, a path through a file...
+        raise InvalidInput(f"cannot write the report to {target}: {exc.strerror or exc}") from None
     frames = scoped_frames(ledger, as_of=as_of, tag=tag, since=since)
     if live_only:
         from forecasts.scoring import live_only as live_rows
@@ -542,8 +545,11 @@ def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
     context["timelines"] = [(qid, Markup(t)) for qid, t in context["timelines"]]
     context["css"] = Markup(context["css"])
     text = _environment().get_template("report.html.j2").render(**context)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot write the report to {target}: {exc.strerror or exc}") from None
     if progress is not None:
         progress(total, total, "done")
     return target

@@ -228,3 +228,14 @@ def test_the_summary_counts_forecasters_by_kind(demo_report, parse):
     text = " ".join(page.text)
     assert "imported record" in text and "crowd aggregates (" in text
     assert "persons (any other name)" in text
+
+
+def test_an_unusable_out_path_is_one_line_and_nothing_is_written(ledger, open_question, tmp_path, cli):
+    (tmp_path / "a-file").write_text("")
+    for out in (tmp_path / ("x" * 300), tmp_path / "a-file" / "r.html"):  # too long a name; a path through a file
+        with pytest.raises(InvalidInput, match="cannot write the report to"):
+            build_report(ledger, out)
+        result = cli("report", "--out", str(out))
+        assert result.returncode == 2 and result.stderr.startswith("error: cannot write the report to")
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".duckdb") == ["a-file"]
