@@ -49,13 +49,13 @@ def test_calibration(cli, demo_db):
     assert "import:metaculus" in summary and "0.7-0.8" not in summary and "add --charts" in summary
     text = cli("calibration", "--charts", "--db", str(demo_db), env={"COLUMNS": "200"}).stdout
     assert "reliability" in text and "0.7-0.8" in text
-    by_tag = cli("calibration", "--charts", "--by", "tag", "--db", str(demo_db), env={"COLUMNS": "200"}).stdout
+    by_tag = cli("calibration", "--charts", "--group-by", "tag", "--db", str(demo_db), env={"COLUMNS": "200"}).stdout
     assert "arms-control: reliability" in by_tag and "new-start: reliability" in by_tag
     one = cli("calibration", "--charts", "--top", "1", "--db", str(demo_db), env={"COLUMNS": "200"}).stdout
     assert one.count(": reliability") == 1 and "more groups with fewer questions not shown" in one
 
 
-@pytest.mark.parametrize("args", [("score", "--rule", "accuracy"), ("score", "--by", "colour"),
+@pytest.mark.parametrize("args", [("score", "--rule", "accuracy"), ("score", "--group-by", "colour"),
                                   ("score", "--rule", "peer", "--relative-to", "crowd:median"),
                                   ("calibration", "--bins", "1"), ("score", "--as-of", "someday")])
 def test_bad_scoring_options(cli, demo_db, args):
@@ -66,3 +66,13 @@ def test_bad_scoring_options(cli, demo_db, args):
 def test_empty_ledger(cli, ledger):
     assert "no resolved questions to score" in cli("score").stdout
     assert "past its scheduled close" in cli("calibration").stdout
+
+
+def test_group_by_groups_and_the_old_by_still_works_with_a_warning(cli, demo_db):
+    new = cli("score", "--group-by", "tag", "--json", "--db", str(demo_db))
+    old = cli("score", "--by", "tag", "--json", "--db", str(demo_db))
+    assert new.returncode == old.returncode == 0 and json.loads(new.stdout)["by"] == "tag"
+    assert json.loads(old.stdout) == json.loads(new.stdout)
+    assert new.stderr == "" and "--by is deprecated here, use --group-by" in old.stderr
+    cal = cli("calibration", "--by", "tag", "--db", str(demo_db), env={"COLUMNS": "200"})
+    assert cal.returncode == 0 and "arms-control" in cal.stdout and "use --group-by" in cal.stderr

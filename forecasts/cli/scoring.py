@@ -45,6 +45,19 @@ def _backtests_line(left_out: int) -> None:
              "as their own forecasters")
 
 
+OldBy = Annotated[str | None, typer.Option("--by", hidden=True, help="Deprecated: --group-by.")]
+
+
+def _grouping(group_by: str, by: str | None) -> str:
+    """The grouping asked for: ``--group-by``, or the deprecated ``--by`` (in the other commands
+    ``--by`` names who), which still works for one release, with a warning on stderr."""
+    if by is None:
+        return group_by
+    line("warning: --by is deprecated here, use --group-by (--by names a forecaster in log, due, "
+         "questions and events)", err=True)
+    return by
+
+
 LiveOnly = Annotated[bool, typer.Option("--live-only", help="Score only forecasts recorded live, leaving imported history (source import:...) out.")]
 Backtests = Annotated[bool, typer.Option("--backtests", help="Also score backtest rows (forecasters backtest:<model>), left out by default.")]
 
@@ -56,7 +69,8 @@ def _excluded_line(excluded: dict[str, int]) -> str:
 
 @app.command()
 def score(
-    by: Annotated[str, typer.Option(help="Group by forecaster, tag, question, kind or period.")] = "forecaster",
+    group_by: Annotated[str, typer.Option("--group-by", help="Group by forecaster, tag, question, kind or period.")] = "forecaster",
+    by: OldBy = None,
     rule: Annotated[str, typer.Option(help="brier (0-1), log (nats), spherical, baseline or peer (Metaculus).")] = "brier",
     relative_to: Annotated[str | None, typer.Option(help="crowd:median (Good Judgment daily relative Brier) or a forecaster.")] = None,
     bits: Annotated[bool, typer.Option(help="Log score in bits instead of nats.")] = False,
@@ -73,6 +87,7 @@ def score(
     live forecasts alone."""
     from forecasts.scoring import score_table, track_records
 
+    by = _grouping(group_by, by)
     frames, left_out = _frames(db, as_of, live_only, backtests)
     # the library checks by and rule itself (InvalidInput, exit 2); the casts only say so to the type checker
     scores = score_table(*frames, by=cast("ScoreGrouping", by), rule=cast("ScoreRule", rule),
@@ -103,7 +118,8 @@ def score(
 @app.command()
 def calibration(
     forecaster: Annotated[list[str] | None, typer.Option(help="Only these forecasters (repeat the option).")] = None,
-    by: Annotated[str, typer.Option(help="Group by forecaster, tag, kind or period, or 'all' for one group.")] = "forecaster",
+    group_by: Annotated[str, typer.Option("--group-by", help="Group by forecaster, tag, kind or period, or 'all' for one group.")] = "forecaster",
+    by: OldBy = None,
     bins: Annotated[int, typer.Option(help="Bins of the text chart and the ECE.")] = 10,
     top: Annotated[int, typer.Option(min=0, help="Show the groups with the most questions, at most this many (0: all); --json has every group.")] = 30,
     charts: Annotated[bool, typer.Option("--charts", help="Also draw a text reliability chart per group shown.")] = False,
@@ -123,6 +139,7 @@ def calibration(
         text_reliability_chart,
     )
 
+    by = _grouping(group_by, by)
     frames, left_out = _frames(db, as_of, backtests=backtests)
     group = None if by == "all" else cast("CalibrationGrouping", by)  # checked by the library
     result = calibration_table(*frames, forecaster=forecaster, by=group, as_of=as_of, bins=bins)
