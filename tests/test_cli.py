@@ -242,3 +242,19 @@ def test_the_readme_models_table_lists_exactly_the_models_update_knows():
     table = table[:table.index("\n\n")]
     names = [line.split("|")[1].strip() for line in table.splitlines()[2:]]
     assert sorted(names) == sorted(MODELS)
+
+
+def test_log_takes_the_start_of_one_question_id(cli, ledger, snapshot):
+    ledger.add_question("new-start-extension", title="Extended?", closes="2300-01-01")
+    ledger.add_question("new-start-term", title="How long?", closes="2300-01-01")
+    ledger.add_question("iran-deal", title="Deal?", closes="2300-01-01")
+    result = cli("log", "iran", "30%")
+    assert result.returncode == 0 and "on iran-deal" in result.stdout
+    assert ledger.records("forecasts")[-1]["question"] == "iran-deal"
+    before = snapshot(ledger)
+    several = cli("log", "new-st", "30%")
+    assert several.returncode == 2 and "'new-st' starts several question ids (new-start-extension, new-start-term)" \
+        in several.stderr
+    assert cli("log", "nope", "30%").returncode == 2
+    assert snapshot(ledger) == before
+    assert cli("log", "new-start-extension", "30%").returncode == 0  # a whole id, even the start of another

@@ -66,7 +66,7 @@ def question_add(
 
 @app.command()
 def log(
-    question: Annotated[str, typer.Argument(help="Question id.")],
+    question: Annotated[str, typer.Argument(help="Question id, or the start of exactly one.")],
     probability: Annotated[str | None, typer.Argument(help="0.65, 65% or odds 13:7 (binary questions).")] = None,
     option: Annotated[list[str] | None, typer.Option("--option", help="Multiple choice: NAME=P, once per option.")] = None,
     why: Annotated[str | None, typer.Option(help="Your reasoning.")] = None,
@@ -76,7 +76,7 @@ def log(
 ) -> None:
     """Log a forecast, made now."""
     row = open_ledger(db).log(question, probability, options=option, by=by, why=why,
-                              allow_certainty=allow_certainty, source="cli")
+                              allow_certainty=allow_certainty, source="cli", id_prefix=True)
     shown = (f"{row['probability']:.1%}" if row["probability"] is not None
              else ", ".join(f"{k}={v:.1%}" for k, v in json.loads(row["probabilities"]).items()))
     line(f"logged {shown} on {row['question']} by {row['forecaster']} (row {row['seq']})")

@@ -68,6 +68,10 @@ class Transaction(Protocol):
         """``id, kind, options (list or None), opens_at, closes_at, title`` of a question."""
         ...
 
+    def question_ids_starting(self, prefix: str, limit: int = 6) -> list[str]:
+        """Up to ``limit`` question ids that start with ``prefix``, in order."""
+        ...
+
     def existing_questions(self, ids: Sequence[str]) -> set[str]:
         """Which of these question ids the ledger holds (one look-up for many)."""
         ...
@@ -216,6 +220,11 @@ class Lookups:
             return None
         return {"id": row[0], "kind": row[1], "options": json.loads(row[2]) if row[2] else None,
                 "opens_at": row[3], "closes_at": row[4], "title": row[5]}
+
+    def question_ids_starting(self, prefix: str, limit: int = 6) -> list[str]:
+        """Up to ``limit`` question ids that start with ``prefix``, in order."""
+        return [r[0] for r in self._rows("SELECT DISTINCT id FROM questions WHERE substr(id, 1, length(?)) = ? "
+                                         "ORDER BY id LIMIT ?", [prefix, prefix, limit])]
 
     def existing_questions(self, ids: Sequence[str]) -> set[str]:
         if not ids:

@@ -104,8 +104,15 @@ def _live_forecast(qid: str, forecaster: str, made_at: datetime, p: float | None
             "corrects": corrects, "retracted": retracted}
 
 
-def _question(tx: Transaction, qid: str) -> dict[str, Any]:
+def _question(tx: Transaction, qid: str, *, prefix: bool = False) -> dict[str, Any]:
+    """The question ``qid``; with ``prefix``, also the one question whose id starts with it."""
     q = tx.question(qid)
+    if q is None and prefix:
+        ids = tx.question_ids_starting(qid)
+        if len(ids) > 1:
+            shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+            raise UnknownQuestion(f"{qid!r} starts several question ids ({shown}); give more of it")
+        q = tx.question(ids[0]) if ids else None
     if q is None:
         raise UnknownQuestion(f"no question {qid!r}; list the questions to see their ids")
     return q
@@ -220,8 +227,11 @@ class Ledger:
 
     def log(self, question: str, probability: object = None, *, options: object = None,
             by: str | None = None, why: str | None = None, made_at: object = None,
-            allow_certainty: bool = False, source: str = "notebook") -> dict[str, Any]:
+            allow_certainty: bool = False, source: str = "notebook", id_prefix: bool = False) -> dict[str, Any]:
         """Record a live forecast made now and return the stored row.
+
+        ``id_prefix``: ``question`` may be the start of one question's id (``forecasts log``
+        takes ``new-st`` for ``new-start-extension``); the start of several is refused.
 
         Binary questions take ``probability`` (``0.65``, ``"65%"``, ``"13:7"``);
         multiple-choice questions take ``options`` (``{"a": 0.6, "b": 0.4}`` or
@@ -238,12 +248,12 @@ class Ledger:
 
         def write(tx: Transaction) -> dict[str, Any]:
             forecaster = who or tx.actor
-            q = _question(tx, qid)
+            q = _question(tx, qid, prefix=id_prefix)
             p, ps = rules.question_probabilities(q, probability, options, allow_certainty)
-            resolution = tx.latest_resolution(qid)
+            resolution = tx.latest_resolution(q["id"])
             made = rules.check_live_forecast(q, stated=stated, clock=tx.now,
                                              resolution=None if resolution is None else resolution[0])
-            row = _live_forecast(qid, forecaster, made, p, ps, rationale, src)
+            row = _live_forecast(q["id"], forecaster, made, p, ps, rationale, src)
             tx.append("forecasts", [row])
             return row
 
