@@ -56,13 +56,30 @@ class _Group(TyperGroup):
     """Turns a library error anywhere below into one red line and its exit code."""
 
     def invoke(self, ctx: Any) -> Any:
+        from forecasts.cli import options
+
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
         except ForecastsError as exc:
             from forecasts.cli.output import error
 
-            error(exc.message)
+            error(exc.message)  # a refused write says why itself: no warning after it
             raise typer.Exit(exc.exit_code) from None
+        except typer.Exit as done:
+            if done.exit_code == 0:
+                _warn(options.WARNINGS)
+            raise
+        _warn(options.WARNINGS)
+        return result
+
+
+def _warn(warnings: list[str]) -> None:
+    """The warnings a command left (:data:`forecasts.cli.options.WARNINGS`), on stderr, after its output."""
+    if warnings:
+        from forecasts.cli.output import line
+
+        for text in dict.fromkeys(warnings):
+            line(text, err=True)
 
 
 def _print_version(value: bool) -> None:
@@ -76,8 +93,13 @@ def _print_version(value: bool) -> None:
 def _options(
     version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Write even to a ledger that fails its quick check "
+                                                        "(see 'forecasts verify').")] = False,
 ) -> None:
-    pass
+    from forecasts.cli import options
+
+    options.FORCE = force  # each run sets both afresh (tests run many commands in one process)
+    options.WARNINGS.clear()
 
 
 def area_names() -> list[str]:

@@ -36,6 +36,10 @@ OnlyBy = Annotated[str | None, typer.Option("--by", help="Only rows this person 
                                                          "(questions: created or forecast).")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Read the ledger as it was at this date/time (UTC).")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table or text.")]
+#: ``forecasts --force``: write even to a ledger that fails its quick check.
+FORCE = False
+#: Warnings for the end of the command's output (the group prints them: :mod:`forecasts.cli`).
+WARNINGS: list[str] = []
 
 
 def open_ledger(db: str | None, *, create: bool = False) -> Ledger:
@@ -46,4 +50,9 @@ def open_ledger(db: str | None, *, create: bool = False) -> Ledger:
     from forecasts.ledger.store import Ledger
 
     key_file = os.environ.get("FORECASTS_KEY_FILE")
-    return Ledger.open(db, create=create, key=read_key_file(key_file) if key_file else None)
+    ledger = Ledger.open(db, create=create, key=read_key_file(key_file) if key_file else None, force=FORCE)
+    checked = ledger.quick_check()  # every command checks the newest rows (Ledger.quick_check)
+    if not checked.ok:
+        WARNINGS.append(f"warning: ledger {ledger.location} fails its check: {checked.problem}; "
+                        "run 'forecasts verify'")
+    return ledger

@@ -404,11 +404,12 @@ class DuckDBStorage:
     def head(self) -> Head:
         return self._run(_head)
 
-    def chain(self) -> Iterator[ChainRow]:
-        """Every row in ``seq`` order, streamed through one connection held while iterating."""
+    def chain(self, since: int = 1) -> Iterator[ChainRow]:
+        """Every row (from ``seq`` ``since`` on) in ``seq`` order, streamed through one
+        connection held while iterating."""
         with self._reader() as con:
             try:
-                yield from _chain_rows(con)
+                yield from _chain_rows(con, since=since)
             except duckdb.Error as exc:
                 raise self._failure(exc, final=True) from None  # type: ignore[misc]
 
@@ -433,6 +434,9 @@ class DuckDBStorage:
 
     def seals(self) -> list[tuple[int, str, str, str | None]]:
         return self._run(lambda con: con.execute(sql.seals_sql()).fetchall())
+
+    def last_write_check(self) -> tuple[int, str, str | None, str | None, int] | None:
+        return self._run(lambda con: _first(con.execute(sql.last_write_check_sql()).fetchall()))
 
     def counts(self) -> dict[str, int]:
         return self._run(lambda con: {t: _first(con.execute(f"SELECT count(*) FROM {t}").fetchall())[0]
@@ -539,7 +543,7 @@ def _head(con: duckdb.DuckDBPyConnection) -> Head:
     return Head(1, integrity.GENESIS) if row is None else Head(row[0] + 1, row[1])
 
 
-def _chain_rows(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False) -> Iterator[ChainRow]:
+def _chain_rows(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False, since: int = 1) -> Iterator[ChainRow]:
     """Every ledger row of every table as ``(table, columns, values)``, merged in seq order.
 
     Streams each table through its own cursor; inside a transaction (whose rows other cursors
@@ -548,7 +552,7 @@ def _chain_rows(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False)
 
     def stream(table: str) -> Iterator[tuple[int, str, tuple[str, ...], tuple]]:
         cols = COLUMNS[table] + ("prev_hash", "hash")
-        query = sql.chain_sql(table)
+        query = sql.chain_sql(table, since)
         if in_transaction:
             for values in con.execute(query).fetchall():
                 yield values[0], table, cols, values

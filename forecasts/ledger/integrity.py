@@ -222,12 +222,16 @@ def check_head(result: Verification, expected: str, found_at: int | None, key: b
                         appended=result.rows - found_at, signed_head=result.signed_head, seals=result.seals)
 
 
-def verify_rows(rows: Iterable[tuple[str, Sequence[str], tuple]]) -> Verification:
-    """Check ``(table, column_names, values)`` tuples given in ``seq`` order."""
+def verify_rows(rows: Iterable[tuple[str, Sequence[str], tuple]], *, tail: bool = False) -> Verification:
+    """Check ``(table, column_names, values)`` tuples given in ``seq`` order.  ``tail``: the
+    rows are the newest part of the chain, so the first one's link to the row before it is
+    taken as it is (``rows`` counts the rows checked)."""
     prev, last_seq, n = GENESIS, 0, 0
     for table, columns, values in rows:
         row = dict(zip(columns, values, strict=True))
         seq = row["seq"]
+        if tail and n == 0 and last_seq == 0:
+            prev, last_seq = row["prev_hash"], seq - 1
         where = f"{table} row seq={seq}"
         if seq == last_seq:
             return Verification(False, n, prev, f"{where} repeats seq {seq}: a row was inserted", table, seq)

@@ -452,12 +452,13 @@ class PostgresStorage:
         row = self._run(lambda conn: conn.execute(ledger_sql.head_sql()).fetchone())  # type: ignore[arg-type]
         return Head(1, integrity.GENESIS) if row is None else Head(row[0] + 1, row[1])
 
-    def chain(self) -> Iterator[ChainRow]:
-        """Every row in ``seq`` order, streamed through server-side cursors in one transaction
-        (the connection goes back to the pool however the caller stops reading)."""
+    def chain(self, since: int = 1) -> Iterator[ChainRow]:
+        """Every row (from ``seq`` ``since`` on) in ``seq`` order, streamed through server-side
+        cursors in one transaction (the connection goes back to the pool however the caller
+        stops reading)."""
         conn = self._begin()
         try:
-            yield from _chain_rows(conn)
+            yield from _chain_rows(conn, since)
         except psycopg.Error as exc:
             with suppress(Exception):
                 conn.close()
@@ -486,6 +487,9 @@ class PostgresStorage:
 
     def seals(self) -> list[tuple[int, str, str, str | None]]:
         return self._run(lambda conn: conn.execute(ledger_sql.seals_sql()).fetchall())  # type: ignore[arg-type,return-value]
+
+    def last_write_check(self) -> tuple[int, str, str | None, str | None, int] | None:
+        return self._run(lambda conn: conn.execute(ledger_sql.last_write_check_sql()).fetchone())  # type: ignore[arg-type,return-value]
 
     def counts(self) -> dict[str, int]:
         def work(conn: psycopg.Connection) -> dict[str, int]:
@@ -612,7 +616,7 @@ def _read_export(table: str, path: Path) -> Any:
     return data
 
 
-def _chain_rows(conn: psycopg.Connection) -> Iterator[ChainRow]:
+def _chain_rows(conn: psycopg.Connection, since: int = 1) -> Iterator[ChainRow]:
     """Every ledger row of every table as ``(table, columns, values)``, merged in seq order,
     each table streamed through its own server-side cursor (inside the caller's transaction)."""
 
@@ -620,7 +624,7 @@ def _chain_rows(conn: psycopg.Connection) -> Iterator[ChainRow]:
         cols = COLUMNS[table] + ("prev_hash", "hash")
         with conn.cursor(name=f"chain_{table}") as cur:
             cur.itersize = 20_000
-            cur.execute(ledger_sql.chain_sql(table))  # type: ignore[arg-type]
+            cur.execute(ledger_sql.chain_sql(table, since))  # type: ignore[arg-type]
             for values in cur:
                 yield values[0], table, cols, values
 

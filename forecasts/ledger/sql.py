@@ -193,6 +193,16 @@ def find_hash_sql() -> str:
     return " UNION ALL ".join(f"SELECT seq FROM {t} WHERE hash = $h" for t in LEDGER_TABLES)
 
 
+def last_write_check_sql() -> str:
+    """In one statement (one snapshot, even while others write): the newest record of the log
+    of writes ``seq, hash, mac``, the hash of the chain's row at that ``seq`` (NULL if there is
+    none) and the chain's newest ``seq``; no row while the log is empty."""
+    at = ", ".join(f"(SELECT hash FROM {t} WHERE seq = w.seq)" for t in LEDGER_TABLES)
+    return (f"SELECT w.seq, w.hash, w.mac, coalesce({at}) AS chain_hash, "
+            f"(SELECT seq FROM ({head_sql()}) hd) AS head_seq "
+            f"FROM (SELECT seq, hash, mac FROM {WRITES_TABLE} ORDER BY seq DESC LIMIT 1) w")
+
+
 def last_write_sql() -> str:
     """The newest record of the log of writes: ``seq, hash, mac``."""
     return f"SELECT seq, hash, mac FROM {WRITES_TABLE} ORDER BY seq DESC LIMIT 1"
@@ -226,9 +236,11 @@ def chain_links_sql() -> str:
                      FROM ({rows}) r) l"""
 
 
-def chain_sql(table: str) -> str:
+def chain_sql(table: str, since: int = 1) -> str:
+    """A table's rows as hashed, in ``seq`` order, from ``seq`` ``since`` on."""
     cols = COLUMNS[table] + ("prev_hash", "hash")
-    return f"SELECT {', '.join(cols)} FROM {table} ORDER BY seq"
+    where = f" WHERE seq >= {int(since)}" if since > 1 else ""
+    return f"SELECT {', '.join(cols)} FROM {table}{where} ORDER BY seq"
 
 
 def rule_rows_sql(table: str) -> str:

@@ -168,7 +168,13 @@ class Storage(Protocol):
 
     def head(self) -> Head: ...
 
-    def chain(self) -> Iterator[ChainRow]: ...
+    def chain(self, since: int = 1) -> Iterator[ChainRow]:
+        """The rows from ``seq`` ``since`` on, in ``seq`` order."""
+        ...
+
+    def last_write_check(self) -> tuple[int, str, str | None, str | None, int] | None:
+        """``(seq, hash, mac, chain_hash, head_seq)``: :func:`~forecasts.ledger.sql.last_write_check_sql`."""
+        ...
 
     def find_hash(self, h: str) -> int | None:
         """The ``seq`` of the row whose hash is ``h``."""

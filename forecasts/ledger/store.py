@@ -59,6 +59,8 @@ DEFAULT_PATH = Path("data") / "forecasts.duckdb"
 #: walk is faster (the vectorised check costs about 0.3 s of frames and connections whatever
 #: the size: 0.37 s against the walk's 0.08 s on the 257-row demo ledger).
 VECTORISED_VERIFY_FROM = 20_000
+#: How many of the newest rows :meth:`Ledger.quick_check` re-hashes before every command.
+QUICK_CHECK_ROWS = 1_000
 #: Row numbers are BIGINTs: larger ones cannot name a row.
 _MAX_SEQ = 2**63 - 1
 
@@ -137,8 +139,11 @@ class Ledger:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 5.0,
-                 storage: Storage | None = None, key: bytes | None = None):
+                 storage: Storage | None = None, key: bytes | None = None, force: bool = False):
         self.lock_timeout = lock_timeout
+        #: Write even when :meth:`quick_check` fails (``forecasts --force``); otherwise such a
+        #: write is refused (:class:`~forecasts.errors.IntegrityError`) and nothing is written.
+        self.force = force
         #: The team key (kept outside the ledger): every write is sealed with it, see
         #: :mod:`forecasts.ledger.integrity`.  None writes unsealed, which a sealed ledger refuses.
         self.key = integrity.check_key(key)
@@ -161,14 +166,15 @@ class Ledger:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None, *, create: bool = False,
-             lock_timeout: float = 5.0, key: bytes | None = None) -> Ledger:
+             lock_timeout: float = 5.0, key: bytes | None = None, force: bool = False) -> Ledger:
         """Open the ledger at ``path`` (default :func:`default_path`).
 
         With ``create=True`` a missing file (and its folder) is created and migrated; otherwise a
         missing file raises :class:`~forecasts.errors.StoreMissing`.  ``key``: the team key
-        that seals every write (:attr:`key`).
+        that seals every write (:attr:`key`); ``force``: write despite a failed
+        :meth:`quick_check` (:attr:`force`).
         """
-        ledger = cls(path if path is not None else default_path(), lock_timeout=lock_timeout, key=key)
+        ledger = cls(path if path is not None else default_path(), lock_timeout=lock_timeout, key=key, force=force)
         if not ledger.storage.exists():
             if not create:
                 raise StoreMissing(f"no ledger at {ledger.location}; create one first (forecasts init)")
@@ -184,8 +190,14 @@ class Ledger:
         with ``cover``, when the head is not yet in the log of writes), record the head it
         leaves, sealed with :attr:`key` if there is one.  A write that would break the ledger's
         seals is refused (:func:`~forecasts.ledger.integrity.check_writable`), in the same
-        transaction, so nothing of it is written."""
+        transaction, so nothing of it is written.  So is any write to a ledger that fails its
+        :meth:`quick_check`, unless :attr:`force`."""
         key = self.key
+        if not self.force:
+            checked = self.quick_check()
+            if not checked.ok:
+                raise IntegrityError(f"ledger {self.location} fails its check: {checked.problem}; nothing was "
+                                     "written. Run 'forecasts verify'; 'forecasts --force ...' writes anyway")
 
         def sealed(tx: Transaction) -> Any:
             before = tx.head()
@@ -750,6 +762,29 @@ class Ledger:
         return rows
 
     # ------------------------------------------------------------------ integrity and export
+    def quick_check(self) -> integrity.Verification:
+        """A check cheap enough to run before every command: the newest
+        :data:`QUICK_CHECK_ROWS` rows re-hashed and linked (all of them on a smaller ledger),
+        and the chain's head is the one the tool's last write recorded in the log of writes
+        (no row was appended behind its back).  An older row altered in place is found by
+        :meth:`verify` only, which checks everything."""
+        with self.storage.reading():
+            since = max(1, self.storage.head().next_seq - QUICK_CHECK_ROWS)
+            result = integrity.verify_rows(self.storage.chain(since), tail=since > 1)
+            last = self.storage.last_write_check() if result.ok else None
+        if last is None:
+            return result
+        seq, h, mac, chain_hash, head_seq = last  # one snapshot: another writer's rows come with its record
+        if chain_hash != h:
+            problem = f"the chain no longer passes through the head of the tool's last write (seq {seq})"
+        elif head_seq > seq and mac is not None:  # the words of integrity.check_writable
+            problem = f"rows seq {seq + 1}..{head_seq} were appended without the team key since the last seal"
+        elif head_seq > seq:
+            problem = f"rows seq {seq + 1}..{head_seq} were appended behind the tool's back (after its last write, seq {seq})"
+        else:
+            return result
+        return integrity.Verification(False, result.rows, result.head, problem)
+
     def verify(self, head: str | None = None, *, key: bytes | None = None) -> integrity.Verification:
         """Recompute the hash chain over every ledger row, then re-check the ledger's own rules
         on every row (:func:`~forecasts.ledger.rules.ledger_breaches`: a row with a valid hash
