@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
-from forecasts.cli.options import AsOf, By, Db, Json, OnlyBy, open_ledger
+from forecasts.cli.options import AsOf, By, Db, Json, OnlyBy, Wide, open_ledger
 from forecasts.cli.output import line, table, write_json
 from forecasts.errors import IntegrityError, InvalidInput
 
@@ -167,11 +167,12 @@ def history(
     question: Annotated[str, typer.Argument(help="Question id.")],
     as_of: AsOf = None,
     as_json: Json = False,
+    wide: Wide = False,
     db: Db = None,
 ) -> None:
     """Every forecast, event and resolution of a question, dated."""
     df = open_ledger(db).history_records(question, as_of)
-    table(df, ["at", "kind", "who", "what", "seq"], title=question, as_json=as_json)
+    table(df, ["at", "kind", "who", "what", "seq"], title=question, as_json=as_json, wide=wide)
 
 
 @app.command()
@@ -183,6 +184,7 @@ def questions(
     by: OnlyBy = None,
     as_of: AsOf = None,
     as_json: Json = False,
+    wide: Wide = False,
     db: Db = None,
 ) -> None:
     """List questions."""
@@ -191,7 +193,7 @@ def questions(
         raise InvalidInput("choose at most one of --open, --closed, --resolved")
     df = open_ledger(db).question_records(as_of, status=chosen[0] if chosen else None, tag=tag, by=by)
     table(df, ["id", "title", "kind", "closes_at", "status", "outcome", "n_forecasts", "tags"],
-          as_json=as_json, empty="no questions")
+          as_json=as_json, empty="no questions", wide=wide)
 
 
 @app.command()
@@ -201,12 +203,13 @@ def events(
     since: Annotated[str | None, typer.Option(help="Only events on or after this date.")] = None,
     as_of: AsOf = None,
     as_json: Json = False,
+    wide: Wide = False,
     db: Db = None,
 ) -> None:
     """List events (the seq column is the event id)."""
     df = open_ledger(db).event_records(as_of, tag=tag, by=by, since=since)
     table(df, ["seq", "occurred_at", "title", "cameo", "goldstein", "tags", "source_url"],
-          as_json=as_json, empty="no events")
+          as_json=as_json, empty="no events", wide=wide)
 
 
 @app.command()
@@ -247,12 +250,13 @@ def due(
     within: Annotated[str, typer.Option(help="Closing within this long, e.g. 14d.")] = "14d",
     stale: Annotated[str, typer.Option(help="A forecast older than this is stale, e.g. 30d.")] = "30d",
     as_json: Json = False,
+    wide: Wide = False,
     db: Db = None,
 ) -> None:
     """Open questions closing soon, and your forecasts gone stale."""
     df = open_ledger(db).due_records(by, within=within, stale=stale)
     table(df, ["question", "closes_at", "days_left", "last_forecast_at", "why"], as_json=as_json,
-          empty="nothing due")
+          empty="nothing due", wide=wide)
 
 
 @app.command()

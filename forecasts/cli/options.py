@@ -36,6 +36,7 @@ OnlyBy = Annotated[str | None, typer.Option("--by", help="Only rows this person 
                                                          "(questions: created or forecast).")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Read the ledger as it was at this date/time (UTC).")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table or text.")]
+Wide = Annotated[bool, typer.Option("--wide", help="Every column and all of the text, however wide the terminal.")]
 #: ``forecasts --force``: write even to a ledger that fails its quick check.
 FORCE = False
 #: Warnings for the end of the command's output (the group prints them: :mod:`forecasts.cli`).

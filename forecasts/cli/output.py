@@ -97,10 +97,57 @@ def cell(value: Any) -> str:
     return printable(str(v)).replace("\t", " ")
 
 
+#: Columns of free text: shortened with an ellipsis to fit the terminal.  Every other column
+#: (ids, names, numbers, dates) is shown whole, never wrapped or cut.
+TEXT_COLUMNS = frozenset({"title", "what", "why", "tags", "source_url", "criteria", "description", "note"})
+#: The narrowest a text column is made, in terminal cells.
+_MIN_TEXT = 12
+
+
+def fit_columns(header: list[str], cells: list[list[str]], width: int) -> tuple[list[int], list[int]]:
+    """Widths for a table of ``cells`` (rows of cell texts) in ``width`` terminal cells, and the
+    indexes of the columns shown.  A column that is not free text (:data:`TEXT_COLUMNS`) gets
+    the width of its longest cell, so no number or id is ever split (its header may wrap);
+    free text shares what is left, at least ``_MIN_TEXT`` each, and is cut with an ellipsis.
+    Columns that still do not fit are left out from the right (never the first one)."""
+    from rich.cells import cell_len
+
+    def need(i: int) -> int:
+        longest = max((cell_len(row[i]) for row in cells), default=0)
+        if header[i] in TEXT_COLUMNS:
+            return min(max(longest, cell_len(header[i])), _MIN_TEXT)
+        return max(longest, min(cell_len(header[i]), 8), 1)
+
+    shown = list(range(len(header)))
+    while len(shown) > 1 and sum(need(i) + 3 for i in shown) + 1 > width:
+        shown.pop()
+    widths = [need(i) for i in shown]
+    spare = width - 1 - sum(w + 3 for w in widths)
+    for k, i in enumerate(shown):  # headers whole where there is room
+        extra = max(0, min(spare, cell_len(header[i]) - widths[k])) if header[i] not in TEXT_COLUMNS else 0
+        widths[k] += extra
+        spare -= extra
+    texts = [k for k, i in enumerate(shown) if header[i] in TEXT_COLUMNS]
+    while spare > 0 and texts:  # then the free text, a cell at a time, up to its longest cell
+        grown = False
+        for k in texts:
+            i = shown[k]
+            full = max([cell_len(header[i])] + [cell_len(row[i]) for row in cells])
+            if spare > 0 and widths[k] < full:
+                widths[k] += 1
+                spare -= 1
+                grown = True
+        if not grown:
+            break
+    return widths, shown
+
+
 def table(df: pd.DataFrame | list[dict[str, Any]], columns: list[str], *, title: str | None = None,
-          as_json: bool = False, empty: str = "nothing to show") -> None:
+          as_json: bool = False, empty: str = "nothing to show", wide: bool = False) -> None:
     """A frame, or plain dicts (the listings that must not load pandas), as a table of
-    ``columns`` (or, with ``as_json``, every column as JSON records)."""
+    ``columns`` (or, with ``as_json``, every column as JSON records).  The table fits the
+    terminal (:func:`fit_columns`: no number or id split, long text cut with an ellipsis,
+    columns that do not fit named below it); ``wide`` shows every column and all of the text."""
     if as_json:
         write_json(records(df))
         return
@@ -111,13 +158,26 @@ def table(df: pd.DataFrame | list[dict[str, Any]], columns: list[str], *, title:
     from rich.markup import escape
     from rich.table import Table
 
-    shown = Table(title=escape(title) if title is not None else None, show_lines=False)
-    for col in columns:
-        shown.add_column(escape(col), overflow="fold")
     rows = ([r[c] for c in columns] for r in df) if isinstance(df, list) else df[columns].itertuples(index=False)
-    for row in rows:
-        shown.add_row(*(escape(cell(v)) for v in row))
-    Console(highlight=False, soft_wrap=False, emoji=False).print(shown)
+    cells = [[cell(v) for v in row] for row in rows]
+    console = Console(highlight=False, soft_wrap=False, emoji=False)
+    if wide:
+        widths, shown = fit_columns(columns, cells, 1 << 20)
+        widths = [max([len(columns[i])] + [len(r[i]) for r in cells]) for i in shown]
+        console = Console(highlight=False, soft_wrap=False, emoji=False, width=sum(w + 3 for w in widths) + 1)
+    else:
+        widths, shown = fit_columns(columns, cells, console.width)
+    out = Table(title=escape(title) if title is not None else None, show_lines=False)
+    for i, w in zip(shown, widths, strict=True):
+        text = columns[i] in TEXT_COLUMNS
+        out.add_column(escape(columns[i]), width=w, no_wrap=text or wide,
+                       overflow="ellipsis" if text else "fold")
+    for row in cells:
+        out.add_row(*(escape(row[i]) for i in shown))
+    console.print(out)
+    if len(shown) < len(columns):
+        left = [columns[i] for i in range(len(columns)) if i not in shown]
+        line(f"not shown at this width: {', '.join(left)} (--wide or --json shows them)")
 
 
 class ProgressUpdate(Protocol):

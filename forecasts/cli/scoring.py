@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
-from forecasts.cli.options import AsOf, Db, Json, open_ledger
+from forecasts.cli.options import AsOf, Db, Json, Wide, open_ledger
 from forecasts.cli.output import line, plain, records, table, write_json
 
 if TYPE_CHECKING:
@@ -78,6 +78,7 @@ def score(
     backtests: Backtests = False,
     as_of: AsOf = None,
     as_json: Json = False,
+    wide: Wide = False,
     db: Db = None,
 ) -> None:
     """Time-averaged scores of resolved questions (ambiguous and annulled ones left out and counted).
@@ -108,7 +109,8 @@ def score(
     cols = [by] + (["record"] if by == "forecaster" else []) + ["n_questions", "n_forecasts", "score", "coverage"] \
         + (["relative", "n_relative"] if relative_to else [])
     scope = ", live forecasts only" if live_only else ""
-    table(scores, cols, title=f"{unit}, time-averaged ({better} is better){scope}", empty="no resolved questions to score")
+    table(scores, cols, title=f"{unit}, time-averaged ({better} is better){scope}", empty="no resolved questions to score",
+          wide=wide)
     line(_excluded_line(scores.attrs.get("excluded", {})))
     _backtests_line(left_out)
     line("every resolved question counts here; 'forecasts calibration' counts only those past their scheduled "
@@ -126,6 +128,7 @@ def calibration(
     backtests: Backtests = False,
     as_of: AsOf = None,
     as_json: Json = False,
+    wide: Wide = False,
     db: Db = None,
 ) -> None:
     """Calibration of binary forecasts on questions past their scheduled close: CORP decomposition,
@@ -154,7 +157,7 @@ def calibration(
     if top and len(result) > top:  # the groups with the most questions, in the table's own order
         shown = result.loc[result["n_questions"].sort_values(ascending=False, kind="stable").index[:top]].sort_index()
     table(shown, cols, title="Calibration (Brier decomposition: score = MCB - DSC + UNC; lower MCB is better)",
-          empty="no resolved binary question is past its scheduled close yet")
+          empty="no resolved binary question is past its scheduled close yet", wide=wide)
     if len(shown) < len(result):
         line(f"{len(result) - len(shown)} more groups with fewer questions not shown (--top 0 shows all, "
              "--json gives every number)")
