@@ -13,7 +13,7 @@ import pytest
 from rich.cells import cell_len
 
 from forecasts import domain
-from forecasts.cli.output import cell
+from forecasts.cli.output import cell, number_column
 from forecasts.ledger import Ledger
 
 LISTINGS = [("questions",), ("events",), ("due", "--by", "ana"), ("history", "new-start-extension"),
@@ -58,10 +58,10 @@ def test_every_listing_reads_at_80_columns(cli, wide_ledger, args):
     assert len(body) == len(rows), shown.stdout  # one line per row: nothing wrapped
     column = WHOLE[args[0]]
     left_out = next((x for x in shown.stdout.splitlines() if x.startswith("not shown at this width:")), "")
-    for row, text in zip(rows, body, strict=True):
+    expected = number_column([row[column] for row in rows]) or [cell(row[column]) for row in rows]
+    for value, text in zip(expected, body, strict=True):
         if f" {column}," in left_out or f" {column} " in left_out:
             break
-        value = cell(row[column])
         assert value == "" or f" {value} " in text, (column, value, text)
     wide = cli(*args, "--wide", env=env)
     assert "not shown at this width" not in wide.stdout and "…" not in wide.stdout
@@ -76,3 +76,14 @@ def test_long_text_is_cut_with_an_ellipsis_and_left_out_columns_are_named(cli, w
     assert "not shown at this width:" in out and "(--wide or --json shows them)" in out
     wide = cli("questions", "--wide", env=env).stdout
     assert "Will Iran restore the IAEA inspectors' access to every declared site " * 2 in wide
+
+
+def test_numbers_read_the_same_down_a_column_without_noise():
+    from forecasts.cli.output import plain
+
+    assert number_column([0.2174, 0.08498, 0.3344]) == ["0.2174", "0.0850", "0.3344"]
+    assert number_column([21.52, -21.517, 1.776e-15, -0.0]) == ["21.52", "-21.52", "0", "0"]  # zero by construction
+    assert number_column([1234.5, 2.25]) == ["1234", "2"]  # 4 significant digits of the largest
+    assert number_column([5.2, 7.0, -4.0]) == ["5.2", "7.0", "-4.0"]  # no zeros every value would carry
+    assert number_column([1, 2]) is None and number_column(["a", 0.5]) is None
+    assert str(plain(-0.0)) == "0.0" and plain(float("nan")) is None

@@ -47,7 +47,11 @@ def line(text: str, *, err: bool = False) -> None:
 
 def plain(value: Any) -> Any:
     """A JSON-ready version of a value or a frame cell: ISO dates, Python numbers, NaN and NaT
-    as None, lists and dicts converted item by item."""
+    as None, ``-0.0`` as ``0.0``, lists and dicts converted item by item.
+
+    >>> plain([float("nan"), -0.0, 1.5])
+    [None, 0.0, 1.5]
+    """
     if value is None or isinstance(value, str | bool | int):
         return value
     if hasattr(value, "isoformat"):  # datetimes, dates, pandas Timestamps; NaT (a datetime too) is null
@@ -55,7 +59,7 @@ def plain(value: Any) -> Any:
     if hasattr(value, "tolist"):  # numpy scalars and arrays
         return plain(value.tolist())
     if isinstance(value, float):
-        return None if value != value else value
+        return None if value != value else (0.0 if value == 0.0 else value)
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     if isinstance(value, dict):
@@ -79,6 +83,45 @@ def records(df: pd.DataFrame | list[dict[str, Any]]) -> list[dict[str, Any]]:
 def write_json(value: Any, *, indent: int | None = 1) -> None:
     """``value`` as JSON on standard output (made plain first; anything else as its text)."""
     sys.stdout.write(json.dumps(plain(value), indent=indent, default=str) + "\n")
+
+
+#: Below this, a float shown in a table is zero: the noise of a difference that is zero by
+#: construction (a peer score of 1.776e-15), never a real score.
+NOISE = 1e-12
+
+
+def number_column(values: list[Any]) -> list[str] | None:
+    """A table column of floats with one number of decimals for the whole column, so that its
+    largest value shows 4 significant digits (``0.2174``, ``0.0850``, ``0.3344``; at most 6
+    decimals, none from 1000 on, and no trailing zero that every value has); ``-0.0`` and noise below :data:`NOISE` show as ``0``, a
+    missing value as nothing.  None when the column holds anything but floats.
+
+    >>> number_column([0.2174, 0.08498, -1.776e-15, None])
+    ['0.2174', '0.0850', '0', '']
+    """
+    import math
+
+    present = [plain(v) for v in values]
+    floats = [v for v in present if v is not None]
+    if not floats or not all(isinstance(v, float) for v in floats):
+        return None
+    finite = [abs(v) for v in floats if math.isfinite(v) and abs(v) >= NOISE]
+    top = max(finite, default=0.0)
+    decimals = 0 if top == 0 else min(6, max(0, 3 - math.floor(math.log10(top))))
+    shown = [v for v in floats if math.isfinite(v)]
+    while decimals > 0 and all(f"{v:.{decimals}f}".endswith("0") for v in shown):
+        decimals -= 1  # no trailing zero that every value has (5.2 and 7.0, not 5.200 and 7.000)
+    out = []
+    for v in present:
+        if v is None:
+            out.append("")
+        elif not math.isfinite(v):
+            out.append(str(v))
+        elif abs(v) < NOISE or round(v, decimals) == 0:
+            out.append("0")
+        else:
+            out.append(f"{v:.{decimals}f}")
+    return out
 
 
 def cell(value: Any) -> str:
@@ -158,8 +201,13 @@ def table(df: pd.DataFrame | list[dict[str, Any]], columns: list[str], *, title:
     from rich.markup import escape
     from rich.table import Table
 
-    rows = ([r[c] for c in columns] for r in df) if isinstance(df, list) else df[columns].itertuples(index=False)
+    rows = [[r[c] for c in columns] for r in df] if isinstance(df, list) else list(df[columns].itertuples(index=False))
     cells = [[cell(v) for v in row] for row in rows]
+    for i in range(len(columns)):
+        numbers = number_column([row[i] for row in rows])
+        if numbers is not None:
+            for row, text in zip(cells, numbers, strict=True):
+                row[i] = text
     console = Console(highlight=False, soft_wrap=False, emoji=False)
     if wide:
         widths, shown = fit_columns(columns, cells, 1 << 20)
