@@ -116,7 +116,7 @@ def event_add(
     on: Annotated[str, typer.Option(help="When it happened (UTC date or time).")],
     source: Annotated[str | None, typer.Option(help="URL of a report that states it.")] = None,
     description: Annotated[str | None, typer.Option(help="Longer description.")] = None,
-    actors: Annotated[str | None, typer.Option(help="Actors, e.g. RUS;USA.")] = None,
+    actors: Annotated[str | None, typer.Option(help="Actors, comma-separated, e.g. RUS,USA.")] = None,
     cameo: Annotated[str | None, typer.Option(help="CAMEO event code, e.g. 036.")] = None,
     goldstein: Annotated[float | None, typer.Option(help="Goldstein score [default: from the CAMEO code].")] = None,
     tags: Annotated[str | None, typer.Option(help="Comma-separated tags.")] = None,

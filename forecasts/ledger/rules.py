@@ -57,6 +57,7 @@ must not load numpy or pandas.  :func:`check_forecast_frame` imports them when i
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -514,8 +515,10 @@ def event_row(title: object, *, on: object, description: object = None, source_u
             raise InvalidInput(f"Goldstein score {score:g} must lie in [-10, 10]")
     if date_precision not in ("day", "approx", "time"):
         raise InvalidInput("date precision must be day, approx or time")
+    if isinstance(actors, str):  # "RUS,USA" or "RUS;USA" (a ; unquoted would end a shell command)
+        actors = re.split(r"[,;]", actors)
     if isinstance(actors, list | tuple):
-        actors = ";".join(str(a).strip() for a in actors)
+        actors = ";".join(a for a in (str(x).strip() for x in actors) if a) or None
     url = domain.optional_text(source_url, "source URL", 2000)
     if url and not url.startswith(("http://", "https://")):
         raise InvalidInput(f"source URL {url!r} must start with http:// or https://")

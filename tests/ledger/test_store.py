@@ -397,3 +397,9 @@ def test_evidence_only_on_binary_questions_and_live_only_before_the_resolution(l
     assert result.returncode == 2 and "takes no more evidence" in result.stderr and result.stderr.count("\n") == 1
     assert snapshot(ledger) == before
     ledger.add_evidence("rain", e["seq"], lr=2)  # a binary, open question takes it
+
+
+def test_event_actors_take_commas_so_the_shell_does_not_split_them(ledger, cli):
+    assert cli("event", "add", "Talks", "--on", "2020-01-01", "--actors", "RUS,USA").returncode == 0
+    assert ledger.add_event("More talks", on="2020-01-02", actors="RUS; USA ;")["actors"] == "RUS;USA"
+    assert [e["actors"] for e in ledger.records("events")] == ["RUS;USA", "RUS;USA"]
