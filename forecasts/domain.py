@@ -251,6 +251,41 @@ def parse_question_id(value: object) -> str:
     return text
 
 
+#: Words a question's title starts with or joins with, left out of an id made from it.
+_FILLER = frozenset("will would is are does do did can could should the a an of to and or in on at for by "
+                    "be been before after until".split())
+_ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+
+
+def id_from_title(title: str, longest: int = 60) -> str:
+    """A question id made from a title (``forecasts ask``): its words in lower case, without
+    filler words or dates, joined by ``-``, at most ``longest`` characters, cut at a word.
+
+    >>> id_from_title("Will the US and Russia resume strategic stability talks before 2027-06-01?")
+    'us-russia-resume-strategic-stability-talks'
+    """
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", _ISO_DATE.sub(" ", title)).encode("ascii", "ignore").decode().lower()
+    words = [w for w in re.findall(r"[a-z0-9]+", text) if w not in _FILLER]
+    out = ""
+    for w in words:
+        if len(out) + len(w) + (1 if out else 0) > longest:
+            break
+        out = f"{out}-{w}" if out else w
+    return out or "question"
+
+
+def date_in_title(title: str) -> datetime | None:
+    """The last ISO date (``YYYY-MM-DD``) in a question's title, as its deadline, or None.
+
+    >>> date_in_title("Talks resumed before 2027-06-01?")
+    datetime.datetime(2027, 6, 1, 0, 0)
+    """
+    found = _ISO_DATE.findall(title)
+    return parse_time(found[-1], "date in the title") if found else None
+
+
 def parse_forecaster(value: object | None) -> str:
     """Who is forecasting: the value given, else ``FORECASTS_USER``, else the OS user name."""
     if value is None or value == "":

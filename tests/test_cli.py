@@ -258,3 +258,25 @@ def test_log_takes_the_start_of_one_question_id(cli, ledger, snapshot):
     assert cli("log", "nope", "30%").returncode == 2
     assert snapshot(ledger) == before
     assert cli("log", "new-start-extension", "30%").returncode == 0  # a whole id, even the start of another
+
+
+def test_ask_creates_the_question_and_logs_the_forecast_in_one_write(cli, ledger, snapshot):
+    title = "Will the US and Russia resume strategic stability talks before 2027-06-01?"
+    result = cli("ask", title, "25%", "--by", "ana", "--tags", "arms-control")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("new question us-russia-resume-strategic-stability-talks (closes 2027-06-01); "
+                                    "logged 25.0% by ana")
+    q = ledger.records("questions")[0]
+    assert (q["id"], q["title"], q["kind"], f"{q['closes_at']:%Y-%m-%d}") == (
+        "us-russia-resume-strategic-stability-talks", title, "binary", "2027-06-01")
+    f = ledger.records("forecasts")[0]
+    assert (f["question"], f["forecaster"], f["probability"]) == (q["id"], "ana", 0.25)
+    assert ledger.storage.last_write_check()[0] == f["seq"]  # one write: the log of writes has its head
+    again = cli("ask", title, "30%", "--closes", "2027-01-01", "--by", "bo")
+    assert "new question us-russia-resume-strategic-stability-talks-2 (closes 2027-01-01)" in again.stdout
+    before = snapshot(ledger)
+    for args in (("ask", "No date in this one?", "30%"), ("ask", "Talks by 2027-06-01?", "130%"),
+                 ("ask", "Talks by 2020-06-01?", "30%")):
+        refused = cli(*args)
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, (args, refused.stderr)
+    assert snapshot(ledger) == before  # a refused forecast leaves no question behind

@@ -83,6 +83,23 @@ def log(
 
 
 @app.command()
+def ask(
+    title: Annotated[str, typer.Argument(help="The question, with its deadline as YYYY-MM-DD (or give --closes).")],
+    probability: Annotated[str, typer.Argument(help="Your forecast: 0.25, 25% or odds 1:3.")],
+    closes: Annotated[str | None, typer.Option(help="When it closes [default: the last date in the title].")] = None,
+    tags: Annotated[str | None, typer.Option(help="Comma-separated tags.")] = None,
+    why: Annotated[str | None, typer.Option(help="Your reasoning.")] = None,
+    by: By = None,
+    db: Db = None,
+) -> None:
+    """Create a yes/no question from its title and log your forecast on it, in one go."""
+    out = open_ledger(db).ask(title, probability, closes=closes, tags=tags, why=why, by=by, source="cli")
+    q, f = out["question"], out["forecast"]
+    line(f"new question {q['id']} (closes {q['closes_at']:%Y-%m-%d}); logged {f['probability']:.1%} "
+         f"by {f['forecaster']} (row {f['seq']})")
+
+
+@app.command()
 def correct(
     row: Annotated[int, typer.Argument(help="Row number of your forecast (see 'forecasts history').")],
     probability: Annotated[str | None, typer.Argument(help="The corrected probability.")] = None,

@@ -41,6 +41,7 @@ from typing import Any
 from forecasts import domain
 from forecasts.errors import (
     IntegrityError,
+    InvalidDate,
     InvalidInput,
     StoreMissing,
     UnknownEvent,
@@ -268,6 +269,37 @@ class Ledger:
             row = _live_forecast(q["id"], forecaster, made, p, ps, rationale, src)
             tx.append("forecasts", [row])
             return row
+
+        return self._transact(write)
+
+    def ask(self, title: str, probability: object, *, closes: object = None, tags: object = None,
+            why: str | None = None, by: str | None = None, source: str = "notebook") -> dict[str, Any]:
+        """Quick capture, as in Fatebook: create a binary question from its title and log a
+        forecast on it, in one write.  The id is made from the title
+        (:func:`~forecasts.domain.id_from_title`, with ``-2``, ``-3``... if taken); the question
+        closes at ``closes``, else at the last ISO date in the title (refused if there is
+        none).  Returns ``{"question": row, "forecast": row}``.
+        """
+        deadline = closes if closes is not None else domain.date_in_title(str(title or ""))
+        if deadline is None:
+            raise InvalidDate("a question needs a closing date: put one in the title as YYYY-MM-DD, or give closes (--closes)")
+        base = domain.id_from_title(str(title or ""))
+        who = _named(by)
+        rationale = domain.optional_text(why, "rationale")
+        src = rules.check_source(source, live=True)
+        question = rules.question_row(base, title=title, closes=deadline, tags=tags, by=who or "pending", source=src)
+
+        def write(tx: Transaction) -> dict[str, Any]:
+            qid, n = base, 2
+            while tx.question(qid) is not None:
+                qid, n = f"{base}-{n}", n + 1
+            q = {**question, "id": qid, "created_by": who or tx.actor}
+            tx.append("questions", [q])
+            p, ps = rules.question_probabilities({**q, "options": None}, probability, None, False)
+            made = rules.check_live_forecast(q, stated=None, clock=tx.now, resolution=None)
+            row = _live_forecast(qid, who or tx.actor, made, p, ps, rationale, src)
+            tx.append("forecasts", [row])
+            return {"question": q, "forecast": row}
 
         return self._transact(write)
 
