@@ -11,6 +11,7 @@ import json
 import re
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -280,3 +281,26 @@ def test_ask_creates_the_question_and_logs_the_forecast_in_one_write(cli, ledger
         refused = cli(*args)
         assert refused.returncode == 2 and refused.stderr.count("\n") == 1, (args, refused.stderr)
     assert snapshot(ledger) == before  # a refused forecast leaves no question behind
+
+
+def test_due_ics_is_a_calendar_of_closes_and_stale_forecasts(cli, ledger, tmp_path):
+    from icalendar import Calendar
+
+    ledger.add_question("talks", title="Talks resume?", closes="2300-01-01")
+    ledger.add_question("summit", title="Summit held?", closes="2299-06-01")
+    ledger.add_question("done", title="Done?", closes="2300-01-01")
+    ledger.resolve("done", "yes")  # not open: no reminder
+    made = ledger.log("talks", 0.3, by="ana")["made_at"]
+    out = tmp_path / "cal" / "ana.ics"
+    result = cli("due", "--by", "ana", "--stale", "30d", "--ics", str(out))
+    assert result.returncode == 0 and f"wrote 3 reminders for ana to {out}" in result.stdout
+    events = [c for c in Calendar.from_ical(out.read_bytes()).walk("VEVENT")]
+    got = sorted((str(e["summary"]), e.decoded("dtstart").replace(tzinfo=None)) for e in events)
+    assert got == sorted([("Closes: Talks resume?", datetime(2300, 1, 1)), ("Closes: Summit held?", datetime(2299, 6, 1)),
+                          ("Update your forecast: Talks resume?", (made + timedelta(days=30)).replace(microsecond=0))])  # to the second
+    uids = [str(e["uid"]) for e in events]
+    assert len(set(uids)) == 3
+    cli("due", "--by", "ana", "--ics", str(out))
+    assert [str(e["uid"]) for e in Calendar.from_ical(out.read_bytes()).walk("VEVENT")] == uids  # stable: updates, no copies
+    bad = cli("due", "--by", "ana", "--ics", str(tmp_path))  # a folder
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1

@@ -266,12 +266,22 @@ def due(
     by: By = None,
     within: Annotated[str, typer.Option(help="Closing within this long, e.g. 14d.")] = "14d",
     stale: Annotated[str, typer.Option(help="A forecast older than this is stale, e.g. 30d.")] = "30d",
+    ics: Annotated[Path | None, typer.Option("--ics", help="Also write every open question's close, and when your "
+                                                   "forecasts go stale, as an iCalendar file to subscribe to.")] = None,
     as_json: Json = False,
     wide: Wide = False,
     db: Db = None,
 ) -> None:
     """Open questions closing soon, and your forecasts gone stale."""
-    df = open_ledger(db).due_records(by, within=within, stale=stale)
+    ledger = open_ledger(db)
+    if ics is not None:
+        from forecasts import domain
+        from forecasts.sources.ics import write_reminders
+
+        who = domain.parse_forecaster(by)
+        n = write_reminders(ledger.reminders(who, stale=stale), ics, forecaster=who, ledger=ledger.location)
+        line(f"wrote {n} reminders for {who} to {ics}", err=as_json)
+    df = ledger.due_records(by, within=within, stale=stale)
     table(df, ["question", "closes_at", "days_left", "last_forecast_at", "why"], as_json=as_json,
           empty="nothing due", wide=wide)
 

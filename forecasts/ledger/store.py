@@ -793,6 +793,21 @@ class Ledger:
         rows.sort(key=lambda r: r["closes_at"])
         return rows
 
+    def reminders(self, by: str | None = None, *, stale: object = "30d", as_of: object = None) -> list[dict[str, Any]]:
+        """What a calendar of ``by``'s work holds (``forecasts due --ics``), as plain dicts: every
+        open question with ``question``, ``title``, ``closes_at`` and ``stale_at``, when ``by``'s
+        latest forecast on it becomes ``stale`` old (None without one), in closing order."""
+        who = domain.parse_forecaster(by)
+        t = self._as_of(as_of)
+        old = domain.parse_duration(stale, "staleness")
+        last: dict[str, datetime] = {}
+        for f in self.storage.read_records("forecasts", t, forecaster=who):
+            if f["question"] not in last or f["made_at"] > last[f["question"]]:
+                last[f["question"]] = f["made_at"]
+        return [{"question": q["id"], "title": q["title"], "closes_at": q["closes_at"],
+                 "stale_at": last[q["id"]] + old if q["id"] in last else None}
+                for q in sorted(self.question_records(t, status="open"), key=lambda q: q["closes_at"])]
+
     # ------------------------------------------------------------------ integrity and export
     def quick_check(self) -> integrity.Verification:
         """A check cheap enough to run before every command: the newest
