@@ -143,8 +143,8 @@ class _DuckDBTransaction(Lookups):
         finally:
             self.con.unregister("incoming_rows")
 
-    def chain(self) -> Iterator[ChainRow]:
-        return _chain_rows(self.con, in_transaction=True)
+    def chain(self, since: int = 1) -> Iterator[ChainRow]:
+        return _chain_rows(self.con, in_transaction=True, since=since)
 
 
 def _progress_bar_off(con: duckdb.DuckDBPyConnection) -> None:

@@ -177,8 +177,8 @@ class _PgTransaction(Lookups):
         server as one chain when the restore ends."""
         self._write(table, values)
 
-    def chain(self) -> Iterator[ChainRow]:
-        return _chain_rows(self.conn)
+    def chain(self, since: int = 1) -> Iterator[ChainRow]:
+        return _chain_rows(self.conn, since)
 
 
 class PostgresStorage:

@@ -100,8 +100,12 @@ class Transaction(Protocol):
         first ``seq`` given (the next one if no rows)."""
         ...
 
-    def chain(self) -> Iterator[ChainRow]:
-        """Every row in ``seq`` order, this transaction's own included."""
+    def chain(self, since: int = 1) -> Iterator[ChainRow]:
+        """Every row (from ``seq`` ``since`` on) in ``seq`` order, this transaction's own included."""
+        ...
+
+    def last_write_check(self) -> tuple[int, str, str | None, str | None, int] | None:
+        """As :meth:`Storage.last_write_check`, inside this transaction."""
         ...
 
     def head(self) -> Head:
@@ -268,6 +272,11 @@ class Lookups:
         from forecasts.ledger import sql
 
         return self._one(sql.last_write_sql(), [])  # type: ignore[return-value]
+
+    def last_write_check(self) -> tuple[int, str, str | None, str | None, int] | None:
+        from forecasts.ledger import sql
+
+        return self._one(sql.last_write_check_sql(), [])  # type: ignore[return-value]
 
     def record_write(self, mac: str | None) -> None:
         from forecasts.ledger import sql

@@ -52,7 +52,7 @@ from forecasts.ledger import integrity, rules
 from forecasts.ledger.duckdb_storage import DuckDBStorage
 from forecasts.ledger.migrations import LEDGER_TABLES
 from forecasts.ledger.sql import rule_rows_sql as sql_rules
-from forecasts.ledger.storage import Clock, ExportFormat, Storage, Table, Transaction
+from forecasts.ledger.storage import Clock, ExportFormat, Head, Storage, Table, Transaction
 from forecasts.paths import output_folder
 
 DEFAULT_PATH = Path("data") / "forecasts.duckdb"
@@ -145,6 +145,9 @@ class Ledger:
         #: Write even when :meth:`quick_check` fails (``forecasts --force``); otherwise such a
         #: write is refused (:class:`~forecasts.errors.IntegrityError`) and nothing is written.
         self.force = force
+        #: The head the last :meth:`quick_check` passed on: the next write, if it finds that
+        #: head, is not checked again (a command checks once); any write clears it.
+        self._trusted: Head | None = None
         #: The team key (kept outside the ledger): every write is sealed with it, see
         #: :mod:`forecasts.ledger.integrity`.  None writes unsealed, which a sealed ledger refuses.
         self.key = integrity.check_key(key)
@@ -192,16 +195,18 @@ class Ledger:
         leaves, sealed with :attr:`key` if there is one.  A write that would break the ledger's
         seals is refused (:func:`~forecasts.ledger.integrity.check_writable`), in the same
         transaction, so nothing of it is written.  So is any write to a ledger that fails its
-        :meth:`quick_check`, unless :attr:`force`."""
+        :meth:`quick_check`, unless :attr:`force`; the check runs in the write's transaction,
+        unless :meth:`quick_check` has just passed on the head the write finds (a command
+        checks once, when it opens the ledger)."""
         key = self.key
-        if not self.force:
-            checked = self.quick_check()
-            if not checked.ok:
-                raise IntegrityError(f"ledger {self.location} fails its check: {checked.problem}; nothing was "
-                                     "written. Run 'forecasts verify'; 'forecasts --force ...' writes anyway")
 
         def sealed(tx: Transaction) -> Any:
-            before = tx.head()
+            before, trusted, self._trusted = tx.head(), self._trusted, None
+            if not self.force and before != trusted:  # just checked by quick_check: not twice
+                checked = _quick_check(tx, before)
+                if not checked.ok:
+                    raise IntegrityError(f"ledger {self.location} fails its check: {checked.problem}; nothing "
+                                         "was written. Run 'forecasts verify'; 'forecasts --force ...' writes anyway")
             last = tx.last_write()
             result = work(tx)
             after = tx.head()
@@ -816,21 +821,11 @@ class Ledger:
         (no row was appended behind its back).  An older row altered in place is found by
         :meth:`verify` only, which checks everything."""
         with self.storage.reading():
-            since = max(1, self.storage.head().next_seq - QUICK_CHECK_ROWS)
-            result = integrity.verify_rows(self.storage.chain(since), tail=since > 1)
-            last = self.storage.last_write_check() if result.ok else None
-        if last is None:
-            return result
-        seq, h, mac, chain_hash, head_seq = last  # one snapshot: another writer's rows come with its record
-        if chain_hash != h:
-            problem = f"the chain no longer passes through the head of the tool's last write (seq {seq})"
-        elif head_seq > seq and mac is not None:  # the words of integrity.check_writable
-            problem = f"rows seq {seq + 1}..{head_seq} were appended without the team key since the last seal"
-        elif head_seq > seq:
-            problem = f"rows seq {seq + 1}..{head_seq} were appended behind the tool's back (after its last write, seq {seq})"
-        else:
-            return result
-        return integrity.Verification(False, result.rows, result.head, problem)
+            head = self.storage.head()
+            result = _quick_check(self.storage, head)
+        if result.ok and result.head == head.hash:
+            self._trusted = head
+        return result
 
     def verify(self, head: str | None = None, *, key: bytes | None = None) -> integrity.Verification:
         """Recompute the hash chain over every ledger row, then re-check the ledger's own rules
@@ -946,6 +941,25 @@ class Ledger:
     def counts(self) -> dict[str, int]:
         """Rows per ledger table."""
         return self.storage.counts()
+
+
+def _quick_check(source: Storage | Transaction, head: Head) -> integrity.Verification:
+    """:meth:`Ledger.quick_check` on a storage or inside a write transaction, whose head is ``head``."""
+    since = max(1, head.next_seq - QUICK_CHECK_ROWS)
+    result = integrity.verify_rows(source.chain(since), tail=since > 1)
+    last = source.last_write_check() if result.ok else None
+    if last is None:
+        return result
+    seq, h, mac, chain_hash, head_seq = last  # one snapshot: another writer's rows come with its record
+    if chain_hash != h:
+        problem = f"the chain no longer passes through the head of the tool's last write (seq {seq})"
+    elif head_seq > seq and mac is not None:  # the words of integrity.check_writable
+        problem = f"rows seq {seq + 1}..{head_seq} were appended without the team key since the last seal"
+    elif head_seq > seq:
+        problem = f"rows seq {seq + 1}..{head_seq} were appended behind the tool's back (after its last write, seq {seq})"
+    else:
+        return result
+    return integrity.Verification(False, result.rows, result.head, problem)
 
 
 def _named(by: object) -> str | None:
