@@ -304,3 +304,16 @@ def test_due_ics_is_a_calendar_of_closes_and_stale_forecasts(cli, ledger, tmp_pa
     assert [str(e["uid"]) for e in Calendar.from_ical(out.read_bytes()).walk("VEVENT")] == uids  # stable: updates, no copies
     bad = cli("due", "--by", "ana", "--ics", str(tmp_path))  # a folder
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("args", [("import", "ledger", "<long>"), ("import", "metaculus", "<long>"),
+                                  ("import", "csv", "<long>"), ("import", "fatebook", "<long>"),
+                                  ("export", "<long>"), ("export", "--format", "fatebook", "<long>"),
+                                  ("report", "--out", "<long>"), ("due", "--ics", "<long>")])
+def test_a_path_too_long_for_the_file_system_is_one_line(cli, ledger, open_question, snapshot, tmp_path, args):
+    before = snapshot(ledger)
+    long = str(tmp_path / ("x" * 300))  # ENAMETOOLONG: the random-argument test found two tracebacks here
+    result = cli(*[long if a == "<long>" else a for a in args])
+    assert result.returncode in (1, 2) and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("error:") and result.stderr.count("\n") == 1, result.stderr
+    assert snapshot(ledger) == before

@@ -53,7 +53,7 @@ from forecasts.ledger.duckdb_storage import DuckDBStorage
 from forecasts.ledger.migrations import LEDGER_TABLES
 from forecasts.ledger.sql import rule_rows_sql as sql_rules
 from forecasts.ledger.storage import Clock, ExportFormat, Head, Storage, Table, Transaction
-from forecasts.paths import output_folder
+from forecasts.paths import is_folder, output_folder
 
 DEFAULT_PATH = Path("data") / "forecasts.duckdb"
 #: From this many rows on, :meth:`Ledger.verify` checks the chain vectorised; below it the
@@ -910,7 +910,7 @@ class Ledger:
         tampered export is refused and nothing is written.  Returns rows per table.
         """
         src = Path(folder)
-        if not src.is_dir():
+        if not is_folder(src):
             raise InvalidInput(f"{src} is not a folder written by an export of the ledger")
         if any(self.counts().values()):
             raise InvalidInput(f"ledger {self.location} is not empty; restore into a new ledger")

@@ -50,6 +50,7 @@ import numpy as np
 
 from forecasts.errors import InvalidInput
 from forecasts.models.logodds import expit_array, logit_array
+from forecasts.paths import is_folder, is_there
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -316,12 +317,12 @@ def save_summary(summary: dict[str, Any], folder: str | os.PathLike[str]) -> Pat
 def load_summary(where: str | os.PathLike[str]) -> dict[str, Any]:
     """The newest ``contextual-*.json`` in a folder (or that file); refuses an unconverged fit."""
     where = Path(where)
-    if where.is_dir():
+    if is_folder(where):
         files = sorted(where.glob("contextual-*.json"))
         if not files:
             raise InvalidInput(f"no contextual recalibration fitted in {where}; run 'forecasts fit --model contextual'")
         where = files[-1]
-    if not where.exists():
+    if not is_there(where):
         raise InvalidInput(f"no contextual recalibration fitted at {where}; run 'forecasts fit --model contextual'")
     summary = json.loads(where.read_text(encoding="utf-8"))
     d = summary["diagnostics"]

@@ -55,6 +55,7 @@ from forecasts.errors import InvalidInput
 from forecasts.models.evidence import combine
 from forecasts.models.logodds import expit_array, logit
 from forecasts.models.prior import choose_prior, events_after_prior
+from forecasts.paths import is_folder, is_there
 
 if TYPE_CHECKING:
     import arviz as az
@@ -352,12 +353,12 @@ def save_summary(summary: dict, folder: str | os.PathLike[str]) -> Path:
 def load_summary(where: str | Path, *, allow_unconverged: bool = False) -> dict:
     """The newest ``learned-*.json`` in a folder (or that file); refuses an unconverged fit."""
     where = Path(where)
-    if where.is_dir():
+    if is_folder(where):
         files = sorted(where.glob("learned-*.json"))
         if not files:
             raise InvalidInput(f"no fitted event effects in {where}; run 'forecasts fit' first")
         where = files[-1]
-    if not where.exists():
+    if not is_there(where):
         raise InvalidInput(f"no fitted event effects at {where}; run 'forecasts fit' first")
     summary = json.loads(where.read_text(encoding="utf-8"))
     if not allow_unconverged and not summary["diagnostics"].get("converged", False):

@@ -48,6 +48,7 @@ import pandas as pd
 from forecasts import plots
 from forecasts.domain import FORECASTER_KINDS, KIND_LABELS, RESERVED_PREFIXES, forecaster_kind
 from forecasts.errors import InvalidInput, UnknownForecaster
+from forecasts.paths import is_folder
 from forecasts.report.results import (
     CalibrationResult,
     LedgerReader,
@@ -430,11 +431,8 @@ def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
         The file written.
     """
     target = Path(out) if out is not None else default_out(ledger)
-    try:
-        if target.is_dir() or str(out or "").endswith(("/", os.sep)):
-            target = target / f"{_ledger_name(ledger)[0]}.html"
-    except OSError as exc:  # a name too long for the file system, a path through a file...
-        raise InvalidInput(f"cannot write the report to {target}: {exc.strerror or exc}") from None
+    if is_folder(target) or str(out or "").endswith(("/", os.sep)):
+        target = target / f"{_ledger_name(ledger)[0]}.html"
     frames = scoped_frames(ledger, as_of=as_of, tag=tag, since=since)
     if live_only:
         from forecasts.scoring import live_only as live_rows

@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, Any
 from forecasts import domain
 from forecasts.errors import InvalidInput
 from forecasts.ledger.sql import csv_guard, csv_unguard
-from forecasts.paths import output_file, output_folder
+from forecasts.paths import is_folder, output_file, output_folder
 from forecasts.sources.generic import (
     ImportSummary,
     Progress,
@@ -350,7 +350,7 @@ def export_fatebook(ledger: Ledger, path: str | Path, *, as_of: object = None) -
     fs = ledger.forecasts(as_of)
     rs = ledger.resolutions(as_of)
     out = Path(path)
-    if out.is_dir() or out.suffix.lower() != ".csv":  # a folder, as for 'forecasts export OUT'
+    if is_folder(out) or out.suffix.lower() != ".csv":  # a folder, as for 'forecasts export OUT'
         out = output_folder(out) / "fatebook.csv"
     res = {r.question: r for r in rs.itertuples()}
     qmap = {q.id: q for q in qs.itertuples()}

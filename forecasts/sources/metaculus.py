@@ -60,6 +60,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from forecasts.errors import InvalidInput
+from forecasts.paths import is_folder, is_there
 from forecasts.sources.generic import (
     ImportSummary,
     Progress,
@@ -371,7 +372,7 @@ _EXPORT_FORECAST = ("Question ID", "Is Bot", "Start Time", "End Time", "Forecast
 
 
 def _is_export(p: Path) -> bool:
-    if p.is_dir():  # a folder that holds neither file is refused as a folder, like any other import
+    if is_folder(p):  # a folder that holds neither file is refused as a folder, like any other import
         return any((p / f).exists() for f in EXPORT_FILES)
     return p.suffix.lower() == ".zip" or p.name in EXPORT_FILES
 
@@ -397,8 +398,8 @@ def _export_tables(p: Path) -> tuple[Any, Any]:
                 return out[0], out[1]
         except zipfile.BadZipFile:
             raise InvalidInput(f"cannot read {p.name} as a zip file") from None
-    folder = p if p.is_dir() else p.parent
-    missing = [f for f in EXPORT_FILES if not (folder / f).exists()]
+    folder = p if is_folder(p) else p.parent
+    missing = [f for f in EXPORT_FILES if not is_there(folder / f)]
     if missing:
         raise InvalidInput(f"{folder} holds no {', '.join(missing)} (a Metaculus data export has both)")
     return read_table(folder / EXPORT_FILES[0]), read_table(folder / EXPORT_FILES[1])
