@@ -20,23 +20,24 @@ def data_file(name: str) -> Path:
     return path
 
 
-def is_folder(path: str | os.PathLike[str]) -> bool:
+def is_folder(path: str | os.PathLike[str], cannot: str = "use") -> bool:
     """Whether ``path`` is a folder; one the system cannot even look at (too long a name, a
-    path through a file it may not read) is a one-line error, not an ``OSError``."""
+    path through a file it may not read) is a one-line error, not an ``OSError``: "cannot
+    <cannot> <path>: <reason>", so a caller names what it was about to do."""
     p = Path(path)
     try:
         return p.is_dir()
     except OSError as exc:
-        raise InvalidInput(f"cannot use {p}: {exc.strerror or exc}") from None
+        raise InvalidInput(f"cannot {cannot} {p}: {exc.strerror or exc}") from None
 
 
-def is_there(path: str | os.PathLike[str]) -> bool:
+def is_there(path: str | os.PathLike[str], cannot: str = "use") -> bool:
     """Whether ``path`` exists, with :func:`is_folder`'s one-line error."""
     p = Path(path)
     try:
         return p.exists()
     except OSError as exc:
-        raise InvalidInput(f"cannot use {p}: {exc.strerror or exc}") from None
+        raise InvalidInput(f"cannot {cannot} {p}: {exc.strerror or exc}") from None
 
 
 def source_file(path: str | os.PathLike[str]) -> Path:

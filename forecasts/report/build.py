@@ -431,7 +431,7 @@ def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
         The file written.
     """
     target = Path(out) if out is not None else default_out(ledger)
-    if is_folder(target) or str(out or "").endswith(("/", os.sep)):
+    if is_folder(target, cannot="write the report to") or str(out or "").endswith(("/", os.sep)):
         target = target / f"{_ledger_name(ledger)[0]}.html"
     frames = scoped_frames(ledger, as_of=as_of, tag=tag, since=since)
     if live_only:
