@@ -21,7 +21,8 @@ def demo(tmp_path_factory):
 def test_demo_contents(demo):
     ledger = Ledger.open(demo["path"])
     models = demo["counts"]["forecasts"] - 115
-    assert demo["counts"] == {"questions": 1, "forecasts": 115 + models, "events": 31, "evidence": 25, "resolutions": 1}
+    assert demo["counts"] == {"questions": 1, "forecasts": 115 + models, "events": 31, "evidence": 25, "resolutions": 1,
+                              "amendments": 0}
     assert models > 60  # weekly and at each event, two models
     assert demo["verify"].ok
     f = ledger.forecasts()

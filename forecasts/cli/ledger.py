@@ -1,5 +1,5 @@
-"""The ledger's commands: write rows (init, question add, log, correct, retract, event add,
-evidence, resolve), read them (history, questions, events, due), check the hash chain (verify)
+"""The ledger's commands: write rows (init, question add, question amend, log, correct,
+retract, event add, event retract, evidence, resolve), read them (history, questions, events, due), check the hash chain (verify)
 and export every table losslessly.
 
 This area is the fast path: ``forecasts log`` imports this module, the shared options and
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from forecasts.ledger.storage import ExportFormat
 
 app = typer.Typer()
-question_app = typer.Typer(help="Add questions.", no_args_is_help=True)
-event_app = typer.Typer(help="Add events.", no_args_is_help=True)
+question_app = typer.Typer(help="Add and amend questions.", no_args_is_help=True)
+event_app = typer.Typer(help="Add and withdraw events.", no_args_is_help=True)
 app.add_typer(question_app, name="question")
 app.add_typer(event_app, name="event")
 
@@ -99,6 +99,25 @@ def ask(
          f"by {f['forecaster']} (row {f['seq']})")
 
 
+@question_app.command("amend")
+def question_amend(
+    question_id: Annotated[str, typer.Argument(metavar="ID", help="The question's id.")],
+    title: Annotated[str | None, typer.Option(help="The corrected title.")] = None,
+    criteria: Annotated[str | None, typer.Option(help="The new resolution criteria.")] = None,
+    closes: Annotated[str | None, typer.Option(help="The new scheduled close (UTC).")] = None,
+    tags: Annotated[str | None, typer.Option(help="The new tags, comma-separated (they replace the old).")] = None,
+    why: Annotated[str | None, typer.Option(help="Why it changes.")] = None,
+    by: By = None,
+    db: Db = None,
+) -> None:
+    """Amend a question: a new row per changed field (the original stays; 'history' lists
+    each change).  To withdraw a question, resolve it annulled."""
+    rows = open_ledger(db).amend_question(question_id, title=title, criteria=criteria, closes=closes, tags=tags,
+                                          why=why, by=by, source="cli")
+    fields = ", ".join(r["field"].replace("closes_at", "close") for r in rows)
+    line(f"amended {question_id}: {fields} (row{'s' if len(rows) > 1 else ''} {', '.join(str(r['seq']) for r in rows)})")
+
+
 @app.command()
 def correct(
     row: Annotated[int, typer.Argument(help="Row number of your forecast (see 'forecasts history').")],
@@ -146,6 +165,19 @@ def event_add(
                                     actors=actors, cameo=cameo, goldstein=goldstein, tags=tags,
                                     date_precision="approx" if approx else "day", by=by, source="cli")
     line(f"event {row['seq']} recorded ({row['occurred_at']:%Y-%m-%d})")
+
+
+@event_app.command("retract")
+def event_retract(
+    event_id: Annotated[str, typer.Argument(metavar="EVENT_ID", help="Event id (see 'forecasts events').")],
+    why: Annotated[str | None, typer.Option(help="Why it is withdrawn (a duplicate, a false report).")] = None,
+    by: By = None,
+    db: Db = None,
+) -> None:
+    """Withdraw an event (a new row; the event stays in the ledger): reads and models leave it
+    and its evidence out from now on."""
+    row = open_ledger(db).retract_event(event_id, why=why, by=by, source="cli")
+    line(f"event {row['target']} withdrawn (row {row['seq']})")
 
 
 @app.command()

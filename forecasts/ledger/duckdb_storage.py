@@ -518,7 +518,7 @@ def _check_ledger(con: duckdb.DuckDBPyConnection, path: Path, *, blank_ok: bool 
             raise StoreCorrupt(f"{path} holds no ledger (an empty DuckDB database); create one with forecasts init")
         theirs = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
         what = ("its ledger tables are there but its migrations table is missing: the ledger is damaged"
-                if set(LEDGER_TABLES) <= tables else
+                if set(migrations.V1_TABLES) <= tables else
                 f"it holds another application's tables ({theirs}); forecasts changes nothing in it")
         raise StoreCorrupt(f"{path} is not a ledger: {what}")
     versions = {r[0] for r in con.execute("SELECT version FROM _forecasts_migrations").fetchall()}

@@ -26,7 +26,6 @@ import duckdb
 
 from forecasts.domain import now
 
-LEDGER_TABLES = ("questions", "forecasts", "events", "evidence", "resolutions")
 #: The tables of migration 1, once for every backend: ``(column, type, not null, note)`` with
 #: DuckDB's type names (:func:`ddl` maps them for PostgreSQL).  Lists and mappings are JSON text.
 SCHEMA_V1: dict[str, tuple[tuple[str, str, bool, str], ...]] = {
@@ -66,26 +65,45 @@ SCHEMA_V1: dict[str, tuple[tuple[str, str, bool, str], ...]] = {
         ("resolved_at", "TIMESTAMP", True, ""), ("resolved_by", "VARCHAR", True, ""),
         ("note", "VARCHAR", False, ""), ("source", "VARCHAR", True, "")),
 }
+#: The amendments table (migration 3): a change to a question (a field's new value) or the
+#: withdrawal of an event, as a row of its own; reads apply them, nothing is updated.
+SCHEMA_V3: dict[str, tuple[tuple[str, str, bool, str], ...]] = {
+    "amendments": (
+        ("seq", "BIGINT", True, ""), ("about", "VARCHAR", True, "question or event"),
+        ("target", "VARCHAR", True, "the question's id, or the event's id (its seq) as text"),
+        ("field", "VARCHAR", True, "title, criteria, closes_at or tags of a question; withdrawn for an event"),
+        ("value", "VARCHAR", False, "the new value as the questions table stores it (a time in ISO form, "
+                                    "tags as JSON); NULL for a withdrawal"),
+        ("reason", "VARCHAR", False, ""), ("amended_by", "VARCHAR", True, ""), ("source", "VARCHAR", True, "")),
+}
+#: The fields of a question an amendment may change (:func:`forecasts.ledger.rules.amendment_rows`).
+AMENDABLE = ("title", "criteria", "closes_at", "tags")
+#: Every ledger table's columns, as of the latest migration.
+SCHEMA = {**SCHEMA_V1, **SCHEMA_V3}
+#: The tables of migration 1, which every ledger holds.
+V1_TABLES = tuple(SCHEMA_V1)
+#: Every table of the hash chain.
+LEDGER_TABLES = (*V1_TABLES, *SCHEMA_V3)
 #: The bookkeeping columns every ledger table ends with.
 _CHAIN_COLUMNS = (("recorded_at", "TIMESTAMP", True, ""), ("prev_hash", "VARCHAR", True, ""),
                   ("hash", "VARCHAR", True, ""))
 #: The columns of each ledger table that its rows' hashes cover (``prev_hash`` and ``hash``
 #: follow them), as of the latest migration.  A migration that adds a column adds it here.
-COLUMNS: dict[str, tuple[str, ...]] = {t: tuple(c[0] for c in cols) + ("recorded_at",) for t, cols in SCHEMA_V1.items()}
+COLUMNS: dict[str, tuple[str, ...]] = {t: tuple(c[0] for c in cols) + ("recorded_at",) for t, cols in SCHEMA.items()}
 _PG_TYPES = {"VARCHAR": "TEXT", "DOUBLE": "DOUBLE PRECISION"}
 
 
 def ddl(table: str, dialect: str = "duckdb") -> str:
-    """``CREATE TABLE`` for a table of :data:`SCHEMA_V1` in ``dialect`` (``duckdb`` or ``postgres``)."""
+    """``CREATE TABLE`` for a ledger table (:data:`SCHEMA`) in ``dialect`` (``duckdb`` or ``postgres``)."""
     cols = []
-    for name, kind, not_null, _ in SCHEMA_V1[table] + _CHAIN_COLUMNS:
+    for name, kind, not_null, _ in SCHEMA[table] + _CHAIN_COLUMNS:
         kind = _PG_TYPES.get(kind, kind) if dialect == "postgres" else kind
         cols.append(f"{name} {kind}{' NOT NULL' if not_null else ''}")
     return f"CREATE TABLE {table} ({', '.join(cols)})"
 
 
 def m001_ledger(con: duckdb.DuckDBPyConnection) -> None:
-    """The five ledger tables."""
+    """The five ledger tables of the first schema."""
     for table in SCHEMA_V1:
         con.execute(ddl(table))
 
@@ -111,14 +129,19 @@ def m002_writes(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(writes_ddl())
 
 
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [m001_ledger, m002_writes]
-#: Tables beyond the ledger's own that a ledger at this version (or later) must hold.
-REQUIRED_SINCE = {2: (WRITES_TABLE,)}
+def m003_amendments(con: duckdb.DuckDBPyConnection) -> None:
+    """The amendments of questions and withdrawals of events."""
+    con.execute(ddl("amendments"))
+
+
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [m001_ledger, m002_writes, m003_amendments]
+#: Tables beyond migration 1's that a ledger at this version (or later) must hold.
+REQUIRED_SINCE = {2: (WRITES_TABLE,), 3: ("amendments",)}
 
 
 def required_tables(version: int) -> tuple[str, ...]:
     """Every table a ledger at schema ``version`` holds (the migrations table aside)."""
-    return LEDGER_TABLES + tuple(t for v, ts in REQUIRED_SINCE.items() if v <= version for t in ts)
+    return V1_TABLES + tuple(t for v, ts in REQUIRED_SINCE.items() if v <= version for t in ts)
 
 
 def applied(con: duckdb.DuckDBPyConnection) -> set[int]:

@@ -22,8 +22,11 @@ that speaks plain SQL:
 * **The log of writes** (migration 3): each write records the head it left (sealed with the
   team key by a writer who holds it); the server takes a record only for the head as it is
   (:func:`m003_writes`).
+* **Amendments** (migration 4): question amendments and event withdrawals, a ledger table
+  like the others (:func:`m004_amendments`).
 * **Roles** (group roles, one set per server): ``forecasts_analyst`` inserts forecasts,
-  corrections and evidence; ``forecasts_editor`` adds questions, events and resolutions;
+  corrections and evidence; ``forecasts_editor`` adds questions, events, resolutions and
+  amendments;
   ``forecasts_importer`` writes ``import:*`` and model rows; ``forecasts_admin`` may create
   roles.  Every role reads everything.
 
@@ -33,7 +36,7 @@ Migrations are numbered as on DuckDB and recorded in ``_forecasts_migrations``.
 from __future__ import annotations
 
 from forecasts.ledger.integrity import GENESIS
-from forecasts.ledger.migrations import LEDGER_TABLES, SCHEMA_V1, WRITES_TABLE, ddl, writes_ddl
+from forecasts.ledger.migrations import LEDGER_TABLES, SCHEMA_V3, V1_TABLES, WRITES_TABLE, ddl, writes_ddl
 from forecasts.ledger.sql import history_source_sql
 
 GROUPS = ("forecasts_analyst", "forecasts_editor", "forecasts_importer", "forecasts_admin")
@@ -46,7 +49,8 @@ WRITERS = {"questions": (("forecasts_editor",), "created_by"),
            "events": (("forecasts_editor",), "created_by"),
            "resolutions": (("forecasts_editor",), "resolved_by"),
            "forecasts": (("forecasts_analyst",), "forecaster"),
-           "evidence": (("forecasts_analyst",), "assessed_by")}
+           "evidence": (("forecasts_analyst",), "assessed_by"),
+           "amendments": (("forecasts_editor",), "amended_by")}
 
 
 def _groups_sql() -> str:
@@ -56,11 +60,69 @@ def _groups_sql() -> str:
     return f"DO $$\nBEGIN\n{creates}\nEND $$"
 
 
+def _end_restore_sql(tables: tuple[str, ...], create: str = "CREATE") -> str:
+    """``forecasts_end_restore()``: the restored rows of ``tables`` checked as one chain, and
+    the head set to its newest row."""
+    return f"""{create} FUNCTION forecasts_end_restore() RETURNS BIGINT
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+            DECLARE h RECORD; n BIGINT; last_seq BIGINT; last_hash TEXT; broken BIGINT;
+            BEGIN
+              SELECT * INTO h FROM _forecasts_head;
+              IF h.txid IS DISTINCT FROM txid_current() OR NOT h.restoring THEN
+                RAISE EXCEPTION 'no restore in progress' USING ERRCODE = '55000';
+              END IF;
+              WITH r AS ({" UNION ALL ".join(f"SELECT seq, prev_hash, hash, recorded_at FROM {t}" for t in tables)}),
+                   l AS (SELECT seq, prev_hash, recorded_at, lag(seq) OVER (ORDER BY seq) AS pseq,
+                                lag(hash) OVER (ORDER BY seq) AS phash FROM r)
+              SELECT min(seq) INTO broken FROM l
+               WHERE seq <> coalesce(pseq, 0) + 1 OR prev_hash <> coalesce(phash, '{GENESIS}')
+                     OR recorded_at > h.clock;
+              IF broken IS NOT NULL THEN
+                RAISE EXCEPTION 'the restored rows do not form one chain (first break at seq %)', broken
+                  USING ERRCODE = '23514';
+              END IF;
+              WITH r AS ({" UNION ALL ".join(f"SELECT seq, hash FROM {t}" for t in tables)})
+              SELECT count(*), max(seq) INTO n, last_seq FROM r;
+              WITH r AS ({" UNION ALL ".join(f"SELECT seq, hash FROM {t}" for t in tables)})
+              SELECT hash INTO last_hash FROM r WHERE seq = last_seq;
+              UPDATE _forecasts_head SET next_seq = coalesce(last_seq, 0) + 1, hash = coalesce(last_hash, '{GENESIS}'),
+                                         restoring = false;
+              RETURN n;
+            END $$"""
+
+
+def _table_guards(t: str) -> list[str]:
+    """A ledger table's guards: the chain trigger, append only, grants and row-level security
+    (a live row names the connected role as its writer)."""
+    writers, who = WRITERS[t]
+    out = [
+        f"CREATE TRIGGER {t}_chain AFTER INSERT ON {t} REFERENCING NEW TABLE AS added "
+        "FOR EACH STATEMENT EXECUTE FUNCTION forecasts_chain_check()",
+        # per statement: it fires even when row-level security leaves no row to touch
+        f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION forecasts_append_only()",
+        f"CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION forecasts_append_only()",
+        f"REVOKE ALL ON {t} FROM PUBLIC",
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON {t} FROM CURRENT_USER",
+        f"GRANT SELECT ON {t} TO forecasts_analyst, forecasts_editor, forecasts_importer, forecasts_admin",
+        f"GRANT INSERT ON {t} TO {', '.join(writers)}, forecasts_importer",
+        f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY",
+        f"CREATE POLICY {t}_read ON {t} FOR SELECT USING (true)",
+    ]
+    live = f"NOT forecasts_is_history(source) AND {who} = session_user"
+    if t == "forecasts":
+        live += " AND NOT backtest AND (corrects IS NULL OR forecasts_author(corrects) = session_user)"
+    out.append(f"CREATE POLICY {t}_write ON {t} FOR INSERT WITH CHECK (forecasts_may_import() OR ({live}))")
+    return out
+
+
 def m001_ledger() -> list[str]:
     """The ledger tables, the chain's head and its checks, append-only triggers, roles and
     row-level security."""
-    out = [ddl(t, "postgres") for t in SCHEMA_V1]
-    for t in LEDGER_TABLES:
+    out = [ddl(t, "postgres") for t in V1_TABLES]
+    for t in V1_TABLES:
         out.append(f"CREATE UNIQUE INDEX {t}_seq ON {t} (seq)")
     out += [
         "CREATE INDEX forecasts_question ON forecasts (question, seq)",
@@ -96,32 +158,7 @@ def m001_ledger() -> list[str]:
               UPDATE _forecasts_head SET txid = txid_current(), clock = clock_timestamp() AT TIME ZONE 'UTC',
                                          restoring = true;
             END $$""",
-        f"""CREATE FUNCTION forecasts_end_restore() RETURNS BIGINT
-            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-            DECLARE h RECORD; n BIGINT; last_seq BIGINT; last_hash TEXT; broken BIGINT;
-            BEGIN
-              SELECT * INTO h FROM _forecasts_head;
-              IF h.txid IS DISTINCT FROM txid_current() OR NOT h.restoring THEN
-                RAISE EXCEPTION 'no restore in progress' USING ERRCODE = '55000';
-              END IF;
-              WITH r AS ({" UNION ALL ".join(f"SELECT seq, prev_hash, hash, recorded_at FROM {t}" for t in LEDGER_TABLES)}),
-                   l AS (SELECT seq, prev_hash, recorded_at, lag(seq) OVER (ORDER BY seq) AS pseq,
-                                lag(hash) OVER (ORDER BY seq) AS phash FROM r)
-              SELECT min(seq) INTO broken FROM l
-               WHERE seq <> coalesce(pseq, 0) + 1 OR prev_hash <> coalesce(phash, '{GENESIS}')
-                     OR recorded_at > h.clock;
-              IF broken IS NOT NULL THEN
-                RAISE EXCEPTION 'the restored rows do not form one chain (first break at seq %)', broken
-                  USING ERRCODE = '23514';
-              END IF;
-              WITH r AS ({" UNION ALL ".join(f"SELECT seq, hash FROM {t}" for t in LEDGER_TABLES)})
-              SELECT count(*), max(seq) INTO n, last_seq FROM r;
-              WITH r AS ({" UNION ALL ".join(f"SELECT seq, hash FROM {t}" for t in LEDGER_TABLES)})
-              SELECT hash INTO last_hash FROM r WHERE seq = last_seq;
-              UPDATE _forecasts_head SET next_seq = coalesce(last_seq, 0) + 1, hash = coalesce(last_hash, '{GENESIS}'),
-                                         restoring = false;
-              RETURN n;
-            END $$""",
+        _end_restore_sql(V1_TABLES),
         """CREATE FUNCTION forecasts_chain_check() RETURNS TRIGGER
             LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
             DECLARE h RECORD; n BIGINT; lo BIGINT; hi BIGINT;
@@ -178,28 +215,8 @@ def m001_ledger() -> list[str]:
         "GRANT EXECUTE ON FUNCTION forecasts_begin_restore(), forecasts_end_restore() TO forecasts_admin",
         "GRANT SELECT ON _forecasts_migrations TO forecasts_analyst, forecasts_editor, forecasts_importer, forecasts_admin",
     ]
-    for t in LEDGER_TABLES:
-        writers, who = WRITERS[t]
-        out += [
-            f"CREATE TRIGGER {t}_chain AFTER INSERT ON {t} REFERENCING NEW TABLE AS added "
-            "FOR EACH STATEMENT EXECUTE FUNCTION forecasts_chain_check()",
-            # per statement: it fires even when row-level security leaves no row to touch
-            f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION forecasts_append_only()",
-            f"CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION forecasts_append_only()",
-            f"REVOKE ALL ON {t} FROM PUBLIC",
-            f"REVOKE UPDATE, DELETE, TRUNCATE ON {t} FROM CURRENT_USER",
-            f"GRANT SELECT ON {t} TO forecasts_analyst, forecasts_editor, forecasts_importer, forecasts_admin",
-            f"GRANT INSERT ON {t} TO {', '.join(writers)}, forecasts_importer",
-            f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY",
-            f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY",
-            f"CREATE POLICY {t}_read ON {t} FOR SELECT USING (true)",
-        ]
-        live = f"NOT forecasts_is_history(source) AND {who} = session_user"
-        if t == "forecasts":
-            live += " AND NOT backtest AND (corrects IS NULL OR forecasts_author(corrects) = session_user)"
-        out.append(f"CREATE POLICY {t}_write ON {t} FOR INSERT WITH CHECK (forecasts_may_import() OR ({live}))")
+    for t in V1_TABLES:
+        out += _table_guards(t)
     # only this ledger's members connect (each is granted CONNECT and TEMPORARY, for the
     # temporary tables bulk appends stream through, by forecasts.ledger.team); the group roles
     # are the server's, shared by every team ledger on it, so they grant no CONNECT
@@ -211,24 +228,16 @@ def m001_ledger() -> list[str]:
     return out
 
 
-def m002_live_rules() -> list[str]:
-    """The server checks the ledger's time rules on live forecasts at insert, as the client
-    does (:func:`forecasts.ledger.rules.check_live_forecast`, :func:`~forecasts.ledger.rules.
-    check_amendment`), so a member writing plain SQL cannot backdate a forecast or rewrite one
-    past the correction window: a live forecast is made at the server's clock (within
-    :data:`~forecasts.domain.CLOCK_TOLERANCE`); an amendment targets an earlier live forecast on
-    a question that is open (not past its scheduled close, no resolution recorded) and is either
-    retroactive (the original's ``made_at``) within :data:`~forecasts.ledger.rules.CORRECTION_GRACE`
-    of the original's ``recorded_at``, or a retraction made now.  History rows (the importers')
-    and restores are exempt, as on the client; ``forecasts verify`` re-checks every row anyway."""
+def _rules_check_sql(close: str = "q.closes_at", create: str = "CREATE") -> str:
+    """``forecasts_rules_check()`` of :func:`m002_live_rules`; ``close`` is the SQL of the
+    corrected forecast's question's close (``t`` the corrected row, ``q`` its question)."""
     from forecasts.domain import CLOCK_TOLERANCE
     from forecasts.ledger.rules import CORRECTION_GRACE
 
     tol = int(CLOCK_TOLERANCE.total_seconds())
     grace = int(CORRECTION_GRACE.total_seconds())
     minutes = f"{grace / 60:g}"
-    return [
-        f"""CREATE FUNCTION forecasts_rules_check() RETURNS TRIGGER
+    return f"""{create} FUNCTION forecasts_rules_check() RETURNS TRIGGER
             LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
             DECLARE bad RECORD;
             BEGIN
@@ -246,7 +255,7 @@ def m002_live_rules() -> list[str]:
                 SELECT a.seq, CASE
                   WHEN t.seq IS NULL OR t.seq >= a.seq THEN 'amends no earlier forecast'
                   WHEN forecasts_is_history(t.source) THEN 'amends an imported row: those are corrected by re-importing'
-                  WHEN a.recorded_at > q.closes_at THEN 'amends a forecast on a closed question: its forecasts are final'
+                  WHEN a.recorded_at > {close} THEN 'amends a forecast on a closed question: its forecasts are final'
                   WHEN EXISTS (SELECT 1 FROM resolutions r WHERE r.question = t.question)
                     THEN 'amends a forecast on a resolved question: its forecasts are final'
                   WHEN a.made_at = t.made_at AND a.recorded_at > t.recorded_at + INTERVAL '{grace} seconds'
@@ -261,7 +270,21 @@ def m002_live_rules() -> list[str]:
                 RAISE EXCEPTION 'forecasts row seq=% %', bad.seq, bad.why USING ERRCODE = '23514';
               END IF;
               RETURN NULL;
-            END $$""",
+            END $$"""
+
+
+def m002_live_rules() -> list[str]:
+    """The server checks the ledger's time rules on live forecasts at insert, as the client
+    does (:func:`forecasts.ledger.rules.check_live_forecast`, :func:`~forecasts.ledger.rules.
+    check_amendment`), so a member writing plain SQL cannot backdate a forecast or rewrite one
+    past the correction window: a live forecast is made at the server's clock (within
+    :data:`~forecasts.domain.CLOCK_TOLERANCE`); an amendment targets an earlier live forecast on
+    a question that is open (not past its scheduled close, no resolution recorded) and is either
+    retroactive (the original's ``made_at``) within :data:`~forecasts.ledger.rules.CORRECTION_GRACE`
+    of the original's ``recorded_at``, or a retraction made now.  History rows (the importers')
+    and restores are exempt, as on the client; ``forecasts verify`` re-checks every row anyway."""
+    return [
+        _rules_check_sql(),
         "REVOKE ALL ON FUNCTION forecasts_rules_check() FROM PUBLIC",
         "CREATE TRIGGER forecasts_rules AFTER INSERT ON forecasts REFERENCING NEW TABLE AS added "
         "FOR EACH STATEMENT EXECUTE FUNCTION forecasts_rules_check()",
@@ -304,4 +327,23 @@ def m003_writes() -> list[str]:
     ]
 
 
-MIGRATIONS = [("m001_ledger", m001_ledger), ("m002_live_rules", m002_live_rules), ("m003_writes", m003_writes)]
+#: A corrected forecast's question's close on the server, amendments applied (migration 4).
+_AMENDED_CLOSE = ("coalesce((SELECT CAST(m.value AS TIMESTAMP) FROM amendments m WHERE m.about = 'question' "
+                  "AND m.field = 'closes_at' AND m.target = t.question ORDER BY m.seq DESC LIMIT 1), q.closes_at)")
+
+
+def m004_amendments() -> list[str]:
+    """The amendments table (as migration 3 on DuckDB), guarded as every ledger table; a
+    restore checks it in the one chain, and a correction's question closes as amended."""
+    out = [ddl(t, "postgres") for t in SCHEMA_V3]
+    for t in SCHEMA_V3:
+        out.append(f"CREATE UNIQUE INDEX {t}_seq ON {t} (seq)")
+        out += _table_guards(t)
+    out += ["CREATE INDEX amendments_target ON amendments (about, target, seq)",
+            _end_restore_sql(LEDGER_TABLES, "CREATE OR REPLACE"),
+            _rules_check_sql(_AMENDED_CLOSE, "CREATE OR REPLACE")]
+    return out
+
+
+MIGRATIONS = [("m001_ledger", m001_ledger), ("m002_live_rules", m002_live_rules), ("m003_writes", m003_writes),
+              ("m004_amendments", m004_amendments)]

@@ -52,7 +52,7 @@ from forecasts.errors import (
 )
 from forecasts.ledger import integrity, pg_schema
 from forecasts.ledger import sql as ledger_sql
-from forecasts.ledger.migrations import COLUMNS, LEDGER_TABLES, SCHEMA_V1, WRITES_TABLE
+from forecasts.ledger.migrations import COLUMNS, LEDGER_TABLES, SCHEMA, WRITES_TABLE
 from forecasts.ledger.storage import (
     ChainRow,
     Clock,
@@ -71,11 +71,12 @@ URL_SCHEMES = ("postgresql://", "postgres://")
 _MAX_IDLE = 4
 _FEW_ROWS = 32
 #: The type of every column a read can return (for the bulk reader).
-_TYPES: dict[str, str] = {name: kind for cols in SCHEMA_V1.values() for name, kind, _, _ in cols}
+_TYPES: dict[str, str] = {name: kind for cols in SCHEMA.values() for name, kind, _, _ in cols}
 _TYPES.update(recorded_at="TIMESTAMP", prev_hash="VARCHAR", hash="VARCHAR", corrected_by="BIGINT", ended_at="TIMESTAMP", target_made_at="TIMESTAMP",
-              target_recorded_at="TIMESTAMP", target_source="VARCHAR",
+              target_recorded_at="TIMESTAMP", target_source="VARCHAR", target_closes_at="TIMESTAMP",
+              target_resolved_recorded_at="TIMESTAMP", target_opens_at="TIMESTAMP", target_event="BIGINT",
               n_forecasts="BIGINT", n_forecasters="BIGINT", forecasters="VARCHAR", outcome="VARCHAR",
-              resolved_at="TIMESTAMP", event_title="VARCHAR", occurred_at="TIMESTAMP", assessed_at="TIMESTAMP", version="INTEGER",
+              resolved_at="TIMESTAMP", amended="BIGINT", event_title="VARCHAR", occurred_at="TIMESTAMP", assessed_at="TIMESTAMP", version="INTEGER",
               name="VARCHAR", applied_at="TIMESTAMP")
 
 
@@ -232,9 +233,10 @@ class PostgresStorage:
         text = _first_line(exc)
         if isinstance(exc, pgerrors.InvalidCatalogName) or "does not exist" in text and "database" in text:
             return StoreMissing(f"no ledger at {self.location}: {text}; create it first (forecasts init)")
-        if isinstance(exc, pgerrors.UndefinedTable) and WRITES_TABLE in text:
-            return StoreCorrupt(f"the team ledger at {self.location} predates this forecasts (it has no log of "
-                                "writes): its owner runs forecasts init on it to bring its schema up to date")
+        later = {WRITES_TABLE: "log of writes", "amendments": "amendments table"}
+        if isinstance(exc, pgerrors.UndefinedTable) and (what := next((v for k, v in later.items() if k in text), None)):
+            return StoreCorrupt(f"the team ledger at {self.location} predates this forecasts (it has no {what}): "
+                                "its owner runs forecasts init on it to bring its schema up to date")
         if isinstance(exc, pgerrors.UndefinedTable):
             return StoreMissing(f"{self.location} is not a forecasts ledger ({text}); create one first (forecasts init)")
         if isinstance(exc, pgerrors.InsufficientPrivilege):

@@ -43,6 +43,11 @@ retractions          its question is open (not past close, not resolved); retroa
                      :data:`CORRECTION_GRACE` of the original row's ``recorded_at``; later a
                      correction is refused (log a new forecast) and a retraction ends the
                      forecast from the moment it is recorded
+amendments           a question's title, criteria, close or tags, to a new value (a title
+                     is never empty; the close after the opening and no earlier than the
+                     last forecast, and unchanged once resolved); an event withdrawn once,
+                     and then no more evidence about it; a question is never withdrawn
+                     (resolve it annulled)
 sources              a live row cannot claim a history source (``import:``, ``model:``,
                      ``backtest:``, ``demo:``); a historical row needs one
 ===================  =====================================================================
@@ -607,9 +612,77 @@ def check_resolution(question: Mapping[str, Any], outcome: object, resolved_at: 
     return result
 
 
+# ---------------------------------------------------------------------- amendments
+def amendment_rows(question: Mapping[str, Any], *, title: object = None, criteria: object = None,
+                   closes: object = None, tags: object = None, resolution: str | None,
+                   last_forecast_at: datetime | None, reason: object = None) -> list[dict[str, Any]]:
+    """The amendment rows that change ``question`` (as it now reads, amendments applied): one
+    per field given whose value differs.  Refused: nothing to change; an empty title; a close
+    not after the question opens, or before a forecast already made on it (no recorded
+    forecast may fall after its question's close), or on a resolved question (its close is part
+    of its scored record).  The rows have no ``amended_by``, ``seq`` or hashes yet.
+
+    A question is not withdrawn: resolve it ``annulled`` (it then counts in no score)."""
+    qid = question["id"]
+    new: dict[str, str] = {}
+    if title is not None:
+        text = domain.optional_text(title, "title", 500)
+        if not text:
+            raise InvalidInput("a question needs a title; give the new title")
+        if text != question["title"]:
+            new["title"] = text
+    if criteria is not None:
+        text = domain.optional_text(criteria, "criteria")
+        if not text:
+            raise InvalidInput("give the new resolution criteria (they cannot be emptied)")
+        if text != question.get("criteria"):
+            new["criteria"] = text
+    if tags is not None:
+        parsed = domain.parse_tags(tags)
+        if parsed != list(question.get("tags") or []):
+            new["tags"] = to_json(parsed)  # type: ignore[assignment]
+    if closes is not None:
+        at = domain.parse_time(closes, "close date")
+        if at != question["closes_at"]:
+            if resolution is not None:
+                raise QuestionClosed(f"question {qid!r} is resolved ({resolution}); its close date is part of "
+                                     "its scored record and cannot change")
+            if at <= question["opens_at"]:
+                raise InvalidDate(f"the question would close ({_when(at)}) before it opens ({_when(question['opens_at'])})")
+            if last_forecast_at is not None and at < last_forecast_at:
+                raise InvalidDate(f"question {qid!r} has a forecast made {_when(last_forecast_at)}, after the new "
+                                  f"close ({_when(at)}); a close moves no earlier than its last forecast")
+            new["closes_at"] = at.isoformat(sep=" ")
+    if not new:
+        raise InvalidInput(f"nothing to amend: give a new --title, --criteria, --closes or --tags for {qid!r} "
+                           "that differs from what it has")
+    why = domain.optional_text(reason, "reason")
+    return [{"about": "question", "target": qid, "field": field, "value": value, "reason": why}
+            for field, value in new.items()]
+
+
+def event_withdrawal_row(event: int, *, exists: bool, withdrawn: bool, reason: object = None) -> dict[str, Any]:
+    """The row that withdraws event ``event`` (a duplicate, a report that proved false): every
+    read leaves it, and the evidence that assessed it, out from then on."""
+    from forecasts.errors import UnknownEvent
+
+    if not exists:
+        raise UnknownEvent(f"no event {event}; list the events to find its id")
+    if withdrawn:
+        raise InvalidInput(f"event {event} is already withdrawn")
+    return {"about": "event", "target": str(event), "field": "withdrawn", "value": None,
+            "reason": domain.optional_text(reason, "reason")}
+
+
+def check_event_kept(event: int, *, withdrawn: bool) -> None:
+    """New evidence is about an event that stands."""
+    if withdrawn:
+        raise InvalidInput(f"event {event} was withdrawn; it takes no evidence")
+
+
 # ---------------------------------------------------------------------- stored rows, for verify
 def ledger_breaches(forecasts: pd.DataFrame, resolutions: pd.DataFrame, events: pd.DataFrame,
-                    questions: pd.DataFrame) -> list[tuple[int, str]]:
+                    questions: pd.DataFrame, amendments: pd.DataFrame | None = None) -> list[tuple[int, str]]:
     """The stored rows that break a rule the ledger enforced when it wrote them, as
     ``(seq, message)`` in ``seq`` order (a row with a valid hash but an impossible time is a
     forgery, or was written past the tool).
@@ -625,6 +698,9 @@ def ledger_breaches(forecasts: pd.DataFrame, resolutions: pd.DataFrame, events: 
     retroactive (the original's ``made_at``) only within :data:`CORRECTION_GRACE`, otherwise a
     retraction made when recorded; and it was recorded while the question was open (before its
     scheduled close and before any resolution was recorded), as :func:`check_amendment` requires.
+    ``amendments`` (``seq, recorded_at, about, field, value`` and the ``target_kind``,
+    ``target_opens_at`` of the question or ``target_event`` it names): each names a question or
+    event of the ledger, a field it may change, and a close after the question opens.
     """
     import numpy as np
 
@@ -692,6 +768,26 @@ def ledger_breaches(forecasts: pd.DataFrame, resolutions: pd.DataFrame, events: 
     qp.flag(times(q, "closes_at") <= times(q, "opens_at"), IntegrityError,
             lambda i: f"questions row seq={q['seq'].iloc[i]} closes before it opens")
     found += qp.found
+    if amendments is not None and len(amendments):
+        a = amendments
+        aseq = a["seq"].to_numpy()
+        ap = Problems(aseq.tolist())
+        about, field = a["about"].astype(str).to_numpy(), a["field"].astype(str).to_numpy()
+        on_question = about == "question"
+        missing = np.where(on_question, a["target_kind"].isna().to_numpy(), a["target_event"].isna().to_numpy())
+        ap.flag(missing, IntegrityError, lambda i: f"amendments row seq={aseq[i]} names a {about[i]} the ledger does not hold")
+        from forecasts.ledger.migrations import AMENDABLE
+
+        ap.flag(~missing & ~np.where(on_question, np.isin(field, AMENDABLE), field == "withdrawn"), IntegrityError,
+                lambda i: f"amendments row seq={aseq[i]} changes {field[i]!r}, which a {about[i]} amendment cannot")
+        closes = on_question & (field == "closes_at") & ~missing
+        import pandas as pd
+
+        at = pd.to_datetime(a["value"].where(closes), errors="coerce", format="ISO8601").to_numpy(dtype="datetime64[us]")
+        ap.flag(closes & (np.isnat(at) | (at <= times(a, "target_opens_at"))), IntegrityError,
+                lambda i: f"amendments row seq={aseq[i]} moves a close to {a['value'].iloc[i]!r}, "
+                          "not a time after the question opens")
+        found += ap.found
     return sorted(found)
 
 

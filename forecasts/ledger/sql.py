@@ -20,7 +20,11 @@ The semantics, the same on every backend:
 * ``evidence`` rows carry their event's ``occurred_at``, ``event_title``, ``cameo`` and
   ``goldstein`` and are known when both the event and the assessment are;
 * the ``questions`` summary carries the latest ``outcome``/``resolved_at``, ``n_forecasts``,
-  ``n_forecasters`` and ``forecasters``.
+  ``n_forecasters`` and ``forecasters``;
+* ``questions`` read with their amendments known at ``$as_of`` applied (the latest per field:
+  title, criteria, close, tags), and ``amended`` counts them; ``events`` and ``evidence`` leave
+  out an event once its withdrawal is known.  Amendments are ledger facts: unless
+  ``clock == "world"``, one counts from its ``recorded_at``; replaying world time, all count.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import re
 from typing import Any, Literal
 
 from forecasts.errors import InvalidInput
-from forecasts.ledger.migrations import COLUMNS, LEDGER_TABLES, SCHEMA_V1, WRITES_TABLE
+from forecasts.ledger.migrations import AMENDABLE, COLUMNS, LEDGER_TABLES, SCHEMA, WRITES_TABLE
 
 Dialect = Literal["duckdb", "postgres"]
 _MARK = re.compile(r"\$([a-z_]+)")
@@ -54,6 +58,37 @@ def clock_filter(world: str | None, clock: str, alias: str = "") -> str:
     if clock == "both":
         parts.append(f"{alias}recorded_at <= $as_of")
     return " AND ".join(parts) or "true"
+
+
+def _amendments_known(clock: str) -> str:
+    return clock_filter(None, clock, "m.")
+
+
+def amended_questions_sql(clock: str) -> str:
+    """The ``questions`` table with every amendment known at ``$as_of`` applied: the latest
+    value per field (by ``seq``), its stored columns in their order, and ``amended``, how many
+    amendments it has.  One pass over the amendments, grouped, joined once."""
+    cols = []
+    for c in COLUMNS["questions"]:
+        if c in AMENDABLE:
+            new = "CAST(a.closes_at AS TIMESTAMP)" if c == "closes_at" else f"a.{c}"
+            cols.append(f"CASE WHEN a.has_{c} THEN {new} ELSE q.{c} END AS {c}")
+        else:
+            cols.append(f"q.{c}")
+    pivot = ", ".join(f"max(CASE WHEN field = '{c}' THEN value END) AS {c}, "
+                      f"bool_or(field = '{c}') AS has_{c}" for c in AMENDABLE)
+    return f"""SELECT {', '.join(cols)}, coalesce(a.n, 0) AS amended
+        FROM questions q LEFT JOIN (
+          SELECT target, count(*) AS n, {pivot} FROM (
+            SELECT m.target, m.field, m.value, row_number() OVER (PARTITION BY m.target, m.field ORDER BY m.seq DESC) AS k
+            FROM amendments m WHERE m.about = 'question' AND {_amendments_known(clock)}) lm
+          WHERE k = 1 GROUP BY target) a ON a.target = q.id"""
+
+
+def event_kept(clock: str, seq: str) -> str:
+    """SQL true for an event (its id in column ``seq``) not withdrawn as of ``$as_of``."""
+    return (f"NOT EXISTS (SELECT 1 FROM amendments m WHERE m.about = 'event' AND m.field = 'withdrawn' "
+            f"AND m.target = CAST({seq} AS VARCHAR) AND {_amendments_known(clock)})")
 
 
 def forecasts_sql(clock: str) -> str:
@@ -110,7 +145,8 @@ def evidence_sql(clock: str) -> str:
                  SELECT v.seq, v.question, v.event, v.assessed_by, v.lr, v.strength, v.weight, v.note,
                         v.source, v.recorded_at, e.occurred_at, e.title AS event_title, e.cameo, e.goldstein,
                         CASE WHEN {history} THEN e.occurred_at ELSE v.recorded_at END AS assessed_at
-                 FROM evidence v JOIN events e ON e.seq = v.event WHERE {known}) ev WHERE true"""
+                 FROM evidence v JOIN events e ON e.seq = v.event WHERE {known} AND {event_kept(clock, 'e.seq')}) ev
+               WHERE true"""
 
 
 def resolutions_sql(clock: str) -> str:
@@ -132,10 +168,10 @@ def questions_sql(clock: str, dialect: Dialect) -> str:
               FROM ({forecasts_sql(clock)}) lf GROUP BY question)
         SELECT q.id, q.title, q.kind, q.options, q.ordered, q.opens_at, q.closes_at, q.tags,
                q.base_rate, q.reference_class, q.criteria, q.created_by, q.source, q.source_id,
-               q.seq, q.recorded_at, r.outcome, r.resolved_at,
+               q.seq, q.recorded_at, q.amended, r.outcome, r.resolved_at,
                coalesce(f.n_forecasts, 0) AS n_forecasts, coalesce(f.n_forecasters, 0) AS n_forecasters,
                f.forecasters
-        FROM questions q LEFT JOIN r ON r.question = q.id LEFT JOIN f ON f.question = q.id
+        FROM ({amended_questions_sql(clock)}) q LEFT JOIN r ON r.question = q.id LEFT JOIN f ON f.question = q.id
         WHERE {cond}) qs WHERE true"""
 
 
@@ -153,11 +189,19 @@ def table_sql(table: str, clock: str, qid: str | None, *, dialect: Dialect = "du
     elif table == "questions":
         world = "opens_at" if clock == "world" else None
         sql = (questions_sql(clock, dialect) if summary else
-               f"SELECT {stored_columns('questions')} FROM questions WHERE {clock_filter(world, clock)}")
+               f"SELECT * FROM ({amended_questions_sql(clock)}) aq WHERE {clock_filter(world, clock)}")
     elif table == "events":
-        sql = f"SELECT {stored_columns('events')} FROM events WHERE {clock_filter('occurred_at', clock)}"
+        sql = (f"SELECT {stored_columns('events')} FROM events WHERE {clock_filter('occurred_at', clock)} "
+               f"AND {event_kept(clock, 'events.seq')}")
     elif table == "evidence":
         sql = evidence_sql(clock)
+    elif table == "amendments":
+        # replaying world time every amendment counts; the mark keeps the read's parameters
+        known = "$as_of IS NOT NULL" if clock == "world" else _amendments_known(clock)
+        sql = f"SELECT {stored_columns('amendments')} FROM amendments m WHERE {known}"
+        if qid is not None:  # the question's own, and the withdrawals of events assessed for it
+            return sql + (" AND ((about = 'question' AND target = $q) OR (about = 'event' AND target IN "
+                          "(SELECT CAST(event AS VARCHAR) FROM evidence WHERE question = $q)))"), {"q": qid}
     else:
         raise InvalidInput(f"unknown table {table!r}; one of {', '.join(LEDGER_TABLES)}")
     if qid is None:
@@ -179,7 +223,7 @@ def read_sql(table: str, clock: str, question: str | None, *, dialect: Dialect, 
         if not include_backtest:
             sql += " AND NOT backtest"
     order = {"questions": "closes_at, id", "events": "occurred_at, seq", "evidence": "occurred_at, seq",
-             "resolutions": "question" if latest else "seq", "forecasts": "seq"}[table]
+             "resolutions": "question" if latest else "seq", "forecasts": "seq", "amendments": "seq"}[table]
     return f"{sql} ORDER BY {order}", params
 
 
@@ -245,17 +289,31 @@ def chain_sql(table: str, since: int = 1) -> str:
 
 def rule_rows_sql(table: str) -> str:
     """The stored columns :func:`forecasts.ledger.rules.ledger_breaches` re-checks, every row of
-    ``table`` in ``seq`` order (forecasts with the row each amendment points at)."""
+    ``table`` in ``seq`` order (forecasts with the row each amendment points at; the closing
+    time of its question is the latest of its own and of every close amendment, so that a
+    correction made after a close was moved later is not taken for one made after the close)."""
     if table == "forecasts":
         return """SELECT f.seq, f.made_at, f.recorded_at, f.source, f.corrects, f.retracted,
                          t.made_at AS target_made_at, t.recorded_at AS target_recorded_at,
                          t.source AS target_source, q.closes_at AS target_closes_at,
                          r.first_recorded AS target_resolved_recorded_at
                   FROM forecasts f LEFT JOIN forecasts t ON t.seq = f.corrects AND f.corrects IS NOT NULL
-                  LEFT JOIN questions q ON q.id = t.question
+                  LEFT JOIN (SELECT q.id, greatest(q.closes_at, coalesce(c.latest, q.closes_at)) AS closes_at
+                             FROM questions q LEFT JOIN (SELECT target, max(CAST(value AS TIMESTAMP)) AS latest
+                                                         FROM amendments WHERE about = 'question' AND field = 'closes_at'
+                                                         GROUP BY target) c ON c.target = q.id) q
+                    ON q.id = t.question
                   LEFT JOIN (SELECT question, min(recorded_at) AS first_recorded FROM resolutions
                              GROUP BY question) r ON r.question = t.question
                   ORDER BY f.seq"""
+    if table == "amendments":  # with the question or event it names (NULL when there is none)
+        return """SELECT m.seq, m.recorded_at, m.about, m.field, m.value, q.kind AS target_kind,
+                         q.opens_at AS target_opens_at, e.seq AS target_event
+                  FROM amendments m
+                  LEFT JOIN (SELECT id, min(kind) AS kind, min(opens_at) AS opens_at FROM questions GROUP BY id) q
+                    ON m.about = 'question' AND q.id = m.target
+                  LEFT JOIN events e ON m.about = 'event' AND CAST(e.seq AS VARCHAR) = m.target
+                  ORDER BY m.seq"""
     world = {"events": "occurred_at", "resolutions": "resolved_at", "questions": "opens_at, closes_at"}[table]
     return f"SELECT seq, recorded_at, {world} FROM {table} ORDER BY seq"
 
@@ -280,7 +338,7 @@ def csv_unguard(text: str) -> str:
 
 def text_columns(table: str) -> tuple[str, ...]:
     """A ledger table's text columns (the hashes included)."""
-    types = {name: kind for name, kind, _, _ in SCHEMA_V1[table]}
+    types = {name: kind for name, kind, _, _ in SCHEMA[table]}
     return tuple(c for c in COLUMNS[table] if types.get(c) == "VARCHAR") + ("prev_hash", "hash")
 
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 T = TypeVar("T")
-Table = Literal["questions", "forecasts", "events", "evidence", "resolutions"]
+Table = Literal["questions", "forecasts", "events", "evidence", "resolutions", "amendments"]
 Clock = Literal["both", "world"]
 ExportFormat = Literal["csv", "parquet"]
 #: A ledger row as the chain sees it: its table, column names and values (``seq`` first).
@@ -89,6 +89,10 @@ class Transaction(Protocol):
         ...
 
     def has_event(self, seq: int) -> bool: ...
+
+    def event_withdrawn(self, seq: int) -> bool: ...
+
+    def last_forecast_at(self, qid: str) -> datetime | None: ...
 
     def source_ids(self, table: Table, source: str) -> set[str]:
         """The ``source_id`` values already stored in ``table`` under ``source``."""
@@ -224,12 +228,15 @@ class Lookups:
     def question(self, qid: str) -> dict[str, Any] | None:
         import json
 
-        row = self._one("SELECT id, kind, options, opens_at, closes_at, title FROM questions WHERE id = ? "
-                        "ORDER BY seq LIMIT 1", [qid])
+        from forecasts.ledger import sql
+
+        row = self._one("SELECT id, kind, options, opens_at, closes_at, title, criteria, tags "
+                        f"FROM ({sql.amended_questions_sql('world')}) q WHERE id = ? ORDER BY seq LIMIT 1", [qid])
         if row is None:
             return None
         return {"id": row[0], "kind": row[1], "options": json.loads(row[2]) if row[2] else None,
-                "opens_at": row[3], "closes_at": row[4], "title": row[5]}
+                "opens_at": row[3], "closes_at": row[4], "title": row[5], "criteria": row[6],
+                "tags": json.loads(row[7]) if row[7] else []}
 
     def question_ids_starting(self, prefix: str, limit: int = 6) -> list[str]:
         """Up to ``limit`` question ids that start with ``prefix``, in order."""
@@ -246,7 +253,10 @@ class Lookups:
 
         import pandas as pd
 
-        qs = pd.DataFrame(self._rows("SELECT id, kind, options, opens_at, closes_at FROM questions", []),
+        from forecasts.ledger import sql
+
+        qs = pd.DataFrame(self._rows("SELECT id, kind, options, opens_at, closes_at "
+                                     f"FROM ({sql.amended_questions_sql('world')}) q", []),
                           columns=["id", "kind", "options", "opens_at", "closes_at"])
         for col in ("opens_at", "closes_at"):
             qs[col] = pd.to_datetime(qs[col]).astype("datetime64[us]")
@@ -264,6 +274,16 @@ class Lookups:
 
     def has_event(self, seq: int) -> bool:
         return self._one("SELECT 1 FROM events WHERE seq = ?", [seq]) is not None
+
+    def event_withdrawn(self, seq: int) -> bool:
+        """Whether event ``seq`` has been withdrawn (``event retract``)."""
+        return self._one("SELECT 1 FROM amendments WHERE about = 'event' AND field = 'withdrawn' AND target = ?",
+                         [str(seq)]) is not None
+
+    def last_forecast_at(self, qid: str) -> datetime | None:
+        """When the latest forecast row on question ``qid`` was made (corrections included)."""
+        row = self._one("SELECT max(made_at) FROM forecasts WHERE question = ?", [qid])
+        return None if row is None else row[0]
 
     def head(self) -> Head:
         return Head(self._seq, self._prev)  # type: ignore[attr-defined]  # every backend's transaction keeps them

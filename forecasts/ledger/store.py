@@ -50,7 +50,7 @@ from forecasts.errors import (
 )
 from forecasts.ledger import integrity, rules
 from forecasts.ledger.duckdb_storage import DuckDBStorage
-from forecasts.ledger.migrations import LEDGER_TABLES
+from forecasts.ledger.migrations import LEDGER_TABLES, V1_TABLES
 from forecasts.ledger.sql import rule_rows_sql as sql_rules
 from forecasts.ledger.storage import Clock, ExportFormat, Head, Storage, Table, Transaction
 from forecasts.paths import is_folder, output_folder
@@ -379,6 +379,53 @@ class Ledger:
 
         return self._transact(write)
 
+    def amend_question(self, question: str, *, title: object = None, criteria: object = None,
+                       closes: object = None, tags: object = None, why: str | None = None,
+                       by: str | None = None, source: str = "notebook") -> list[dict[str, Any]]:
+        """Amend a question (a typo in the title, clearer criteria, a moved close, its tags): one
+        new row per changed field; every read shows the question as amended from then on, and
+        ``history`` lists each amendment.  The original row is never changed.
+
+        Refused (:func:`~forecasts.ledger.rules.amendment_rows`): nothing that differs; an
+        empty title; a close not after the opening, earlier than a forecast already made, or on
+        a resolved question.  To withdraw a question, resolve it ``annulled``.  Returns the rows.
+        """
+        qid = domain.parse_question_id(question)
+        who = _named(by)
+        src = rules.check_source(source, live=True)
+
+        def write(tx: Transaction) -> list[dict[str, Any]]:
+            q = _question(tx, qid)
+            resolution = tx.latest_resolution(qid)
+            rows = rules.amendment_rows(q, title=title, criteria=criteria, closes=closes, tags=tags,
+                                        resolution=None if resolution is None else resolution[0],
+                                        last_forecast_at=tx.last_forecast_at(qid), reason=why)
+            for row in rows:
+                row.update(amended_by=who or tx.actor, source=src)
+            tx.append("amendments", rows)
+            return rows
+
+        return self._transact(write)
+
+    def retract_event(self, event: object, *, why: str | None = None, by: str | None = None,
+                      source: str = "notebook") -> dict[str, Any]:
+        """Withdraw an event (a duplicate, a report that proved false): a new row; from then on
+        every read leaves the event out, and with it the evidence that assessed it (models
+        updated later no longer count it; forecasts already recorded stay as they were).  The
+        event's row is never changed; ``history`` shows the withdrawal."""
+        seq = _row_number(event, UnknownEvent, "event")
+        who = _named(by)
+        src = rules.check_source(source, live=True)
+
+        def write(tx: Transaction) -> dict[str, Any]:
+            row = rules.event_withdrawal_row(seq, exists=tx.has_event(seq), withdrawn=tx.event_withdrawn(seq),
+                                             reason=why)
+            row.update(amended_by=who or tx.actor, source=src)
+            tx.append("amendments", [row])
+            return row
+
+        return self._transact(write)
+
     def add_evidence(self, question: str, event: object, *, lr: object = None,
                      strength: object = None, weight: object = None, note: str | None = None,
                      by: str | None = None, source: str = "notebook") -> dict[str, Any]:
@@ -400,6 +447,7 @@ class Ledger:
             rules.check_live_evidence(q, resolution=None if resolution is None else resolution[0])
             if not tx.has_event(row["event"]):
                 raise UnknownEvent(f"no event {row['event']}; list the events to find its id")
+            rules.check_event_kept(row["event"], withdrawn=tx.event_withdrawn(row["event"]))
             tx.append("evidence", [row])
             return row
 
@@ -712,7 +760,9 @@ class Ledger:
 
     def history(self, question: str, as_of: object = None, *, clock: Clock = "both") -> Any:
         """Everything dated about one question, in world-time order: its opening, forecasts
-        (corrections and retractions shown as such), assessed events, resolutions, close.
+        (corrections and retractions shown as such), assessed events, resolutions, its
+        amendments and the withdrawals of events assessed for it (at when they were recorded),
+        and its close (as amended).
         Columns ``at, kind, who, what, seq``; :meth:`history_records` as plain dicts."""
         import pandas as pd
 
@@ -749,6 +799,15 @@ class Ledger:
         for r in self.storage.read_records("resolutions", t, clock=clock, question=qid, latest=False):
             rows.append({"at": r["resolved_at"], "kind": "resolution", "who": r["resolved_by"],
                          "what": r["outcome"] + (f" ({r['note']})" if r["note"] else ""), "seq": r["seq"]})
+        for r in self.storage.read_records("amendments", t, clock=clock, question=qid):
+            why = f" ({r['reason']})" if r["reason"] else ""
+            if r["about"] == "event":
+                rows.append({"at": r["recorded_at"], "kind": "withdrawal", "who": r["amended_by"],
+                             "what": f"of event #{r['target']}{why}", "seq": r["seq"]})
+            else:
+                rows.append({"at": r["recorded_at"], "kind": "amendment", "who": r["amended_by"],
+                             "what": f"{r['field'].replace('closes_at', 'close')}: {_amended_value(r)}{why}",
+                             "seq": r["seq"]})
         rows.append({"at": q["closes_at"], "kind": "closes", "who": "", "what": "scheduled close", "seq": q["seq"]})
         rows.sort(key=lambda r: (r["at"], r["seq"]))  # stable, as the frame's sort was
         return rows
@@ -853,9 +912,10 @@ class Ledger:
         result = self._verify_chain()
         if not result.ok:
             return result
-        frames = {t: self.storage.frame(sql_rules(t), {}) for t in ("forecasts", "resolutions", "events", "questions")}
+        frames = {t: self.storage.frame(sql_rules(t), {})
+                  for t in ("forecasts", "resolutions", "events", "questions", "amendments")}
         breaches = rules.ledger_breaches(frames["forecasts"], frames["resolutions"], frames["events"],
-                                         frames["questions"])
+                                         frames["questions"], frames["amendments"])
         if breaches:
             seq, message = breaches[0]
             more = f" ({len(breaches)} rows break the ledger's rules)" if len(breaches) > 1 else ""
@@ -917,10 +977,11 @@ class Ledger:
         files = {}
         for table in LEDGER_TABLES:
             found = [src / f"{table}.{ext}" for ext in ("parquet", "csv") if (src / f"{table}.{ext}").is_file()]
-            if not found:
+            if found:
+                files[table] = found[0]
+            elif table in V1_TABLES:  # a later table is absent from an export written before it
                 raise InvalidInput(f"{src} holds no {table}.csv or {table}.parquet")
-            files[table] = found[0]
-        counts = self.storage.restore(files)
+        counts = {t: 0 for t in LEDGER_TABLES} | self.storage.restore(files)
         self._transact(lambda tx: None, cover=True)  # the restored head enters the log of writes
         return counts
 
@@ -960,6 +1021,15 @@ def _quick_check(source: Storage | Transaction, head: Head) -> integrity.Verific
     else:
         return result
     return integrity.Verification(False, result.rows, result.head, problem)
+
+
+def _amended_value(row: dict[str, Any]) -> str:
+    """An amendment's new value as ``history`` shows it."""
+    if row["field"] == "tags":
+        return ", ".join(rules.json_list(row["value"]) or []) or "(none)"
+    if row["field"] == "closes_at":
+        return f"{domain.parse_time(row['value'], 'close'):%Y-%m-%d %H:%M}"
+    return str(row["value"])
 
 
 def _named(by: object) -> str | None:

@@ -33,7 +33,8 @@ def test_open_missing_file_is_a_clear_error(tmp_path):
 def test_init_records_migrations(db_path, raw_sql):
     ledger = Ledger(db_path)
     # the team ledger has a second migration: the server's own check of the live time rules
-    names = ["m001_ledger", "m002_live_rules", "m003_writes"] if str(db_path).startswith("postgresql") else ["m001_ledger", "m002_writes"]
+    names = (["m001_ledger", "m002_live_rules", "m003_writes", "m004_amendments"] if str(db_path).startswith("postgresql")
+             else ["m001_ledger", "m002_writes", "m003_amendments"])
     assert ledger.init() == names
     assert Ledger(db_path).init() == []  # already up to date
     assert raw_sql(ledger, "SELECT version, name FROM _forecasts_migrations ORDER BY version") == \
@@ -275,7 +276,8 @@ def test_export_is_lossless(ledger, open_question, tmp_path, raw_sql):
     ledger.add_event("Something", on="2020-01-01T10:11:12.123456")
     for fmt in ("csv", "parquet"):
         files = ledger.export(tmp_path / fmt, fmt)
-        assert set(files) == {"questions", "forecasts", "events", "evidence", "resolutions", "_forecasts_migrations"}
+        assert set(files) == {"questions", "forecasts", "events", "evidence", "resolutions", "amendments",
+                              "_forecasts_migrations"}
         con = duckdb.connect()  # reads the exported file, whichever backend wrote it
         for table in ("questions", "forecasts", "events"):
             cols = [*migrations.COLUMNS[table], "prev_hash", "hash"]
