@@ -57,6 +57,7 @@ __all__ = [
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 INK = "#222222"
 MUTED = "#6b6b6b"
+ACCENT = "#0b5cad"  # the report's accent: the "today" line
 GRID = "#e4e4e4"
 YES_COLOUR = "#009E73"
 NO_COLOUR = "#D55E00"
@@ -186,8 +187,8 @@ def reliability_diagram(curve: pd.DataFrame, *, ax: Axes | None = None, label: s
                       edgecolor="white", linewidth=0.4)
             inset.set_xlim(0, 1)
             inset.set_xticks([0, 0.5, 1], ["0", "50", "100%"])
-            inset.tick_params(labelsize=6, length=2)
-            inset.set_title("forecasts per bin", fontsize=6.5, color=MUTED, pad=2)
+            inset.tick_params(labelsize=7.5, length=2)
+            inset.set_title("forecasts per bin", fontsize=7.5, color=MUTED, pad=2)
             for side in ("top", "right"):
                 inset.spines[side].set_visible(False)
             inset.patch.set_alpha(0.85)
@@ -245,7 +246,7 @@ def sharpness_histogram(forecasts: pd.DataFrame, *, ax: Axes | None = None,
         ax.set_xlabel("Forecast probability")
         ax.set_ylabel("Share of forecasts")
         if names:
-            ax.legend(frameon=False, fontsize=7.5, loc="upper center", ncols=min(k, 3),
+            ax.legend(frameon=False, fontsize=8.5, loc="upper center", ncols=min(k, 3),
                       bbox_to_anchor=(0.5, -0.22))
     return fig
 
@@ -293,7 +294,8 @@ def _label_levels(times: pd.Series, xlim: tuple[float, float], gap: float = 0.02
 def question_timeline(forecasts: pd.DataFrame, *, opens_at: Any = None, closes_at: Any = None,
                       resolved_at: Any = None, outcome: str | None = None,
                       events: pd.DataFrame | None = None, title: str | None = None,
-                      forecasters: Sequence[str] | None = None, ax: Axes | None = None) -> Figure:
+                      forecasters: Sequence[str] | None = None, ax: Axes | None = None,
+                      today: Any = None, ylabel: str = "P(yes)") -> Figure:
     """One question over time: every forecaster's probability path, events, close, resolution.
 
     Parameters
@@ -313,6 +315,10 @@ def question_timeline(forecasts: pd.DataFrame, *, opens_at: Any = None, closes_a
         Which forecasters, in legend order (default all, sorted).
     ax : matplotlib.axes.Axes, optional
         Draw here; default a new 9 x 3.6 inch figure.
+    today : datetime-like, optional
+        Mark this moment with a "today" line (an open question's as-of), the axis extended to it.
+    ylabel : str
+        The y axis label (a multiple-choice question's paths are one per option).
 
     Returns
     -------
@@ -330,6 +336,8 @@ def question_timeline(forecasts: pd.DataFrame, *, opens_at: Any = None, closes_a
         f = forecasts[forecasts["probability"].notna()].sort_values(["made_at"], kind="stable")
         names = list(forecasters) if forecasters is not None else sorted(f["forecaster"].unique())
         span = timeline_span(f["made_at"], opens_at, closes_at, resolved_at)
+        if today is not None and span is not None:
+            span = (span[0], max(span[1], pd.Timestamp(today)))
         ev = _event_rows(events)
         end = None
         ends = [pd.Timestamp(t) for t in (closes_at, resolved_at) if t is not None and not pd.isna(t)]
@@ -342,6 +350,8 @@ def question_timeline(forecasts: pd.DataFrame, *, opens_at: Any = None, closes_a
             x: list[Any] = list(pd.to_datetime(rows["made_at"]))  # matplotlib converts dates
             y = list(rows["probability"].astype(float))
             stop = end if end is not None and end > x[-1] else x[-1]
+            if today is not None:  # an open question: a path runs to today, not into the future
+                stop = max(min(stop, pd.Timestamp(today)), x[-1])
             style = forecaster_style(name)
             colour = colour_of(name, names)
             ax.step(x + [stop], y + [y[-1]], where="post", color=colour, linewidth=style["linewidth"],
@@ -361,7 +371,12 @@ def question_timeline(forecasts: pd.DataFrame, *, opens_at: Any = None, closes_a
             ax.axvline(at, color="#8c8c8c", linewidth=0.6, alpha=0.55, zorder=0)
             ax.annotate(str(i + 1), xy=(at, 1.0), xycoords=("data", "axes fraction"),
                         xytext=(0, 3 + 8.5 * levels[i]), textcoords="offset points", ha="center",
-                        va="bottom", fontsize=6.5, color=MUTED, annotation_clip=False)
+                        va="bottom", fontsize=7, color=MUTED, annotation_clip=False)
+        if today is not None:
+            now = cast(Any, pd.Timestamp(today))
+            ax.axvline(now, color=ACCENT, linewidth=1.2, zorder=1)
+            ax.annotate("today", xy=(now, 0.98), xytext=(3, 0), textcoords="offset points", ha="left",
+                        va="top", fontsize=7.5, color=ACCENT)
         if closes_at is not None and not pd.isna(closes_at):
             ax.axvline(cast(Any, pd.Timestamp(closes_at)), color=INK, linewidth=1.0, linestyle=(0, (4, 3)))
             ax.annotate("close", xy=(pd.Timestamp(closes_at), 0.02), xytext=(-3, 0),
@@ -375,7 +390,7 @@ def question_timeline(forecasts: pd.DataFrame, *, opens_at: Any = None, closes_a
                     label=f"resolved {outcome.upper()}", clip_on=False)
         ax.set_ylim(0, 1)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-        ax.set_ylabel("P(yes)")
+        ax.set_ylabel(ylabel)
         locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))

@@ -3,6 +3,10 @@
 The file holds everything inline (CSS, figures as SVG, no scripts, no fonts or images from the
 network), so it opens from disk, survives e-mail and prints.  Sections:
 
+0. **Open questions** (the first screen, :func:`headline`): each open question with every
+   analyst's probability, the team's median and the best model's, how far the team moved
+   since the last report written to the same path (else in the last :data:`MOVED_DAYS` days),
+   and which close within :data:`SOON_DAYS` days.
 1. **Summary**: who forecast what (every forecaster by kind; questions by status).
 2. **Scores**: :class:`~forecasts.report.results.ScoreTable` for every forecaster, of every
    kind (:data:`forecasts.domain.FORECASTER_KINDS`: persons, models, crowd aggregates, imported
@@ -38,6 +42,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -62,7 +67,7 @@ from forecasts.report.results import (
     scoped_frames,
 )
 
-__all__ = ["build_report", "default_out"]
+__all__ = ["build_report", "default_out", "headline"]
 
 TEMPLATES = Path(__file__).with_name("templates")
 #: How a name shows each kind (the reserved prefixes of :mod:`forecasts.domain`).
@@ -259,6 +264,163 @@ def _timeline_events(chosen: Sequence[dict], events: pd.DataFrame | None,
         for t in set(q.get("tags") or []):
             mask[by_tag.get(t, [])] = True
         out[q["id"]] = events[mask]
+    return out
+
+
+#: How many open questions the first screen lists (soonest close first); the index has all.
+HEADLINE_ROWS = 25
+#: Up to this many analysts, the first screen gives each one's probability in a column of
+#: their own; beyond, the range of theirs.
+HEADLINE_PERSONS = 6
+#: A question closing within this many days is flagged "closes soon".
+SOON_DAYS = 14
+#: Without an earlier report at the same path, "moved" compares with this many days before.
+MOVED_DAYS = 7
+_AS_OF_META = re.compile(r'<meta name="forecasts-as-of" content="([0-9T:. -]+)">')
+
+
+def previous_as_of(target: Path) -> pd.Timestamp | None:
+    """The ``as of`` of the report already at ``target`` (the one this report replaces), read
+    from its ``forecasts-as-of`` meta tag; None when there is none."""
+    try:
+        with target.open("r", encoding="utf-8", errors="replace") as fh:
+            start = fh.read(4096)
+    except OSError:
+        return None
+    found = _AS_OF_META.search(start)
+    return pd.Timestamp(found.group(1)) if found else None
+
+
+def standing(forecasts: pd.DataFrame, t: Any) -> pd.Series:
+    """Each forecaster's binary forecast standing at ``t`` on each question: the latest made
+    by then (by ``made_at``, then ``seq``), unless a retraction ended it by then; indexed by
+    ``(question, forecaster)``."""
+    b = forecasts[forecasts["probability"].notna() & (forecasts["made_at"] <= t)]
+    last = (b.sort_values(["question", "forecaster", "made_at", "seq"], kind="stable")
+            .drop_duplicates(["question", "forecaster"], keep="last"))
+    if "ended_at" in last:
+        last = last[~(last["ended_at"].notna() & (last["ended_at"] <= t)).to_numpy()]
+    return last.set_index(["question", "forecaster"])["probability"].astype(float)
+
+
+def _leading_options(forecasts: pd.DataFrame, t: Any) -> dict[tuple[str, str], tuple[str, float]]:
+    """Each forecaster's standing multiple-choice forecast at ``t`` as its leading option and
+    that option's probability, by ``(question, forecaster)``."""
+    m = forecasts[forecasts["probabilities"].notna() & (forecasts["made_at"] <= t)] if "probabilities" in forecasts else forecasts.iloc[:0]
+    last = (m.sort_values(["question", "forecaster", "made_at", "seq"], kind="stable")
+            .drop_duplicates(["question", "forecaster"], keep="last"))
+    if "ended_at" in last:
+        last = last[~(last["ended_at"].notna() & (last["ended_at"] <= t)).to_numpy()]
+    out = {}
+    for qid, who, ps in zip(last["question"], last["forecaster"], last["probabilities"], strict=True):
+        if isinstance(ps, dict) and ps:
+            top = max(ps, key=lambda k: (ps[k], k))
+            out[(str(qid), str(who))] = (str(top), float(ps[top]))
+    return out
+
+
+def best_model(scores: ScoreTable, present: Sequence[str] = ()) -> tuple[str | None, str]:
+    """The model the first screen shows beside the team: the best-ranked one by Brier (at
+    least :attr:`ScoreTable.min_questions` resolved questions), else the model with the most
+    resolved questions, said to be unranked, else (no model scored yet) the first of the
+    models in ``present`` (those forecasting the open questions, most questions first); and
+    how it was chosen."""
+    models = scores.frame[scores.frame["kind"] == "model"]
+    if models.empty:
+        live = [n for n in present if forecaster_kind(n) == "model"]
+        if not live:
+            return None, "no model forecasts these questions"
+        return live[0], f"not ranked: no model has a resolved question yet ({live[0]} forecasts the most of these)"
+    ranked = models[models["n_questions"] >= scores.min_questions]
+    if len(ranked):
+        top = ranked.sort_values("brier", kind="stable")
+        name, n = str(top.index[0]), int(top["n_questions"].to_numpy()[0])
+        return name, f"the best-ranked model by Brier on {n} resolved questions"
+    top = models.sort_values(["n_questions", "brier"], ascending=[False, True], kind="stable")
+    name, n = str(top.index[0]), int(top["n_questions"].iloc[0])
+    return name, (f"not ranked: no model has {scores.min_questions} resolved questions yet "
+                  f"({name} has {n}, the most)")
+
+
+def headline(forecasts: pd.DataFrame, questions: pd.DataFrame, as_of: Any, scores: ScoreTable,
+             since: Any) -> dict[str, Any]:
+    """The first screen: the open questions, soonest close first (at most
+    :data:`HEADLINE_ROWS`), each with every analyst's standing probability (persons, as
+    columns up to :data:`HEADLINE_PERSONS` of them, else their range), the team's crowd (the
+    median of the analysts'), the chosen model's (:func:`best_model`), how far the team moved
+    since ``since``, and whether it closes within :data:`SOON_DAYS` days.
+
+    Returns ``html`` (the table, or a sentence when nothing is open), ``n_open``, ``n_soon``,
+    ``model`` and ``model_rule``."""
+    esc = html.escape
+    t = pd.Timestamp(as_of)
+    opened = questions[questions["status"] == "open"].sort_values(["closes_at", "id"], kind="stable")
+    n_open = len(opened)
+    soon = opened["closes_at"] <= t + pd.Timedelta(days=SOON_DAYS)
+    shown = opened.head(HEADLINE_ROWS)
+    f = forecasts[forecasts["question"].isin(shown["id"])]
+    now, then = standing(f, t), standing(f, pd.Timestamp(since))
+    present = now.groupby(level=1).size().sort_values(ascending=False, kind="stable").index.astype(str).tolist()
+    model, model_rule = best_model(scores, present)
+    out = {"n_open": n_open, "n_soon": int(soon.sum()), "model": model, "model_rule": model_rule, "html": ""}
+    if not n_open:
+        return out
+    leading = _leading_options(f, t)
+    person = np.array([forecaster_kind(str(n)) == "person" for n in now.index.get_level_values(1)], dtype=bool)
+    people = now[person]
+    names = sorted(set(people.index.get_level_values(1))
+                   | {str(n) for _, n in leading if forecaster_kind(str(n)) == "person"})
+    crowd_now = people.groupby(level=0).median()
+    then_people = then[[forecaster_kind(str(n)) == "person" for n in then.index.get_level_values(1)]]
+    crowd_then = then_people.groupby(level=0).median()
+    columns = names if len(names) <= HEADLINE_PERSONS else []
+    head = ["<th>Question</th><th>Closes</th>"]
+    head += [f'<th class="num">{esc(n)}</th>' for n in columns]
+    if not columns:
+        head.append(f'<th class="num" title="lowest to highest of the {len(names)} analysts">Analysts</th>')
+    head.append('<th class="num" title="median of the analysts\' standing forecasts">Team</th>')
+    if model is not None:
+        head.append(f'<th class="num" title="{esc(model_rule)}">{esc(model)}</th>')
+    head.append(f'<th class="num" title="change of the team median since {_date(since)}">Moved</th>')
+    rows = []
+    for q, is_soon in zip(shown.itertuples(index=False), soon.head(HEADLINE_ROWS), strict=True):
+        qid = str(q.id)
+        days = (pd.Timestamp(str(q.closes_at)) - t) / pd.Timedelta(days=1)
+        when = f'{_date(q.closes_at)}<span class="days">{max(days, 0):.0f} d</span>'
+        cells = [f'<td class="title">{esc(str(q.title))}{"" if q.kind == "binary" else " <span class=kind>multiple choice</span>"}</td>',
+                 f'<td class="{"soon" if is_soon else ""}">{when}</td>']
+        mine = people.xs(qid, level=0) if qid in people.index.get_level_values(0) else pd.Series(dtype=float)
+        for n in columns:
+            if q.kind != "binary":  # a multiple-choice forecast: its leading option
+                top = leading.get((qid, n))
+                cells.append(f'<td class="num" data-forecaster="{esc(n)}">{esc(top[0])} {_number(top[1], percent=True)}</td>'
+                             if top else '<td class="num">–</td>')
+                continue
+            v = mine.get(n, np.nan)
+            cells.append(_cell("p", v, _number(v, percent=True), who=n))
+        if not columns:
+            text = (f"{_number(mine.min(), percent=True)}–{_number(mine.max(), percent=True)} ({len(mine)})"
+                    if len(mine) else "–")
+            cells.append(f'<td class="num">{text}</td>')
+        team = crowd_now.get(qid, np.nan)
+        cells.append(_cell("team", team, _number(team, percent=True)))
+        if model is not None:
+            v = now.get((qid, model), np.nan)
+            cells.append(_cell("model", v, _number(v, percent=True), who=model))
+        before = crowd_then.get(qid, np.nan)
+        if np.isnan(team):
+            moved, text = np.nan, "–"
+        elif np.isnan(before):
+            moved, text = np.nan, "new"
+        else:
+            moved = team - before
+            text = "0" if abs(moved) < 0.005 else f"{100 * moved:+.0f} pt".replace("-", "−")
+        cells.append(_cell("moved", moved, text))
+        rows.append(f'<tr data-open-question="{esc(qid)}"{" class=soon" if is_soon else ""}>{"".join(cells)}</tr>')
+    more = (f'<p class="note">… and {n_open - len(shown)} more open questions, in the index below.</p>'
+            if n_open > len(shown) else "")
+    out["html"] = (f'<div class="table-wrap"><table class="headline"><thead><tr>{"".join(head)}</tr></thead>'
+                   f'<tbody>{"".join(rows)}</tbody></table></div>{more}')
     return out
 
 
@@ -482,7 +644,8 @@ def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
         tick(f"timeline: {qid}")
         lo, hi = at.get(qid, (0, 0))
         fragment = QuestionTimeline(row, ordered.iloc[lo:hi], chosen_events[qid],
-                                    forecasters=shown if forecasters else None).to_html(heading="h3")
+                                    forecasters=shown if forecasters else None,
+                                    today=frames["as_of"] if row.get("status") == "open" else None).to_html(heading="h3")
         if reasons:
             why = "; ".join(html.escape(x) for x in reasons)
             fragment = fragment.replace('<p class="meta">', f'<p class="why">Shown because: {why}.</p><p class="meta">', 1)
@@ -497,6 +660,14 @@ def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
                          "forecast, questions with two forecasters or more). Each says why it is shown; every "
                          "question is in the index below.")
     tick("writing")
+    as_of_t = pd.Timestamp(frames["as_of"])
+    last = previous_as_of(target)
+    if last is not None and last < as_of_t:
+        moved_from, moved_label = last, f"since the last report at this path (as of {_date(last)})"
+    else:
+        moved_from = as_of_t - pd.Timedelta(days=MOVED_DAYS)
+        moved_label = f"in the last {MOVED_DAYS} days (no earlier report at this path)"
+    first = headline(f if not forecasters else fs, q, as_of_t, scores, moved_from)
     status = q["status"].value_counts().to_dict() if len(q) else {}
     counted = pd.Series([forecaster_kind(n) for n in shown], dtype=object).value_counts()
     kinds = {KIND_LABELS[k]: int(counted[k]) for k in FORECASTER_KINDS if k in counted.index}
@@ -512,7 +683,9 @@ def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
     context = {
         "title": title or "Forecast calibration report",
         "ledger": _ledger_name(ledger)[1],
-        "as_of": _date(frames["as_of"]),
+        "as_of": _date(frames["as_of"]), "as_of_exact": as_of_t.isoformat(),
+        "headline": first, "moved_label": moved_label, "soon_days": SOON_DAYS,
+        "min_ranked": scores.min_questions, "n_ranked": int(scores.ranked().shape[0]),
         "generated": _date(pd.Timestamp.now(tz="UTC").tz_localize(None).floor("min")),
         "scope": scope,
         "empty_ledger": len(q) == 0,
@@ -539,6 +712,7 @@ def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
 
     for key in ("scores", "decomposition", "sharpness_table", "sharpness_figure", "kind_legend", "question_index"):
         context[key] = Markup(context[key])
+    context["headline"] = {**first, "html": Markup(first["html"])}
     context["calibrations"] = [Markup(c) for c in context["calibrations"]]
     context["timelines"] = [(qid, Markup(t)) for qid, t in context["timelines"]]
     context["css"] = Markup(context["css"])

@@ -55,6 +55,10 @@ class LedgerReader(Protocol):
 
 #: The badge of a track record that is not all live (:func:`forecasts.scoring.track_records`).
 _RECORD_LABELS = {"imported": "imported history", "live+imported": "live + imported"}
+#: A forecaster is ranked in the report's score table with at least this many resolved questions.
+MIN_RANKED = 5
+#: Below this many resolved questions a reliability diagram is flagged as too small a sample.
+FEW_FOR_CALIBRATION = 20
 
 
 def record_badge(record: object) -> str:
@@ -224,6 +228,13 @@ class ScoreTable(_Shown):
     frame: pd.DataFrame
     crowd: str | None = None
     excluded: dict = field(default_factory=dict)
+    #: Ranked (ordered by Brier, the best in bold) only with this many resolved questions.
+    min_questions: int = MIN_RANKED
+
+    def ranked(self) -> pd.DataFrame:
+        """The forecasters with at least :attr:`min_questions` resolved questions, best Brier
+        first: the only ones :meth:`to_html` ranks."""
+        return self.frame[self.frame["n_questions"] >= self.min_questions].sort_values("brier", kind="stable")
 
     @classmethod
     def from_frames(cls, forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
@@ -291,7 +302,16 @@ class ScoreTable(_Shown):
             f'<th class="num" title="{html.escape(help_)}">{html.escape(label if col != "vs_crowd" or not self.crowd else f"Δ {self.crowd}")}</th>'
             for col, label, help_, _ in _SCORE_COLUMNS)
         rows = []
-        for name, r in self.frame.iterrows():
+        ranked = self.ranked()
+        rest = self.frame[~self.frame.index.isin(ranked.index)].sort_values(
+            ["n_questions", "brier"], ascending=[False, True], kind="stable")
+        width = len(_SCORE_COLUMNS) + 1
+        for rank, (name, r) in enumerate([*ranked.iterrows(), *rest.iterrows()]):
+            if rank == len(ranked) and len(rest):
+                rows.append(f'<tr class="unranked-head"><td colspan="{width}">Not ranked: fewer than '
+                            f'{self.min_questions} resolved questions each, most questions first. Their scores '
+                            'rest on too few outcomes to order them.</td></tr>')
+            best = ' class="best"' if rank == 0 and len(ranked) else ""
             cells = [f'<th scope="row"><span class="who">{html.escape(str(name))}</span>'
                      f'{kind_badge(str(name))}{record_badge(r.get("record"))}</th>']
             for col, _, _, fmt in _SCORE_COLUMNS:
@@ -304,7 +324,7 @@ class ScoreTable(_Shown):
                     text = _number(v, fmt)
                 tip = f"on {int(r['n_vs_crowd'])} shared questions" if col == "vs_crowd" else None
                 cells.append(_cell(col, v, text, who=str(name), title=tip))
-            rows.append(f'<tr data-forecaster="{html.escape(str(name))}">{"".join(cells)}</tr>')
+            rows.append(f'<tr data-forecaster="{html.escape(str(name))}"{best}>{"".join(cells)}</tr>')
         note = []
         ex = {k: v for k, v in self.excluded.items() if v}
         if ex:
@@ -446,8 +466,22 @@ class CalibrationResult(_ShownFigure):
             return (f'<div class="calibration" data-forecaster="{html.escape(self.label)}"><h3>{html.escape(self.label)}</h3>'
                     '<p class="empty">No resolved binary questions past their scheduled close yet.</p></div>')
         return (f'<div class="calibration" data-forecaster="{html.escape(self.label)}">'
-                f'<h3>{html.escape(self.label)}</h3><div class="calibration-body">'
+                f'<h3>{html.escape(self.label)}</h3>{self.sample_flag()}<div class="calibration-body">'
                 f'{_figure_html(self.figure(colour=colour), "reliability")}{self.summary_html()}</div></div>')
+
+    def sample_flag(self) -> str:
+        """A warning beside the diagram when its sample is small: fewer than
+        :data:`FEW_FOR_CALIBRATION` questions, or outcomes that were all the same (then DSC and
+        UNC are 0 by construction and the curve says nothing about discrimination)."""
+        n = int(self.summary["n_questions"])
+        parts = []
+        if n < FEW_FOR_CALIBRATION:
+            parts.append(f"Only {n} resolved question{'s' if n != 1 else ''}: calibration needs many questions "
+                         f"(dozens; {FEW_FOR_CALIBRATION} at the least) before a curve says anything; read this "
+                         "one as an illustration, not a verdict.")
+        if self.summary.get("unc", 1.0) == 0:
+            parts.append("Every outcome was the same, so DSC and UNC are 0 by construction.")
+        return f'<p class="flag" data-flag="small-sample">{" ".join(parts)}</p>' if parts else ""
 
     def __repr__(self) -> str:
         s = self.summary
@@ -469,8 +503,10 @@ class QuestionTimeline(_ShownFigure):
     """
 
     def __init__(self, question: dict, forecasts: pd.DataFrame, events: pd.DataFrame | None = None,
-                 *, forecasters: Sequence[str] | None = None) -> None:
+                 *, forecasters: Sequence[str] | None = None, today: Any = None) -> None:
         self.question = dict(question)
+        #: An open question's as-of, drawn as a "today" line (None: no line).
+        self.today = today if today is not None and not isinstance(self.question.get("outcome"), str) else None
         f = forecasts[forecasts["question"] == self.question["id"]] if "question" in forecasts else forecasts
         if forecasters is not None:
             f = f[f["forecaster"].isin(list(forecasters))]
@@ -518,10 +554,21 @@ class QuestionTimeline(_ShownFigure):
     def figure(self, ax: Axes | None = None, *, title: str | None = None) -> Figure:
         """The timeline figure (:func:`forecasts.plots.question_timeline`)."""
         q = self.question
-        binary = self.forecasts[self.forecasts["probability"].notna()] if len(self.forecasts) else self.forecasts
-        return plots.question_timeline(binary, opens_at=q.get("opens_at"), closes_at=q.get("closes_at"),
+        paths, ylabel = self._paths()
+        return plots.question_timeline(paths, opens_at=q.get("opens_at"), closes_at=q.get("closes_at"),
                                        resolved_at=q.get("resolved_at"), outcome=q.get("outcome"),
-                                       events=self.events, title=title, ax=ax)
+                                       events=self.events, title=title, ax=ax, today=self.today, ylabel=ylabel)
+
+    def _paths(self) -> tuple[pd.DataFrame, str]:
+        """The probability paths drawn: a binary question's forecasts; a multiple-choice
+        question's as one path per forecaster and option (``forecaster: option``)."""
+        f = self.forecasts
+        if self.question.get("kind", "binary") == "binary" or not len(f):
+            return (f[f["probability"].notna()] if len(f) else f), "P(yes)"
+        rows = [(f"{who}: {option}", made, float(p))
+                for who, made, ps in zip(f["forecaster"], f["made_at"], f["probabilities"], strict=True)
+                if isinstance(ps, dict) for option, p in ps.items()]
+        return pd.DataFrame(rows, columns=["forecaster", "made_at", "probability"]), "P(option)"
 
     def events_html(self) -> str:
         """The numbered list of events drawn on the timeline."""
@@ -550,9 +597,6 @@ class QuestionTimeline(_ShownFigure):
             body = '<p class="empty">No forecasts on this question yet.</p>'
         else:
             body = _figure_html(self.figure(), "timeline-figure")
-            if q.get("kind", "binary") != "binary":
-                body = ('<p class="note">A multiple-choice question: the report scores it, but draws '
-                        'probability paths for binary questions only.</p>')
         return (f'<section class="timeline" data-question="{html.escape(q["id"])}">'
                 f'<{heading}>{html.escape(str(q.get("title", q["id"])))}</{heading}>{meta}{crit}{body}'
                 f'{self.events_html()}</section>')

@@ -74,3 +74,63 @@ def test_the_empty_report_renders_in_chromium(ledger, tmp_path):
     seen = _open(report, shot)
     _check(seen)
     assert _pixels(shot).std() > 10
+
+
+def _widths(report: Path) -> dict[int, tuple[int, list[str]]]:
+    """At a desktop (1280 px) and a phone (390 px) width: the page's scroll width and the
+    elements that stick out of the viewport other than inside a table's own scroll box."""
+    from playwright.sync_api import sync_playwright
+
+    out = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            for width in (1280, 390):
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                page.goto(report.resolve().as_uri(), wait_until="load")
+                out[width] = (page.evaluate("document.documentElement.scrollWidth"), page.evaluate(
+                    """() => [...document.querySelectorAll('body *')]
+                         .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+                                      && !e.closest('.table-wrap') && !e.closest('.toc'))
+                         .map(e => e.tagName + '.' + e.className)"""))
+                page.close()
+        finally:
+            browser.close()
+    return out
+
+
+def _fits(report: Path) -> None:
+    for width, (scroll, sticking_out) in _widths(report).items():
+        assert scroll <= width and sticking_out == [], (width, scroll, sticking_out[:5])
+
+
+def test_the_demo_report_does_not_scroll_sideways_on_a_phone_or_a_desktop(demo_report):
+    _fits(demo_report)
+
+
+def test_a_team_report_with_open_questions_does_not_scroll_sideways(ledger, tmp_path):
+    from tests.report.test_first_screen import _team_ledger
+
+    _fits(build_report(_team_ledger(ledger), tmp_path / "team.html"))
+
+
+_TEXT_PX = """() => [...document.querySelectorAll('figure svg text')].map(t => {
+  const svg = t.closest('svg'), box = svg.viewBox.baseVal;
+  const scale = svg.getBoundingClientRect().width / (box && box.width ? box.width : svg.width.baseVal.value);
+  return [t.closest('figure').className, parseFloat(getComputedStyle(t).fontSize) * scale, t.textContent]; })"""
+
+
+def test_every_figure_text_renders_at_11_px_or_more_on_a_desktop(demo_report):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(demo_report.resolve().as_uri(), wait_until="load")
+            sizes = page.evaluate(_TEXT_PX)
+        finally:
+            browser.close()
+    assert {kind for kind, _, _ in sizes} >= {"reliability", "sharpness-figure", "timeline-figure"}
+    small = [(kind, round(px, 1), text) for kind, px, text in sizes if px < 11]
+    assert small == [], small[:5]
