@@ -295,22 +295,24 @@ def standing(forecasts: pd.DataFrame, t: Any) -> pd.Series:
     """Each forecaster's binary forecast standing at ``t`` on each question: the latest made
     by then (by ``made_at``, then ``seq``), unless a retraction ended it by then; indexed by
     ``(question, forecaster)``."""
-    b = forecasts[forecasts["probability"].notna() & (forecasts["made_at"] <= t)]
-    last = (b.sort_values(["question", "forecaster", "made_at", "seq"], kind="stable")
+    last = _latest(forecasts[forecasts["probability"].notna()], t)
+    return last.set_index(["question", "forecaster"])["probability"].astype(float)
+
+
+def _latest(rows: pd.DataFrame, t: Any) -> pd.DataFrame:
+    """Of ``rows``, each forecaster's latest on each question made by ``t`` (by ``made_at``,
+    then ``seq``), left out if a retraction ended it by then."""
+    last = (rows[rows["made_at"] <= t].sort_values(["question", "forecaster", "made_at", "seq"], kind="stable")
             .drop_duplicates(["question", "forecaster"], keep="last"))
     if "ended_at" in last:
         last = last[~(last["ended_at"].notna() & (last["ended_at"] <= t)).to_numpy()]
-    return last.set_index(["question", "forecaster"])["probability"].astype(float)
+    return last
 
 
 def _leading_options(forecasts: pd.DataFrame, t: Any) -> dict[tuple[str, str], tuple[str, float]]:
     """Each forecaster's standing multiple-choice forecast at ``t`` as its leading option and
     that option's probability, by ``(question, forecaster)``."""
-    m = forecasts[forecasts["probabilities"].notna() & (forecasts["made_at"] <= t)] if "probabilities" in forecasts else forecasts.iloc[:0]
-    last = (m.sort_values(["question", "forecaster", "made_at", "seq"], kind="stable")
-            .drop_duplicates(["question", "forecaster"], keep="last"))
-    if "ended_at" in last:
-        last = last[~(last["ended_at"].notna() & (last["ended_at"] <= t)).to_numpy()]
+    last = _latest(forecasts[forecasts["probabilities"].notna()] if "probabilities" in forecasts else forecasts.iloc[:0], t)
     out = {}
     for qid, who, ps in zip(last["question"], last["forecaster"], last["probabilities"], strict=True):
         if isinstance(ps, dict) and ps:
