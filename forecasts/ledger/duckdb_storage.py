@@ -22,7 +22,7 @@ import errno
 import heapq
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +49,7 @@ from forecasts.ledger.storage import (
     Head,
     Lookups,
     Table,
+    arrow_arrays,
     decode_frame,
     decode_records,
     stamp_frame,
@@ -62,6 +63,8 @@ _FEW_ROWS = 32
 #: is not DuckDB's own, such as SQLite, would otherwise fetch a scanner from the network), and
 #: no progress bar (DuckDB draws one on standard output for a query over 2 s, which would land
 #: in the middle of a command's JSON).
+#: Rows per batch when the chain is checked (:meth:`DuckDBStorage.chain_batches`).
+_CHAIN_BATCH = 100_000
 _CONFIG = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
 
 
@@ -365,6 +368,9 @@ class DuckDBStorage:
     def frame(self, query: str, params: dict[str, Any]) -> Any:
         return decode_frame(self._run(lambda con: con.execute(query, params).df()))
 
+    def arrays(self, query: str, params: dict[str, Any]) -> dict[str, Any]:
+        return arrow_arrays(self._run(lambda con: con.sql(query, params=params or None).to_arrow_table()))
+
     def read(self, table: Table, as_of: datetime, *, clock: Clock = "both", question: str | None = None,
              forecaster: str | None = None, include_backtest: bool = True, latest: bool = True,
              raw: bool = False) -> Any:
@@ -413,20 +419,54 @@ class DuckDBStorage:
             except duckdb.Error as exc:
                 raise self._failure(exc, final=True) from None  # type: ignore[misc]
 
-    def chain_links(self) -> tuple[int, int | None, str | None]:
-        return self._run(lambda con: _first(con.execute(sql.chain_links_sql()).fetchall()))
+    def chain_batches(self) -> Generator[integrity.ChainBatch]:
+        """Each table's rows in ``seq`` order, their texts built by DuckDB
+        (:func:`~forecasts.ledger.integrity.canonical_sql`), one connection for them all.  The
+        query runs in a thread of its own, a batch ahead: DuckDB builds the next batch's texts
+        (on its own threads, without the GIL) while the caller hashes this one."""
+        import queue
+        import threading
 
-    def chain_frames(self) -> Iterator[tuple[str, Any]]:
-        """Each table's stored rows as frames of about half a million rows (their own types:
-        nullable integers and booleans, ``datetime64``), one connection for them all."""
-        with self._reader() as con:
-            for table in LEDGER_TABLES:
+        ahead: queue.Queue = queue.Queue(maxsize=2)
+        done = object()
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                with self._reader() as con:
+                    for table in LEDGER_TABLES:
+                        text, _ = integrity.canonical_sql(table, prefix="prev_hash")
+                        # in the order rows were stored (seq order, as the tool appends them; a
+                        # table out of order is found by the check, which then walks it)
+                        reader = con.sql(f"SELECT seq, prev_hash, hash, encode({text}) FROM {table}"
+                                         ).to_arrow_reader(_CHAIN_BATCH)
+                        for batch in reader:
+                            if stop.is_set():
+                                return
+                            ahead.put(integrity.ChainBatch(
+                                table, batch.column(0).to_numpy(), integrity.hex_array(batch.column(1)),
+                                integrity.hex_array(batch.column(2)), batch.column(3).to_pylist()))
+                ahead.put(done)
+            except BaseException as exc:  # handed to the caller's thread
+                ahead.put(exc)
+
+        worker = threading.Thread(target=produce, name="forecasts-chain", daemon=True)
+        worker.start()
+        try:
+            while (item := ahead.get()) is not done:
+                if isinstance(item, duckdb.Error):
+                    raise self._failure(item, final=True) from None  # type: ignore[misc]
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            while worker.is_alive():  # let the producer see the stop while the queue drains
                 try:
-                    cur = con.execute(sql.chain_sql(table))
-                    while len(frame := cur.fetch_df_chunk(256)):
-                        yield table, frame
-                except duckdb.Error as exc:
-                    raise self._failure(exc, final=True) from None  # type: ignore[misc]
+                    ahead.get(timeout=0.05)
+                except queue.Empty:
+                    pass
+            worker.join()
 
     def find_hash(self, h: str) -> int | None:
         row = self._run(lambda con: _first(con.execute(sql.find_hash_sql(), {"h": h}).fetchall()))

@@ -66,6 +66,46 @@ def canonical(table: str, row: dict) -> str:
     return json.dumps([table, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def canonical_sql(table: str, prefix: str = "") -> tuple[str, str]:
+    """:func:`canonical` as DuckDB SQL over a row of ``table`` (its columns by name), with
+    ``prefix`` (an SQL expression, such as ``prev_hash``) in front: ``(text, exact)``, where
+    ``text`` is built by the database (in parallel, without a Python call per row) and
+    ``exact`` is true where that text is certainly what :func:`canonical` writes.
+
+    It is not where a text column holds a control character that JSON writes as ``\\u00XX``
+    (Python in lower case, DuckDB in upper), a float is not finite, or a time falls outside
+    years 1-9999: those rows are for Python to encode.  Every other value is written as
+    :func:`canonical` writes it: keys sorted, NULLs left out, text as JSON strings (non-ASCII
+    kept), times ISO 8601 with microseconds, floats in their shortest round-trip form (DuckDB's
+    cast of a DOUBLE to text is Python's ``repr``) as JSON strings.  Where ``exact`` is false
+    the text is still a lossless encoding of the row, and never another row's canonical text
+    (it differs in the case of an escape), so a hash that matches it proves the row unchanged.
+    """
+    from forecasts.ledger.migrations import COLUMNS, SCHEMA
+
+    kinds = {name: kind for name, kind, _, _ in SCHEMA[table]} | {"recorded_at": "TIMESTAMP"}
+    parts, exact = [], []
+    for name in sorted(COLUMNS[table]):
+        kind = kinds[name]
+        if kind == "VARCHAR":
+            value = f"to_json({name})"
+            exact.append(f"NOT coalesce(regexp_matches({name}, '[\\x00-\\x07\\x0b\\x0e-\\x1f]'), false)")
+        elif kind == "DOUBLE":
+            value = f"'\"' || CAST({name} AS VARCHAR) || '\"'"
+            exact.append(f"coalesce(isfinite({name}), true)")
+        elif kind == "TIMESTAMP":
+            value = f"strftime({name}, '\"%Y-%m-%dT%H:%M:%S.%f\"')"
+            exact.append(f"coalesce(year({name}) BETWEEN 1 AND 9999, true)")
+        elif kind == "BOOLEAN":
+            value = f"CASE WHEN {name} THEN 'true' WHEN NOT {name} THEN 'false' END"
+        else:  # BIGINT
+            value = f"CAST({name} AS VARCHAR)"
+        parts.append(f"'\"{name}\":' || {value}")  # NULL when the value is: concat_ws leaves it out
+    head = f"{prefix}, " if prefix else ""
+    text = f"concat({head}'[\"{table}\",{{', concat_ws(',', {', '.join(parts)}), '}}]')"
+    return text, " AND ".join(exact) or "true"
+
+
 def row_hash(prev_hash: str, table: str, row: dict) -> str:
     """``sha256(prev_hash + canonical(table, row))`` as hex."""
     return hashlib.sha256((prev_hash + canonical(table, row)).encode()).hexdigest()
@@ -325,6 +365,31 @@ def _template(table: str, columns: dict[str, Any]) -> tuple[str, str, list[Any],
     return "[" + _encode_string(table) + ",{", "".join(template) + "}]", varying, n
 
 
+def canonical_texts(table: str, columns: dict[str, Any]) -> list[str]:
+    """:func:`canonical` for many rows at once (equal to it row by row).
+
+    ``columns`` maps every column name (except ``prev_hash`` and ``hash``) to an array of
+    values, all of one length; timestamp columns are ``datetime64`` arrays."""
+    head, text, varying, n = _template(table, columns)
+    rows = zip(*varying, strict=True) if varying else ((),) * n
+    out = []
+    for parts in rows:
+        body = text % parts
+        out.append(head + (body[1:] if body[0] == "," else body))
+    return out
+
+
+def chain_hashes(prev_hash: str, texts: Iterable[str]) -> list[str]:
+    """The chain over rows given by their canonical texts, from ``prev_hash``: each row's hash,
+    ``sha256(previous hash + text)`` as hex (one after the other: the chain is sequential)."""
+    sha = hashlib.sha256
+    out = []
+    for text in texts:
+        prev_hash = sha((prev_hash + text).encode()).hexdigest()
+        out.append(prev_hash)
+    return out
+
+
 def chain_columns(table: str, columns: dict[str, Any], prev_hash: str) -> list[str]:
     """Hashes for many rows at once; equal to calling :func:`row_hash` row by row.
 
@@ -332,29 +397,91 @@ def chain_columns(table: str, columns: dict[str, Any], prev_hash: str) -> list[s
     values, all of one length; timestamp columns are ``datetime64`` arrays.  Returns one hex
     hash per row, chained from ``prev_hash``.
     """
-    head, text, varying, n = _template(table, columns)
-    sha = hashlib.sha256
-    hashes = []
-    rows = zip(*varying, strict=True) if varying else ((),) * n
-    for parts in rows:
-        body = text % parts
-        prev_hash = sha((prev_hash + head + (body[1:] if body[0] == "," else body)).encode()).hexdigest()
-        hashes.append(prev_hash)
-    return hashes
+    return chain_hashes(prev_hash, canonical_texts(table, columns))
 
 
-def rows_match(table: str, columns: dict[str, Any], prev_hashes: Sequence[str], hashes: Sequence[str]) -> int | None:
-    """Check stored rows against their stored hashes, each from its own stored ``prev_hash``
-    (so rows are independent: a table at a time, in any order); the index of the first row
-    whose hash does not match, or None.  With the links checked apart (each ``prev_hash`` the
-    hash of the row before), this is the chain check of :func:`verify_rows`."""
-    if not len(hashes):
+@dataclass(frozen=True)
+class ChainBatch:
+    """Consecutive stored rows of one table, in ``seq`` order, as a backend reads them to
+    check the chain: ``seqs`` (int64), ``prevs`` and ``hashes`` (the stored ``prev_hash`` and
+    ``hash`` as a numpy ``S64`` array each, or None when one of them is not 64 characters: a
+    broken chain) and ``texts``, each row's stored ``prev_hash`` followed by its canonical text
+    as the backend built it, UTF-8 encoded (see :func:`canonical_sql`: a text that may not be
+    exact is checked again by the caller when its hash does not match)."""
+
+    table: str
+    seqs: Any
+    prevs: Any
+    hashes: Any
+    texts: list[bytes]
+
+
+def hex_array(values: Any) -> Any:
+    """Stored hashes (an Arrow text array, or a list) as a numpy ``S64`` array, without a copy
+    where Arrow allows; None when one is NULL or not 64 characters long."""
+    import numpy as np
+
+    if isinstance(values, list):
+        if not all(isinstance(v, str) and len(v) == 64 for v in values):
+            return None
+        return np.array(values, dtype="S64")
+    if values.null_count:
         return None
-    head, text, varying, n = _template(table, columns)
+    wide = str(values.type) in ("large_string", "large_utf8")
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64 if wide else np.int32)
+    offsets = offsets[values.offset:values.offset + len(values) + 1]
+    if len(values) and not (np.diff(offsets) == 64).all():
+        return None
+    return np.frombuffer(values.buffers()[2], dtype="S64", count=len(values), offset=int(offsets[0]))
+
+
+def check_batches(batches: Iterable[ChainBatch]) -> tuple[int, str, list[tuple[str, int]]] | None:
+    """The chain check of :func:`verify_rows`, over each table's rows in batches (any order
+    of tables) instead of one walk in ``seq`` order: every row's hash from its own text, its
+    link to the row before it (in its table, or at the table's gaps, across tables), and the
+    ``seq`` numbers 1..n without gap or repeat.
+
+    Returns ``(rows, head, suspects)``, ``suspects`` being the ``(table, seq)`` of the rows
+    whose text did not hash to their stored hash (to check again with :func:`canonical`:
+    the backend's text may not have been exact), or None when a link or the numbering is
+    broken (walk the chain with :func:`verify_rows` to name the row).
+    """
+    from operator import methodcaller
+
+    import numpy as np
+
+    hexdigest = methodcaller("hexdigest")
     sha = hashlib.sha256
-    rows = zip(*varying, strict=True) if varying else ((),) * n
-    for i, (parts, prev, stored) in enumerate(zip(rows, prev_hashes, hashes, strict=True)):
-        body = text % parts
-        if sha((prev + head + (body[1:] if body[0] == "," else body)).encode()).hexdigest() != stored:
-            return i
-    return None
+    numbered: list[Any] = []
+    ends: dict[int, bytes] = {}  # rows whose next seq is not the next row of their batch: seq -> hash
+    starts: dict[int, bytes] = {}  # rows whose previous seq is not the row before them in their batch: seq -> prev
+    suspects: list[tuple[str, int]] = []
+    head_seq, head = 0, GENESIS
+    for b in batches:
+        seqs, prevs, hashes = np.asarray(b.seqs, dtype=np.int64), b.prevs, b.hashes
+        if not len(seqs):
+            continue
+        if prevs is None or hashes is None:
+            return None
+        numbered.append(seqs)
+        computed = np.frombuffer("".join(map(hexdigest, map(sha, b.texts))).encode(), dtype="S64")
+        for i in np.flatnonzero(computed != hashes).tolist():
+            suspects.append((b.table, int(seqs[i])))
+        step = np.diff(seqs)
+        if (step <= 0).any():
+            return None
+        joined = step == 1
+        if (prevs[1:][joined] != hashes[:-1][joined]).any():
+            return None
+        for i in np.flatnonzero(~joined).tolist():
+            ends[int(seqs[i])], starts[int(seqs[i + 1])] = hashes[i], prevs[i + 1]
+        starts[int(seqs[0])], ends[int(seqs[-1])] = prevs[0], hashes[-1]
+        if seqs[-1] > head_seq:
+            head_seq, head = int(seqs[-1]), hashes[-1].decode()
+    every = np.sort(np.concatenate(numbered)) if numbered else np.empty(0, np.int64)
+    if not np.array_equal(every, np.arange(1, len(every) + 1)):
+        return None
+    genesis = GENESIS.encode()
+    if any(prev != (genesis if seq == 1 else ends.get(seq - 1)) for seq, prev in starts.items()):
+        return None
+    return len(every), head, suspects

@@ -29,7 +29,7 @@ import heapq
 import io
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +60,7 @@ from forecasts.ledger.storage import (
     Head,
     Lookups,
     Table,
+    arrow_arrays,
     decode_frame,
     decode_records,
     stamp_frame,
@@ -73,8 +74,9 @@ _FEW_ROWS = 32
 #: The type of every column a read can return (for the bulk reader).
 _TYPES: dict[str, str] = {name: kind for cols in SCHEMA.values() for name, kind, _, _ in cols}
 _TYPES.update(recorded_at="TIMESTAMP", prev_hash="VARCHAR", hash="VARCHAR", corrected_by="BIGINT", ended_at="TIMESTAMP", target_made_at="TIMESTAMP",
-              target_recorded_at="TIMESTAMP", target_source="VARCHAR", target_closes_at="TIMESTAMP",
-              target_resolved_recorded_at="TIMESTAMP", target_opens_at="TIMESTAMP", target_event="BIGINT",
+              target_recorded_at="TIMESTAMP", target_closes_at="TIMESTAMP",
+              target_resolved_recorded_at="TIMESTAMP", target_opens_at="TIMESTAMP", history="BOOLEAN",
+              amends="BOOLEAN", target_history="BOOLEAN", target_exists="BOOLEAN", event_exists="BOOLEAN",
               n_forecasts="BIGINT", n_forecasters="BIGINT", forecasters="VARCHAR", outcome="VARCHAR",
               resolved_at="TIMESTAMP", amended="BIGINT", event_title="VARCHAR", occurred_at="TIMESTAMP", assessed_at="TIMESTAMP", version="INTEGER",
               name="VARCHAR", applied_at="TIMESTAMP")
@@ -410,6 +412,9 @@ class PostgresStorage:
                 df[name] = df[name].astype("Int64")  # integers with gaps stay integers, as DuckDB gives them
         return decode_frame(df)
 
+    def arrays(self, query: str, params: dict[str, Any]) -> dict[str, Any]:
+        return arrow_arrays(self._run(lambda conn: self._arrow(conn, query, params)))
+
     def read(self, table: Table, as_of: datetime, *, clock: Clock = "both", question: str | None = None,
              forecaster: str | None = None, include_backtest: bool = True, latest: bool = True,
              raw: bool = False) -> Any:
@@ -469,18 +474,24 @@ class PostgresStorage:
             with suppress(psycopg.Error):
                 self._end(conn, "ROLLBACK")
 
-    def chain_links(self) -> tuple[int, int | None, str | None]:
-        return self._run(lambda conn: conn.execute(ledger_sql.chain_links_sql()).fetchone())  # type: ignore[arg-type,return-value]
-
-    def chain_frames(self) -> Iterator[tuple[str, Any]]:
-        """Each table's stored rows as one frame (nullable integers and booleans kept as such)."""
+    def chain_batches(self) -> Generator[integrity.ChainBatch]:
+        """Each table's stored rows as one batch, their canonical texts built column-wise in
+        Python (:func:`~forecasts.ledger.integrity.canonical_texts`; nullable integers and
+        booleans kept as such)."""
         import pandas as pd
         import pyarrow as pa
+
+        from forecasts.ledger.migrations import COLUMNS
 
         types = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
         for table in LEDGER_TABLES:
             arrow = self._run(lambda conn, table=table: self._arrow(conn, ledger_sql.chain_sql(table), {}))
-            yield table, arrow.to_pandas(types_mapper=types.get)
+            frame = arrow.to_pandas(types_mapper=types.get)
+            prevs, hashes = frame["prev_hash"].tolist(), frame["hash"].tolist()
+            texts = integrity.canonical_texts(table, {c: frame[c] for c in COLUMNS[table]}) if len(frame) else []
+            yield integrity.ChainBatch(table, frame["seq"].to_numpy(dtype="int64"), integrity.hex_array(prevs),
+                                       integrity.hex_array(hashes),
+                                       [(p + t).encode() for p, t in zip(prevs, texts, strict=True)])
 
     def find_hash(self, h: str) -> int | None:
         row = self._run(lambda conn: conn.execute(

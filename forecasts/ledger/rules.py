@@ -65,7 +65,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from forecasts import domain
@@ -681,26 +681,22 @@ def check_event_kept(event: int, *, withdrawn: bool) -> None:
 
 
 # ---------------------------------------------------------------------- stored rows, for verify
-def ledger_breaches(forecasts: pd.DataFrame, resolutions: pd.DataFrame, events: pd.DataFrame,
-                    questions: pd.DataFrame, amendments: pd.DataFrame | None = None) -> list[tuple[int, str]]:
+def ledger_breaches(rows: Mapping[str, Mapping[str, Any]]) -> list[tuple[int, str]]:
     """The stored rows that break a rule the ledger enforced when it wrote them, as
     ``(seq, message)`` in ``seq`` order (a row with a valid hash but an impossible time is a
     forgery, or was written past the tool).
 
-    Each frame holds the stored columns the rules need (``seq``, ``recorded_at`` and the
-    world time; ``forecasts`` also ``source``, ``corrects``, ``retracted`` and the corrected
-    row's ``target_made_at``, ``target_recorded_at``, ``target_source``, and its question's
-    ``target_closes_at`` and ``target_resolved_recorded_at`` (when its first resolution was
-    recorded), NaT/None when ``corrects`` names no forecast).  Checked, vectorised: no row is dated (``made_at``,
-    ``occurred_at``, ``resolved_at``) after it was recorded (beyond
+    ``rows`` maps each row set of :func:`forecasts.ledger.sql.rule_rows_sql` (``forecasts``,
+    ``corrections``, ``resolutions``, ``events``, ``questions``, ``amendments``) to its
+    columns as arrays (times ``datetime64[us]`` with NaT for NULL).  Checked, vectorised: no
+    row is dated (``made_at``, ``occurred_at``, ``resolved_at``) after it was recorded (beyond
     :data:`~forecasts.domain.CLOCK_TOLERANCE`); a live forecast was made when recorded; a
     question closes after it opens; an amendment points at an earlier live forecast, and is
     retroactive (the original's ``made_at``) only within :data:`CORRECTION_GRACE`, otherwise a
     retraction made when recorded; and it was recorded while the question was open (before its
     scheduled close and before any resolution was recorded), as :func:`check_amendment` requires.
-    ``amendments`` (``seq, recorded_at, about, field, value`` and the ``target_kind``,
-    ``target_opens_at`` of the question or ``target_event`` it names): each names a question or
-    event of the ledger, a field it may change, and a close after the question opens.
+    Each amendment of a question or an event names one of the ledger, a field it may change,
+    and a close after the question opens.
     """
     import numpy as np
 
@@ -708,87 +704,105 @@ def ledger_breaches(forecasts: pd.DataFrame, resolutions: pd.DataFrame, events: 
     grace = np.timedelta64(int(CORRECTION_GRACE.total_seconds() * 1_000_000), "us")
     found: list[tuple[int, str]] = []
 
-    def times(df: pd.DataFrame, col: str) -> Any:
-        return df[col].to_numpy(dtype="datetime64[us]")
+    def times(cols: Mapping[str, Any], col: str) -> Any:
+        return np.asarray(cols[col], dtype="datetime64[us]")
 
-    def dated(df: pd.DataFrame, table: str, col: str) -> Problems:
-        seqs = df["seq"].to_numpy()
+    def dated(table: str, col: str, rows_of: str | None = None) -> Problems:
+        cols = rows[rows_of or table]
+        seqs = np.asarray(cols["seq"])
         problems = Problems(seqs.tolist())
-        world, rec = times(df, col), times(df, "recorded_at")
+        world, rec = times(cols, col), times(cols, "recorded_at")
         problems.flag(world > rec + tol, IntegrityError,
                       lambda i: f"{table} row seq={seqs[i]} has {col} {_when(world[i])}, after it was "
                                 f"recorded ({_when(rec[i])}): a row cannot be dated in the future")
         return problems
 
-    f = forecasts
-    problems = dated(f, "forecasts", "made_at")
-    if len(f):
-        seqs = f["seq"].to_numpy()
+    f = rows["forecasts"]
+    problems = dated("forecasts", "made_at")
+    if len(f["seq"]):
+        seqs = np.asarray(f["seq"])
         made, rec = times(f, "made_at"), times(f, "recorded_at")
-        t_made, t_rec = times(f, "target_made_at"), times(f, "target_recorded_at")
-        live = ~f["source"].astype(str).str.startswith(HISTORY_PREFIXES).to_numpy()
-        amends = f["corrects"].notna().to_numpy()
-        retracted = f["retracted"].to_numpy(dtype=bool)
-        now_made = np.abs(made - rec) <= tol
-        problems.flag(live & ~amends & ~now_made, IntegrityError,
+        live, amends = ~np.asarray(f["history"], dtype=bool), np.asarray(f["amends"], dtype=bool)
+        problems.flag(live & ~amends & (np.abs(made - rec) > tol), IntegrityError,
                       lambda i: f"forecasts row seq={seqs[i]} is a live forecast made {_when(made[i])} but "
                                 f"recorded {_when(rec[i])}: live forecasts cannot be backdated")
-        no_target = amends & (np.isnat(t_rec) | (f["corrects"].fillna(0).to_numpy() >= seqs))
-        problems.flag(no_target, IntegrityError,
-                      lambda i: f"forecasts row seq={seqs[i]} amends row {f['corrects'].iloc[i]}, "
-                                "which is no earlier forecast")
-        t_history = f["target_source"].astype(str).str.startswith(HISTORY_PREFIXES).to_numpy()
-        problems.flag(amends & (t_history | ~live), IntegrityError,
-                      lambda i: f"forecasts row seq={seqs[i]} amends an imported row, or is one: "
-                                "only live forecasts are corrected on the live path")
-        retro = made == t_made
-        problems.flag(amends & retro & (rec - t_rec > grace), IntegrityError,
-                      lambda i: f"forecasts row seq={seqs[i]} amends row {f['corrects'].iloc[i]} from its "
-                                f"own time {(rec[i] - t_rec[i]) / np.timedelta64(60, 's'):.0f} minutes after "
-                                f"it was recorded, past the {CORRECTION_GRACE / timedelta(minutes=1):g}-minute grace period")
-        problems.flag(amends & ~retro & ~(retracted & now_made), IntegrityError,
-                      lambda i: f"forecasts row seq={seqs[i]} amends row {f['corrects'].iloc[i]} at "
-                                f"{_when(made[i])}: a late amendment can only be a retraction made when recorded")
-        t_close, t_res = times(f, "target_closes_at"), times(f, "target_resolved_recorded_at")
-        closed = amends & ~np.isnat(t_close) & (rec > t_close)  # the ledger clock, as when written
-        problems.flag(closed, IntegrityError,
-                      lambda i: f"forecasts row seq={seqs[i]} amends row {f['corrects'].iloc[i]} recorded "
-                                f"{_when(rec[i])}, after its question closed ({_when(t_close[i])}): "
-                                "forecasts on a closed question are final")
-        resolved = amends & ~closed & ~np.isnat(t_res) & (rec >= t_res)
-        problems.flag(resolved, IntegrityError,
-                      lambda i: f"forecasts row seq={seqs[i]} amends row {f['corrects'].iloc[i]} recorded "
-                                f"{_when(rec[i])}, after its question was resolved ({_when(t_res[i])}): "
-                                "forecasts on a resolved question are final")
     found += problems.found
-    found += dated(events, "events", "occurred_at").found
-    found += dated(resolutions, "resolutions", "resolved_at").found
-    q = questions
-    qp = Problems(q["seq"].to_numpy().tolist())
+    c = rows["corrections"]
+    if len(c["seq"]):
+        seqs, corrects = np.asarray(c["seq"]), np.asarray(c["corrects"])
+        cp = Problems(seqs.tolist())
+        cp.bad |= np.isin(seqs, np.asarray(f["seq"])[problems.bad])  # each row is reported once
+        made, rec = times(c, "made_at"), times(c, "recorded_at")
+        t_made, t_rec = times(c, "target_made_at"), times(c, "target_recorded_at")
+        live, retracted = ~np.asarray(c["history"], dtype=bool), np.asarray(c["retracted"], dtype=bool)
+        now_made = np.abs(made - rec) <= tol
+        cp.flag(np.isnat(t_rec) | (corrects >= seqs), IntegrityError,
+                lambda i: f"forecasts row seq={seqs[i]} amends row {corrects[i]}, which is no earlier forecast")
+        cp.flag(np.asarray(c["target_history"], dtype=bool) | ~live, IntegrityError,
+                lambda i: f"forecasts row seq={seqs[i]} amends an imported row, or is one: "
+                          "only live forecasts are corrected on the live path")
+        retro = made == t_made
+        cp.flag(retro & (rec - t_rec > grace), IntegrityError,
+                lambda i: f"forecasts row seq={seqs[i]} amends row {corrects[i]} from its "
+                          f"own time {(rec[i] - t_rec[i]) / np.timedelta64(60, 's'):.0f} minutes after "
+                          f"it was recorded, past the {CORRECTION_GRACE / timedelta(minutes=1):g}-minute grace period")
+        cp.flag(~retro & ~(retracted & now_made), IntegrityError,
+                lambda i: f"forecasts row seq={seqs[i]} amends row {corrects[i]} at "
+                          f"{_when(made[i])}: a late amendment can only be a retraction made when recorded")
+        t_close, t_res = times(c, "target_closes_at"), times(c, "target_resolved_recorded_at")
+        closed = ~np.isnat(t_close) & (rec > t_close)  # the ledger clock, as when written
+        cp.flag(closed, IntegrityError,
+                lambda i: f"forecasts row seq={seqs[i]} amends row {corrects[i]} recorded "
+                          f"{_when(rec[i])}, after its question closed ({_when(t_close[i])}): "
+                          "forecasts on a closed question are final")
+        cp.flag(~closed & ~np.isnat(t_res) & (rec >= t_res), IntegrityError,
+                lambda i: f"forecasts row seq={seqs[i]} amends row {corrects[i]} recorded "
+                          f"{_when(rec[i])}, after its question was resolved ({_when(t_res[i])}): "
+                          "forecasts on a resolved question are final")
+        found += cp.found
+    found += dated("events", "occurred_at").found
+    found += dated("resolutions", "resolved_at").found
+    q = rows["questions"]
+    qseq = np.asarray(q["seq"])
+    qp = Problems(qseq.tolist())
     qp.flag(times(q, "closes_at") <= times(q, "opens_at"), IntegrityError,
-            lambda i: f"questions row seq={q['seq'].iloc[i]} closes before it opens")
+            lambda i: f"questions row seq={qseq[i]} closes before it opens")
     found += qp.found
-    if amendments is not None and len(amendments):
-        a = amendments
-        aseq = a["seq"].to_numpy()
-        ap = Problems(aseq.tolist())
-        about, field = a["about"].astype(str).to_numpy(), a["field"].astype(str).to_numpy()
-        on_question = about == "question"
-        missing = np.where(on_question, a["target_kind"].isna().to_numpy(), a["target_event"].isna().to_numpy())
-        ap.flag(missing, IntegrityError, lambda i: f"amendments row seq={aseq[i]} names a {about[i]} the ledger does not hold")
+    a = rows["amendments"]
+    if len(a["seq"]):
         from forecasts.ledger.migrations import AMENDABLE
 
+        aseq = np.asarray(a["seq"])
+        ap = Problems(aseq.tolist())
+        about, field = np.asarray(a["about"]).astype(str), np.asarray(a["field"]).astype(str)
+        on_question = about == "question"
+        missing = ~np.where(on_question, np.asarray(a["target_exists"], dtype=bool),
+                            np.asarray(a["event_exists"], dtype=bool))
+        ap.flag(missing, IntegrityError, lambda i: f"amendments row seq={aseq[i]} names a {about[i]} the ledger does not hold")
         ap.flag(~missing & ~np.where(on_question, np.isin(field, AMENDABLE), field == "withdrawn"), IntegrityError,
                 lambda i: f"amendments row seq={aseq[i]} changes {field[i]!r}, which a {about[i]} amendment cannot")
         closes = on_question & (field == "closes_at") & ~missing
-        import pandas as pd
-
-        at = pd.to_datetime(a["value"].where(closes), errors="coerce", format="ISO8601").to_numpy(dtype="datetime64[us]")
+        values = list(a["value"])
+        at = np.array([_iso_time(v) if ok else np.datetime64("NaT", "us") for v, ok in zip(values, closes, strict=True)],
+                      dtype="datetime64[us]")
         ap.flag(closes & (np.isnat(at) | (at <= times(a, "target_opens_at"))), IntegrityError,
-                lambda i: f"amendments row seq={aseq[i]} moves a close to {a['value'].iloc[i]!r}, "
+                lambda i: f"amendments row seq={aseq[i]} moves a close to {values[i]!r}, "
                           "not a time after the question opens")
         found += ap.found
     return sorted(found)
+
+
+def _iso_time(value: object) -> Any:
+    """A stored ISO 8601 time (naive UTC) as ``datetime64[us]``, NaT when it is none."""
+    import numpy as np
+
+    try:
+        at = datetime.fromisoformat(str(value))
+    except ValueError:
+        return np.datetime64("NaT", "us")
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC).replace(tzinfo=None)
+    return np.datetime64(at, "us")
 
 
 # ---------------------------------------------------------------------- storage form

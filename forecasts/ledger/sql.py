@@ -264,22 +264,6 @@ def seals_sql() -> str:
             f"LEFT JOIN ({rows}) r ON r.seq = w.seq WHERE w.mac IS NOT NULL ORDER BY w.seq")
 
 
-def chain_links_sql() -> str:
-    """One windowed pass over every ledger row in ``seq`` order: ``n`` (rows), ``broken`` (the
-    first ``seq`` that does not follow the one before it, or whose ``prev_hash`` is not the
-    hash of the row before it; NULL when none) and ``head`` (the newest row's hash)."""
-    from forecasts.ledger.integrity import GENESIS
-
-    rows = " UNION ALL ".join(f"SELECT seq, prev_hash, hash FROM {t}" for t in LEDGER_TABLES)
-    return f"""SELECT count(*) AS n,
-                      min(CASE WHEN seq <> coalesce(before_seq, 0) + 1 OR prev_hash <> coalesce(before, '{GENESIS}')
-                               THEN seq END) AS broken,
-                      max(CASE WHEN after_seq IS NULL THEN hash END) AS head
-               FROM (SELECT seq, prev_hash, hash, lag(seq) OVER (ORDER BY seq) AS before_seq,
-                            lag(hash) OVER (ORDER BY seq) AS before, lead(seq) OVER (ORDER BY seq) AS after_seq
-                     FROM ({rows}) r) l"""
-
-
 def chain_sql(table: str, since: int = 1) -> str:
     """A table's rows as hashed, in ``seq`` order, from ``seq`` ``since`` on."""
     cols = COLUMNS[table] + ("prev_hash", "hash")
@@ -287,17 +271,37 @@ def chain_sql(table: str, since: int = 1) -> str:
     return f"SELECT {', '.join(cols)} FROM {table}{where} ORDER BY seq"
 
 
-def rule_rows_sql(table: str) -> str:
-    """The stored columns :func:`forecasts.ledger.rules.ledger_breaches` re-checks, every row of
-    ``table`` in ``seq`` order (forecasts with the row each amendment points at; the closing
-    time of its question is the latest of its own and of every close amendment, so that a
-    correction made after a close was moved later is not taken for one made after the close)."""
-    if table == "forecasts":
-        return """SELECT f.seq, f.made_at, f.recorded_at, f.source, f.corrects, f.retracted,
-                         t.made_at AS target_made_at, t.recorded_at AS target_recorded_at,
-                         t.source AS target_source, q.closes_at AS target_closes_at,
-                         r.first_recorded AS target_resolved_recorded_at
-                  FROM forecasts f LEFT JOIN forecasts t ON t.seq = f.corrects AND f.corrects IS NOT NULL
+#: The row sets :func:`rule_rows_sql` gives (``corrections`` are the forecast rows that amend another).
+RULE_ROWS = ("forecasts", "corrections", "resolutions", "events", "questions", "amendments")
+
+
+def rule_rows_sql(rows: str) -> str:
+    """The stored columns :func:`forecasts.ledger.rules.ledger_breaches` re-checks, in ``seq``
+    order, with no NULL in a number or truth column (so they read as plain arrays):
+
+    * ``forecasts``: every forecast row, whether it is history (:func:`history_source_sql`) and
+      whether it amends another;
+    * ``corrections``: the rows that amend another, with the row they point at (its times,
+      whether it is history; NULL times when there is none), its question's closing time (the
+      latest of its own and of every close amendment, so that a correction made after a close
+      was moved later is not taken for one made after the close) and when the question's first
+      resolution was recorded; the amended rows are found first, so the join stays as small as
+      the corrections;
+    * ``amendments``: with whether the question or event they name exists, and the question's
+      opening time;
+    * ``events``, ``resolutions``, ``questions``: their times."""
+    if rows == "forecasts":
+        return (f"SELECT seq, made_at, recorded_at, {history_source_sql()} AS history, corrects IS NOT NULL AS amends "
+                "FROM forecasts ORDER BY seq")
+    if rows == "corrections":
+        return f"""SELECT f.seq, f.made_at, f.recorded_at, {history_source_sql('f.source')} AS history,
+                         f.corrects, f.retracted, t.made_at AS target_made_at, t.recorded_at AS target_recorded_at,
+                         coalesce({history_source_sql('t.source')}, false) AS target_history,
+                         q.closes_at AS target_closes_at, r.first_recorded AS target_resolved_recorded_at
+                  FROM forecasts f
+                  LEFT JOIN (SELECT seq, made_at, recorded_at, source, question FROM forecasts
+                             WHERE seq IN (SELECT corrects FROM forecasts WHERE corrects IS NOT NULL)) t
+                    ON t.seq = f.corrects
                   LEFT JOIN (SELECT q.id, greatest(q.closes_at, coalesce(c.latest, q.closes_at)) AS closes_at
                              FROM questions q LEFT JOIN (SELECT target, max(CAST(value AS TIMESTAMP)) AS latest
                                                          FROM amendments WHERE about = 'question' AND field = 'closes_at'
@@ -305,17 +309,18 @@ def rule_rows_sql(table: str) -> str:
                     ON q.id = t.question
                   LEFT JOIN (SELECT question, min(recorded_at) AS first_recorded FROM resolutions
                              GROUP BY question) r ON r.question = t.question
+                  WHERE f.corrects IS NOT NULL
                   ORDER BY f.seq"""
-    if table == "amendments":  # with the question or event it names (NULL when there is none)
-        return """SELECT m.seq, m.recorded_at, m.about, m.field, m.value, q.kind AS target_kind,
-                         q.opens_at AS target_opens_at, e.seq AS target_event
+    if rows == "amendments":  # with the question or event it names
+        return """SELECT m.seq, m.recorded_at, m.about, m.field, m.value, q.id IS NOT NULL AS target_exists,
+                         q.opens_at AS target_opens_at, e.seq IS NOT NULL AS event_exists
                   FROM amendments m
-                  LEFT JOIN (SELECT id, min(kind) AS kind, min(opens_at) AS opens_at FROM questions GROUP BY id) q
+                  LEFT JOIN (SELECT id, min(opens_at) AS opens_at FROM questions GROUP BY id) q
                     ON m.about = 'question' AND q.id = m.target
                   LEFT JOIN events e ON m.about = 'event' AND CAST(e.seq AS VARCHAR) = m.target
                   ORDER BY m.seq"""
-    world = {"events": "occurred_at", "resolutions": "resolved_at", "questions": "opens_at, closes_at"}[table]
-    return f"SELECT seq, recorded_at, {world} FROM {table} ORDER BY seq"
+    world = {"events": "occurred_at", "resolutions": "resolved_at", "questions": "opens_at, closes_at"}[rows]
+    return f"SELECT seq, recorded_at, {world} FROM {rows} ORDER BY seq"
 
 
 #: A CSV cell that starts with one of these is read by a spreadsheet as a formula (OWASP's

@@ -27,7 +27,7 @@ reads carry the latest ``outcome`` and ``resolved_at`` and ``n_forecasts``, ``n_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeVar
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from forecasts.ledger import integrity
 
 T = TypeVar("T")
 Table = Literal["questions", "forecasts", "events", "evidence", "resolutions", "amendments"]
@@ -188,12 +190,13 @@ class Storage(Protocol):
         """The ``seq`` of the row whose hash is ``h``."""
         ...
 
-    def chain_links(self) -> tuple[int, int | None, str | None]:
-        """``(rows, first broken seq or None, newest hash)`` (:func:`~forecasts.ledger.sql.chain_links_sql`)."""
+    def arrays(self, query: str, params: dict[str, Any]) -> dict[str, Any]:
+        """A query's result as plain arrays by column (:func:`arrow_arrays`), without pandas."""
         ...
 
-    def chain_frames(self) -> Iterator[tuple[str, pd.DataFrame]]:
-        """Every table's stored rows, in frames of its columns, ``prev_hash`` and ``hash``."""
+    def chain_batches(self) -> Generator[integrity.ChainBatch]:
+        """Every table's stored rows in ``seq`` order, in batches, each row with its
+        ``prev_hash`` and canonical text to hash (:func:`~forecasts.ledger.integrity.check_batches`)."""
         ...
 
     def counts(self) -> dict[str, int]: ...
@@ -355,6 +358,13 @@ def stamp_frame(table: str, frame: pd.DataFrame, head: Head, now: datetime) -> t
     out["prev_hash"] = [head.hash, *hashes[:-1]]
     out["hash"] = hashes
     return out, Head(head.next_seq + n, hashes[-1])
+
+
+def arrow_arrays(table: Any) -> dict[str, Any]:
+    """An Arrow table's columns as numpy arrays: times ``datetime64[us]`` (NaT for NULL),
+    numbers and truth values as they are (the query leaves no NULL in them), text as objects
+    (None for NULL)."""
+    return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
 
 
 def decode_frame(df: pd.DataFrame) -> pd.DataFrame:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ from forecasts.errors import (
 from forecasts.ledger import integrity, rules
 from forecasts.ledger.duckdb_storage import DuckDBStorage
 from forecasts.ledger.migrations import LEDGER_TABLES, V1_TABLES
+from forecasts.ledger.sql import RULE_ROWS
 from forecasts.ledger.sql import rule_rows_sql as sql_rules
 from forecasts.ledger.storage import Clock, ExportFormat, Head, Storage, Table, Transaction
 from forecasts.paths import is_folder, output_folder
@@ -912,10 +914,7 @@ class Ledger:
         result = self._verify_chain()
         if not result.ok:
             return result
-        frames = {t: self.storage.frame(sql_rules(t), {})
-                  for t in ("forecasts", "resolutions", "events", "questions", "amendments")}
-        breaches = rules.ledger_breaches(frames["forecasts"], frames["resolutions"], frames["events"],
-                                         frames["questions"], frames["amendments"])
+        breaches = rules.ledger_breaches({rows: self.storage.arrays(sql_rules(rows), {}) for rows in RULE_ROWS})
         if breaches:
             seq, message = breaches[0]
             more = f" ({len(breaches)} rows break the ledger's rules)" if len(breaches) > 1 else ""
@@ -934,24 +933,29 @@ class Ledger:
             raise InvalidInput(str(exc)) from None
 
     def _verify_chain(self) -> integrity.Verification:
-        """The hash chain checked: first vectorised (the links in one SQL pass, then each row's
-        hash from its own stored ``prev_hash``, a table at a time); only when that finds
-        something wrong is the chain walked row by row (:func:`~forecasts.ledger.integrity.
-        verify_rows`), which names the first bad row.  Both check the same thing."""
-        from forecasts.ledger.migrations import COLUMNS
-
-        if self.storage.head().next_seq - 1 < VECTORISED_VERIFY_FROM:
-            return integrity.verify_rows(self.storage.chain())
-        n, broken, head = self.storage.chain_links()
-        if broken is None:
-            for table, frame in self.storage.chain_frames():
-                cols = {c: frame[c] for c in COLUMNS[table]}
-                if integrity.rows_match(table, cols, frame["prev_hash"].to_numpy(dtype=object),
-                                        frame["hash"].to_numpy(dtype=object)) is not None:
-                    break
-            else:
-                return integrity.Verification(True, int(n), head or integrity.GENESIS)
+        """The hash chain checked: on a larger ledger first in batches (each table's rows
+        hashed from the texts the backend builds, the links and the numbering checked apart:
+        :func:`~forecasts.ledger.integrity.check_batches`; a row whose text did not hash to its
+        hash is checked again with :func:`~forecasts.ledger.integrity.canonical`); only when
+        that finds something wrong is the chain walked row by row
+        (:func:`~forecasts.ledger.integrity.verify_rows`), which names the first bad row.  Both
+        check the same thing."""
+        if self.storage.head().next_seq - 1 >= VECTORISED_VERIFY_FROM:
+            with closing(self.storage.chain_batches()) as batches:  # ended before its connection is
+                checked = integrity.check_batches(batches)
+            if checked is not None:
+                rows, head, suspects = checked
+                if all(self._row_holds(seq) for _, seq in suspects):
+                    return integrity.Verification(True, rows, head)
         return integrity.verify_rows(self.storage.chain())
+
+    def _row_holds(self, seq: int) -> bool:
+        """Whether the stored row ``seq`` hashes, by :func:`~forecasts.ledger.integrity.canonical`
+        from its stored ``prev_hash``, to its stored hash."""
+        for table, columns, values in self.storage.chain(seq):
+            row = dict(zip(columns, values, strict=True))
+            return integrity.row_hash(row["prev_hash"], table, row) == row["hash"]
+        return False
 
     def export(self, out: str | os.PathLike[str], fmt: ExportFormat = "csv") -> dict[str, Path]:
         """Write every table (ledger tables with their hashes, and the migrations table) to
