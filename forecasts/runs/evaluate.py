@@ -149,7 +149,7 @@ def deadline_rows(questions: pd.DataFrame, crowd: pd.DataFrame, shape: float, *,
     probability``."""
     import pandas as pd
 
-    dq = questions[questions["title"].map(is_deadline_question)]
+    dq = questions[questions["title"].map(is_deadline_question).to_numpy(dtype=bool)]
     ff = crowd[crowd["question"].isin(dq["id"])]
     if ff.empty:
         return ff.assign(forecaster=[])
