@@ -81,6 +81,28 @@ def test_the_report_has_every_section_and_a_diagram_per_forecaster(demo_ledger, 
     assert "consistency band" in text and "forecasts per bin" in text
 
 
+def test_about_paragraphs_and_the_resolutions_note(ledger, open_question, tmp_path):
+    ledger.log(open_question, "60%", by="ana")
+    ledger.add_question("done", title="Resolved early", closes="2300-01-01")
+    ledger.log("done", "20%", by="ben")
+    ledger.resolve("done", "no", note="Nothing happened: https://www.example.org/report?id=3&x=1 (2024-05-01).")
+    plain = build_report(ledger, tmp_path / "plain.html").read_text(encoding="utf-8")
+    assert '<section id="about"' not in plain
+    text = build_report(ledger, tmp_path / "about.html",
+                        about=["Real: <the questions>.", "Illustrative: the analysts."]).read_text(encoding="utf-8")
+    start = text.index('<section id="about"')
+    about = text[start:text.index("</section>", start)]
+    assert "<p>Real: &lt;the questions&gt;.</p>" in about and "<p>Illustrative: the analysts.</p>" in about
+    assert start < text.index('<section id="now"')  # first, under the title
+    # a resolved question's timeline shows its resolution's note, web addresses as links named by their host
+    done = text[text.index('<section class="timeline" data-question="done">'):]
+    done = done[:done.index("</section>")]
+    assert ('<p class="resolution-note">Resolution: Nothing happened: <a href="https://www.example.org/report?id=3&amp;x=1" '
+            'rel="noreferrer">example.org</a> (2024-05-01).</p>') in done
+    still_open = text[text.index(f'<section class="timeline" data-question="{open_question}">'):]
+    assert "resolution-note" not in still_open[:still_open.index("</section>")]
+
+
 def test_every_question_has_a_timeline(ledger, open_question, tmp_path):
     ledger.add_question("quiet", title="A question nobody forecast", closes="2300-01-01")
     ledger.add_question("done", title="Resolved early", closes="2300-01-01", tags="weather")
