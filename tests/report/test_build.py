@@ -76,8 +76,14 @@ def test_the_report_has_every_section_and_a_diagram_per_forecaster(demo_ledger, 
     ids = {a.get("id") for _, a in page.tags}
     assert {"summary", "scores", "calibration", "sharpness", "timelines", "method"} <= ids
     diagrams = {a["data-forecaster"] for t, a in page.tags if t == "div" and "calibration" == a.get("class")}
-    assert diagrams == set(demo_ledger.forecasts()["forecaster"])
-    assert text.count("<svg") == len(diagrams) + 2  # + sharpness + one timeline
+    f, q, r = _frames(demo_ledger)
+    calibrated = set(calibration_cases(f, q, r)["forecaster"])
+    assert diagrams == calibrated
+    # Good Judgment Open's final crowd value is dated at its question's close: it stood for no time
+    assert set(f["forecaster"]) - calibrated == {"import:gjopen"}
+    assert "No calibration cases yet for: import:gjopen." in text
+    drawn = f["question"].nunique()  # one timeline figure per question with forecasts
+    assert text.count("<svg") == len(diagrams) + 1 + drawn  # + sharpness
     assert "consistency band" in text and "forecasts per bin" in text
 
 
@@ -172,7 +178,7 @@ def test_filters_and_progress(demo_ledger, tmp_path):
     text = build_report(demo_ledger, tmp_path / "b.html", tag="no-such-tag").read_text(encoding="utf-8")
     assert 'data-empty="ledger"' in text and "in this scope" in text
     assert 'data-empty="ledger"' in build_report(demo_ledger, tmp_path / "c.html",
-                                                 since="2022-01-01").read_text(encoding="utf-8")
+                                                 since="2027-01-01").read_text(encoding="utf-8")
     # the imported history was recorded today: as of 2020 the ledger knew nothing
     assert 'data-empty="ledger"' in build_report(demo_ledger, tmp_path / "d.html",
                                                  as_of="2020-01-01").read_text(encoding="utf-8")
@@ -185,8 +191,12 @@ def test_result_objects_show_themselves(demo_ledger):
     assert scores.crowd == CROWD and 'class="scores"' in scores._repr_html_()
     assert list(scores.frame.index)[0] == CROWD  # best Brier first
     cal = CalibrationResult.from_ledger(demo_ledger, CROWD)
-    assert "<svg" in cal._repr_html_() and cal.summary["n_questions"] == 1
-    assert "Brier 0.085" in repr(cal)
+    resolved = demo_ledger.questions(status="resolved")
+    crowd = demo_ledger.forecasts(forecaster=CROWD)
+    n = crowd.loc[crowd["question"].isin(resolved["id"]), "question"].nunique()
+    assert "<svg" in cal._repr_html_() and cal.summary["n_questions"] == n == 3
+    brier = calibration_table(*_frames(demo_ledger), forecaster=[CROWD], by="forecaster")["brier"].iloc[0]
+    assert f"Brier {brier:.3f}" in repr(cal)
     timeline = QuestionTimeline.from_ledger(demo_ledger, "new-start-extension")
     assert len(timeline.forecasters) == 3 and "<svg" in timeline._repr_html_()
     # events drawn: those of the question's period, numbered in date order
