@@ -38,7 +38,7 @@ from forecasts.domain import is_person
 from forecasts.errors import InvalidInput
 from forecasts.models.logodds import expit_array, logit_array
 
-__all__ = ["METHODS", "fit_extremizing", "latest_by_forecaster", "pool", "recency_weights"]
+__all__ = ["METHODS", "extremize", "fit_extremizing", "latest_by_forecaster", "pool", "recency_weights"]
 
 METHODS = ("mean", "median", "geomean_odds", "recency_median", "extremized")
 VERSION = "aggregate-1"
@@ -100,6 +100,18 @@ def pool(probabilities: Sequence[float], method: str = "mean", *, times: Sequenc
         d = 1.0 if factor is None else float(factor)
         return float(expit_array(d * logit_array(p).mean()))
     raise InvalidInput(f"unknown pooling method {method!r}; one of {', '.join(METHODS)}")
+
+
+def extremize(probabilities: ArrayLike, factor: float) -> np.ndarray:
+    """Each probability extremized by ``factor``: ``expit(d * logit p)``, elementwise (``p``
+    first clipped to [1e-4, 1 - 1e-4] by :func:`~forecasts.models.logodds.logit_array`).  One
+    forecaster's forecast pooled by ``extremized`` is this; the evaluation and the crowd
+    backtest apply it to an imported crowd's own series (:mod:`forecasts.runs.evaluate`).
+
+    >>> extremize([0.2, 0.5, 0.8], 2.0).round(4).tolist()
+    [0.0588, 0.5, 0.9412]
+    """
+    return expit_array(float(factor) * logit_array(probabilities))
 
 
 def latest_by_forecaster(forecasts: Sequence[dict], as_of: datetime | None = None) -> list[dict]:

@@ -65,6 +65,7 @@ from forecasts.report.results import (
     _figure_html,
     _number,
     scoped_frames,
+    with_resolution_note,
 )
 
 __all__ = ["build_report", "default_out", "headline"]
@@ -559,7 +560,7 @@ def choose_diagrams(results: Sequence[CalibrationResult], cases: pd.DataFrame, *
 def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
                  forecasters: Sequence[str] | None = None, tag: str | None = None, since: Any = None,
                  as_of: Any = None, progress: Progress | None = None,
-                 title: str | None = None, live_only: bool = False) -> Path:
+                 title: str | None = None, live_only: bool = False, about: Sequence[str] = ()) -> Path:
     """Write the calibration report of ``ledger`` to one self-contained HTML file.
 
     Parameters
@@ -588,6 +589,9 @@ def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
         Report the forecasts recorded live only, leaving imported history (rows whose source
         is ``import:...``) out; otherwise the score table badges each forecaster whose
         forecasts were imported ("imported history", or "live + imported").
+    about : sequence of str, optional
+        Paragraphs of plain text shown first, under the title: what the ledger holds and where
+        it comes from (the demo says there what is real and what is illustrative).
 
     Returns
     -------
@@ -638,7 +642,7 @@ def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
     per_question = question_scores(f, q, r, as_of=frames["as_of"], crowd=scores.crowd)
     index_html = _question_index(q, per_question, scores.crowd, {qid for qid, _ in picked})
     rows = q.set_index("id", drop=False)
-    chosen = [rows.loc[qid].to_dict() for qid, _ in picked]
+    chosen = [with_resolution_note(rows.loc[qid].to_dict(), r) for qid, _ in picked]
     chosen_events = _timeline_events(chosen, frames["events"], frames["evidence"])
     ordered, at = sorted_slices(fs, "question")
     timelines = []
@@ -684,6 +688,7 @@ def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
         scope.append("live forecasts only (imported history left out)")
     context = {
         "title": title or "Forecast calibration report",
+        "about": [str(a) for a in about],
         "ledger": _ledger_name(ledger)[1],
         "as_of": _date(frames["as_of"]), "as_of_exact": as_of_t.isoformat(),
         "headline": first, "moved_label": moved_label, "soon_days": SOON_DAYS,

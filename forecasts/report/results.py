@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -493,13 +494,45 @@ class CalibrationResult(_ShownFigure):
 
 
 # --------------------------------------------------------------------------- timelines
+_URL = re.compile(r"https?://[^\s<>\"]*[^\s<>\".,;:)]")
+
+
+def linked(text: str) -> str:
+    """``text`` escaped for HTML, each web address in it a link named by its host.
+
+    >>> linked("See https://www.example.org/a?b=1&c=2 (2024).")
+    'See <a href="https://www.example.org/a?b=1&amp;c=2" rel="noreferrer">example.org</a> (2024).'
+    """
+    out, at = [], 0
+    for m in _URL.finditer(text):
+        host = re.sub(r"^www\.", "", m.group(0).split("/")[2])
+        out += [html.escape(text[at:m.start()]),
+                f'<a href="{html.escape(m.group(0))}" rel="noreferrer">{html.escape(host)}</a>']
+        at = m.end()
+    return "".join([*out, html.escape(text[at:])])
+
+
+def with_resolution_note(question: dict, resolutions: pd.DataFrame | None) -> dict:
+    """``question`` (a row as a dict) with ``resolution_note``, the note of its latest
+    resolution in ``resolutions`` (None when it has none)."""
+    if resolutions is None or not len(resolutions) or "note" not in resolutions:
+        return question
+    mine = resolutions[resolutions["question"] == question["id"]]
+    if len(mine):
+        note = (mine.sort_values("seq", kind="stable") if "seq" in mine else mine)["note"].iloc[-1]
+        question["resolution_note"] = note if isinstance(note, str) else None
+    return question
+
+
 class QuestionTimeline(_ShownFigure):
     """One question over time: everyone's probability path, the events, close and resolution.
 
     ``question`` is the question's row (a dict), ``forecasts`` its forecasts, ``events`` the
     events shown, numbered from 1 in date order (column ``number``): those assessed as
     evidence on the question, and those sharing one of its tags, within the shown period
-    (:func:`forecasts.plots.timeline_span`).
+    (:func:`forecasts.plots.timeline_span`).  A resolved question's row may carry its latest
+    resolution's note as ``resolution_note`` (:meth:`from_frames` adds it from the
+    resolutions); it is shown under the criteria, its web addresses as links.
     """
 
     def __init__(self, question: dict, forecasts: pd.DataFrame, events: pd.DataFrame | None = None,
@@ -522,9 +555,11 @@ class QuestionTimeline(_ShownFigure):
 
     @classmethod
     def from_frames(cls, question: dict | pd.Series, forecasts: pd.DataFrame, events: pd.DataFrame | None = None,
-                    evidence: pd.DataFrame | None = None, **options: Any) -> QuestionTimeline:
-        """Pick the question's events from ``events``: assessed in ``evidence``, or sharing a tag."""
-        q = dict(question)
+                    evidence: pd.DataFrame | None = None, resolutions: pd.DataFrame | None = None,
+                    **options: Any) -> QuestionTimeline:
+        """Pick the question's events from ``events``: assessed in ``evidence``, or sharing a
+        tag; take its resolution's note from ``resolutions`` (the latest per question)."""
+        q = with_resolution_note(dict(question), resolutions)
         chosen = events
         if events is not None and len(events):
             assessed = set()
@@ -544,7 +579,8 @@ class QuestionTimeline(_ShownFigure):
         row = qs[qs["id"] == question]
         if row.empty:
             raise UnknownQuestion(f"no question {question!r}; see 'forecasts questions'")
-        return cls.from_frames(row.iloc[0], fr["forecasts"], fr["events"], fr["evidence"], forecasters=forecasters)
+        return cls.from_frames(row.iloc[0], fr["forecasts"], fr["events"], fr["evidence"], fr["resolutions"],
+                               forecasters=forecasters)
 
     @property
     def forecasters(self) -> list[str]:
@@ -593,6 +629,10 @@ class QuestionTimeline(_ShownFigure):
                 f'{len(self.forecasters)} forecaster{"s" if len(self.forecasters) != 1 else ""}</p>')
         criteria = q.get("criteria")
         crit = f'<p class="criteria">{html.escape(criteria)}</p>' if isinstance(criteria, str) and criteria else ""
+        note = q.get("resolution_note")
+        if isinstance(outcome, str) and isinstance(note, str) and note:
+            crit += f'<p class="resolution-note">Resolution: {linked(note)}</p>'
+
         if self.forecasts.empty:
             body = '<p class="empty">No forecasts on this question yet.</p>'
         else:

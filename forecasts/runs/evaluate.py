@@ -60,11 +60,12 @@ questions; below that the numbers are printed with "too few questions for a verd
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from forecasts.errors import InvalidInput
-from forecasts.models.hazard import quiet_decay
+from forecasts.models.hazard import DEFAULT_SHAPE, quiet_decay
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,6 +82,8 @@ HORIZONS = (("over 1 year", 365.0, float("inf")), ("3-12 months", 91.0, 365.0), 
             ("under 1 month", 0.0, 30.0))
 #: Scheduled length of the question (close minus opening), in days: (label, at least, less than).
 LENGTHS = (("under 3 months", 0.0, 91.0), ("3-12 months", 91.0, 365.0), ("over 1 year", 365.0, float("inf")))
+#: The Gamma shapes of the deadline hazard tried on the training questions (:func:`choose_shape`).
+SHAPES = (0.0625, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 MODEL_NAMES = ("model:extremized", "model:recalibrated", "model:contextual", "model:hazard-crowd", "model:hazard")
 
 
@@ -95,13 +98,16 @@ def is_deadline_question(title: str) -> bool:
     return bool(_DEADLINE.search(title or "")) and not _NEGATIVE.search(title or "")
 
 
-def _decay_rows(crowd: pd.DataFrame, ends: dict, shape: float, *, restart: bool,
-                step_days: float = 1.0) -> pd.DataFrame:
-    """Hazard forecasts on a grid: from each crowd forecast (``restart``) or from the first one
-    only, one row at the forecast and one every ``step_days`` until the next crowd forecast (or
-    the end of the question's scoring period)."""
+def holding_grid(crowd: pd.DataFrame, ends: dict, *, restart: bool = True, step_days: float = 1.0) -> pd.DataFrame:
+    """Times at which a model re-reads the crowd: from each crowd forecast (``restart``) or from
+    the first one only, one row at the forecast and one every ``step_days`` while it stands, until
+    the crowd's next forecast (``restart``) or the end of the question's scoring period
+    (``ends``: question id -> time).  A forecast at or after its end still gives its one row.
+
+    Returns a frame with the standing forecast's columns (``crowd``'s, e.g. ``question``,
+    ``probability``, ``deadline``), its own time as ``t0`` and the row's time as ``made_at``
+    (``datetime64[us]``)."""
     import numpy as np
-    import pandas as pd
 
     c = crowd.sort_values(["question", "made_at"]).reset_index(drop=True)
     if not restart:
@@ -115,10 +121,68 @@ def _decay_rows(crowd: pd.DataFrame, ends: dict, shape: float, *, restart: bool,
     n = np.maximum(np.ceil(np.nan_to_num(span, nan=0.0) / step_days).astype(np.int64), 1)
     idx = np.repeat(np.arange(len(c)), n)
     k = np.arange(idx.size) - np.repeat(np.cumsum(n) - n, n)
-    t = t0[idx] + (k * step_days * DAY_US).astype("timedelta64[us]")
-    deadline = c["deadline"].astype("datetime64[us]").to_numpy()[idx]
-    p = quiet_decay(c["probability"].to_numpy()[idx], t0[idx], deadline, t, shape)
-    return pd.DataFrame({"question": c["question"].to_numpy()[idx], "made_at": t, "probability": p})
+    grid = c.iloc[idx].reset_index(drop=True)
+    grid["t0"] = t0[idx]
+    grid["made_at"] = t0[idx] + (k * step_days * DAY_US).astype("timedelta64[us]")
+    return grid
+
+
+def _decay_rows(crowd: pd.DataFrame, ends: dict, shape: float, *, restart: bool,
+                step_days: float = 1.0) -> pd.DataFrame:
+    """Hazard forecasts on the :func:`holding_grid`: each row decays its standing crowd
+    forecast quietly to the question's ``deadline`` (:func:`quiet_decay`)."""
+    import pandas as pd
+
+    g = holding_grid(crowd, ends, restart=restart, step_days=step_days)
+    p = quiet_decay(g["probability"].to_numpy(), g["t0"].to_numpy(), g["deadline"].astype("datetime64[us]").to_numpy(),
+                    g["made_at"].to_numpy(), shape)
+    return pd.DataFrame({"question": g["question"].to_numpy(), "made_at": g["made_at"].to_numpy(), "probability": p})
+
+
+def deadline_rows(questions: pd.DataFrame, crowd: pd.DataFrame, shape: float, *, restart: bool = True,
+                  step_days: float = 1.0) -> pd.DataFrame:
+    """The deadline-hazard correction of the crowd (``model:hazard-crowd`` with ``restart``,
+    ``model:hazard`` without) on the deadline questions of ``questions``
+    (:func:`is_deadline_question`; columns ``id, title, closes_at, resolved_at``): the
+    deadline is the scheduled close, the scoring period ends at the close or an earlier
+    resolution.  ``crowd``: ``question, made_at, probability``.  Returns ``question, made_at,
+    probability``."""
+    import pandas as pd
+
+    dq = questions[questions["title"].map(is_deadline_question).to_numpy(dtype=bool)]
+    ff = crowd[crowd["question"].isin(dq["id"])]
+    if ff.empty:
+        return ff.assign(forecaster=[])
+    deadline = dict(zip(dq["id"], dq["closes_at"], strict=True))
+    ends = {q: min(c, r) if pd.notna(r) else c
+            for q, c, r in zip(dq["id"], dq["closes_at"], dq["resolved_at"], strict=True)}
+    ff = ff.assign(deadline=ff["question"].map(deadline))
+    return _decay_rows(ff, ends, shape, restart=restart, step_days=step_days)
+
+
+def choose_shape(questions: pd.DataFrame, crowd: pd.DataFrame, resolutions: pd.DataFrame,
+                 shapes: Sequence[float] = SHAPES) -> tuple[float | None, dict[float, float]]:
+    """The Gamma shape of ``model:hazard-crowd`` with the lowest mean time-averaged Brier on the
+    resolved deadline questions of ``questions`` (``crowd``'s forecasts on them, ``resolutions``
+    yes/no), and that Brier for each shape tried; ``(None, {})`` when there is no such question
+    (the caller then takes :data:`~forecasts.models.hazard.DEFAULT_SHAPE`).  Ties go to the
+    shape listed first."""
+    import numpy as np
+
+    from forecasts.scoring import time_averaged
+
+    best, table = None, {}
+    scored = questions.drop(columns=["resolved_at", "outcome"], errors="ignore")
+    for a in shapes:
+        rows = deadline_rows(questions, crowd, a, restart=True)
+        if rows.empty:
+            break
+        rows = rows.assign(forecaster="model:hazard-crowd", seq=np.arange(len(rows)))
+        s = time_averaged(rows, scored, resolutions, "brier")
+        table[a] = float(s["score"].mean())
+        if best is None or table[a] < table[best]:
+            best = a
+    return best, table
 
 
 def verdict(row: Any) -> str:
@@ -243,7 +307,7 @@ def _window(qframe: pd.DataFrame, rframe: pd.DataFrame, lo: float, hi: float) ->
 
 def evaluate_crowd(ledger: Ledger, *, crowd: str = "import:metaculus", cutoff: object = "2020-07-01",
                    end: object = None, n_boot: int = 2000, seed: int = 0,
-                   shapes: tuple[float, ...] = (0.0625, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
+                   shapes: tuple[float, ...] = SHAPES,
                    contextual: bool = True, draws: int = 500, tune: int = 500) -> Evaluation:
     """Run the models as forecasters over the crowd's track record and compare (see the module
     docstring).  ``cutoff``: training uses only what was known (world time) before it;
@@ -255,8 +319,7 @@ def evaluate_crowd(ledger: Ledger, *, crowd: str = "import:metaculus", cutoff: o
 
     from forecasts import domain
     from forecasts.models import contextual as ctx
-    from forecasts.models.aggregate import fit_extremizing
-    from forecasts.models.logodds import expit_array, logit_array
+    from forecasts.models.aggregate import extremize, fit_extremizing
     from forecasts.models.recalibrate import fit_forecaster
     from forecasts.scoring import time_averaged
 
@@ -297,8 +360,7 @@ def evaluate_crowd(ledger: Ledger, *, crowd: str = "import:metaculus", cutoff: o
 
     parts = [crowd_f.assign(forecaster=crowd)]
     p = crowd_f["probability"].to_numpy(dtype=float)
-    parts.append(crowd_f.assign(forecaster="model:extremized",
-                                probability=expit_array(ext["factor"] * logit_array(p))))
+    parts.append(crowd_f.assign(forecaster="model:extremized", probability=extremize(p, ext["factor"])))
     parts.append(crowd_f.assign(forecaster="model:recalibrated", probability=recal.predictive_mean(p)))
     if fit is not None:
         closes = crowd_f["question"].map(test_q.set_index("id")["closes_at"])
@@ -309,30 +371,10 @@ def evaluate_crowd(ledger: Ledger, *, crowd: str = "import:metaculus", cutoff: o
         parts.append(design[["question", "made_at"]].assign(forecaster="model:contextual", probability=pred["mean"]))
 
     # ---- the deadline hazard: shape chosen on the training deadline questions
-    def deadline_rows(frame_q, frame_f, shape, restart):
-        dq = frame_q[frame_q["title"].map(is_deadline_question)]
-        ff = frame_f[frame_f["question"].isin(dq["id"])]
-        if ff.empty:
-            return ff.assign(forecaster=[])
-        deadline = dict(zip(dq["id"], dq["closes_at"], strict=True))
-        ends = {q: min(c, r) if pd.notna(r) else c
-                for q, c, r in zip(dq["id"], dq["closes_at"], dq["resolved_at"], strict=True)}
-        ff = ff.assign(deadline=ff["question"].map(deadline))
-        return _decay_rows(ff, ends, shape, restart=restart)
-
     train_dq = qs_cut[qs_cut["id"].isin(train_r["question"])]
     train_crowd = train_f[["question", "made_at", "probability"]]
-    best, table_shapes = None, {}
-    for a in shapes:
-        rows = deadline_rows(train_dq, train_crowd, a, True)
-        if rows.empty:
-            break
-        rows = rows.assign(forecaster="model:hazard-crowd", seq=np.arange(len(rows)))
-        s = time_averaged(rows, train_dq.drop(columns=["resolved_at", "outcome"]), train_r, "brier")
-        table_shapes[a] = float(s["score"].mean())
-        if best is None or table_shapes[a] < table_shapes[best]:
-            best = a
-    shape = best if best is not None else 2.0
+    best, table_shapes = choose_shape(train_dq, train_crowd, train_r, shapes)
+    shape = best if best is not None else DEFAULT_SHAPE
     crowd_train_brier = None
     if table_shapes:
         dq_ids = train_dq[train_dq["title"].map(is_deadline_question)]["id"]
@@ -341,7 +383,7 @@ def evaluate_crowd(ledger: Ledger, *, crowd: str = "import:metaculus", cutoff: o
         crowd_train_brier = float(time_averaged(base, train_dq.drop(columns=["resolved_at", "outcome"]),
                                                 train_r, "brier")["score"].mean())
     for restart, name in ((True, "model:hazard-crowd"), (False, "model:hazard")):
-        rows = deadline_rows(test_q, crowd_f, shape, restart)
+        rows = deadline_rows(test_q, crowd_f, shape, restart=restart)
         if len(rows):
             parts.append(rows.assign(forecaster=name))
 

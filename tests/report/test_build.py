@@ -76,9 +76,37 @@ def test_the_report_has_every_section_and_a_diagram_per_forecaster(demo_ledger, 
     ids = {a.get("id") for _, a in page.tags}
     assert {"summary", "scores", "calibration", "sharpness", "timelines", "method"} <= ids
     diagrams = {a["data-forecaster"] for t, a in page.tags if t == "div" and "calibration" == a.get("class")}
-    assert diagrams == set(demo_ledger.forecasts()["forecaster"])
-    assert text.count("<svg") == len(diagrams) + 2  # + sharpness + one timeline
+    f, q, r = _frames(demo_ledger)
+    calibrated = set(calibration_cases(f, q, r)["forecaster"])
+    assert diagrams == calibrated
+    # Good Judgment Open's final crowd value is dated at its question's close: it stood for no time
+    assert set(f["forecaster"]) - calibrated == {"import:gjopen"}
+    assert "No calibration cases yet for: import:gjopen." in text
+    drawn = f["question"].nunique()  # one timeline figure per question with forecasts
+    assert text.count("<svg") == len(diagrams) + 1 + drawn  # + sharpness
     assert "consistency band" in text and "forecasts per bin" in text
+
+
+def test_about_paragraphs_and_the_resolutions_note(ledger, open_question, tmp_path):
+    ledger.log(open_question, "60%", by="ana")
+    ledger.add_question("done", title="Resolved early", closes="2300-01-01")
+    ledger.log("done", "20%", by="ben")
+    ledger.resolve("done", "no", note="Nothing happened: https://www.example.org/report?id=3&x=1 (2024-05-01).")
+    plain = build_report(ledger, tmp_path / "plain.html").read_text(encoding="utf-8")
+    assert '<section id="about"' not in plain
+    text = build_report(ledger, tmp_path / "about.html",
+                        about=["Real: <the questions>.", "Illustrative: the analysts."]).read_text(encoding="utf-8")
+    start = text.index('<section id="about"')
+    about = text[start:text.index("</section>", start)]
+    assert "<p>Real: &lt;the questions&gt;.</p>" in about and "<p>Illustrative: the analysts.</p>" in about
+    assert start < text.index('<section id="now"')  # first, under the title
+    # a resolved question's timeline shows its resolution's note, web addresses as links named by their host
+    done = text[text.index('<section class="timeline" data-question="done">'):]
+    done = done[:done.index("</section>")]
+    assert ('<p class="resolution-note">Resolution: Nothing happened: <a href="https://www.example.org/report?id=3&amp;x=1" '
+            'rel="noreferrer">example.org</a> (2024-05-01).</p>') in done
+    still_open = text[text.index(f'<section class="timeline" data-question="{open_question}">'):]
+    assert "resolution-note" not in still_open[:still_open.index("</section>")]
 
 
 def test_every_question_has_a_timeline(ledger, open_question, tmp_path):
@@ -150,7 +178,7 @@ def test_filters_and_progress(demo_ledger, tmp_path):
     text = build_report(demo_ledger, tmp_path / "b.html", tag="no-such-tag").read_text(encoding="utf-8")
     assert 'data-empty="ledger"' in text and "in this scope" in text
     assert 'data-empty="ledger"' in build_report(demo_ledger, tmp_path / "c.html",
-                                                 since="2022-01-01").read_text(encoding="utf-8")
+                                                 since="2027-01-01").read_text(encoding="utf-8")
     # the imported history was recorded today: as of 2020 the ledger knew nothing
     assert 'data-empty="ledger"' in build_report(demo_ledger, tmp_path / "d.html",
                                                  as_of="2020-01-01").read_text(encoding="utf-8")
@@ -163,8 +191,12 @@ def test_result_objects_show_themselves(demo_ledger):
     assert scores.crowd == CROWD and 'class="scores"' in scores._repr_html_()
     assert list(scores.frame.index)[0] == CROWD  # best Brier first
     cal = CalibrationResult.from_ledger(demo_ledger, CROWD)
-    assert "<svg" in cal._repr_html_() and cal.summary["n_questions"] == 1
-    assert "Brier 0.085" in repr(cal)
+    resolved = demo_ledger.questions(status="resolved")
+    crowd = demo_ledger.forecasts(forecaster=CROWD)
+    n = crowd.loc[crowd["question"].isin(resolved["id"]), "question"].nunique()
+    assert "<svg" in cal._repr_html_() and cal.summary["n_questions"] == n == 3
+    brier = calibration_table(*_frames(demo_ledger), forecaster=[CROWD], by="forecaster")["brier"].iloc[0]
+    assert f"Brier {brier:.3f}" in repr(cal)
     timeline = QuestionTimeline.from_ledger(demo_ledger, "new-start-extension")
     assert len(timeline.forecasters) == 3 and "<svg" in timeline._repr_html_()
     # events drawn: those of the question's period, numbered in date order

@@ -97,7 +97,7 @@ def test_moved_counts_from_the_report_it_replaces(ledger, tmp_path):
 def test_only_forecasters_with_enough_questions_are_ranked(demo_ledger, demo_report):
     text = demo_report.read_text(encoding="utf-8")
     scores = text[text.index('<table class="scores">'):text.index("</table>", text.index('<table class="scores">'))]
-    assert 'class="best"' not in scores  # one resolved question: nobody is ranked, nobody in bold
+    assert 'class="best"' not in scores  # at most 3 resolved questions each: nobody is ranked, nobody in bold
     assert f"Not ranked: fewer than {MIN_RANKED} resolved questions each" in scores
     assert f"only those with at least {MIN_RANKED} resolved questions (0)" in text
     table = ScoreTable.from_ledger(demo_ledger)

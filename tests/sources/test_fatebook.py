@@ -131,9 +131,14 @@ def test_round_trip_of_the_demo_ledger(demo_copy, tmp_path):
     assert rows[0]["Forecast created at"].count(":") == 2
     qa, qb = demo_copy.questions(), fresh.questions()
     cols = ["id", "title", "kind", "options", "ordered", "opens_at", "closes_at", "outcome", "tags", "criteria"]
+    # a question nobody forecast has no row to travel in: the demo's Good Judgment Open question 942
+    assert set(qa["id"]) - set(qb["id"]) == {"gjopen-942"} and qa.set_index("id").at["gjopen-942", "n_forecasts"] == 0
+    qa = qa[qa["id"].isin(qb["id"])]
     assert qa[cols].to_dict("records") == qb[cols].to_dict("records")  # ids kept, no 'fatebook' tag added
-    a = demo_copy.forecasts().sort_values(["made_at", "forecaster"]).reset_index(drop=True)
-    b = fresh.forecasts().sort_values(["made_at", "forecaster"]).reset_index(drop=True)
+    # in one order: the export keeps whole seconds, and series of several questions share some
+    a = demo_copy.forecasts().assign(second=lambda d: d["made_at"].dt.floor("s"))
+    a = a.sort_values(["second", "forecaster", "question"], kind="stable").reset_index(drop=True)
+    b = fresh.forecasts().sort_values(["made_at", "forecaster", "question"], kind="stable").reset_index(drop=True)
     assert [_renamed(n) for n in a["forecaster"]] == b["forecaster"].tolist()
     assert "import:metaculus" in set(b["forecaster"])  # kept as itself
     assert a["made_at"].dt.floor("s").tolist() == b["made_at"].tolist()
@@ -141,7 +146,7 @@ def test_round_trip_of_the_demo_ledger(demo_copy, tmp_path):
     assert (a["made_at"] != b["made_at"]).any()  # the Metaculus points carry fractions of a second
     rules: tuple[ScoreRule, ...] = ("brier", "log")
     for rule in rules:  # time-averaged: cutting them to the second moves the score by < 1e-7
-        assert _scores(demo_copy, rule, rename=True) == pytest.approx(_scores(fresh, rule), rel=1e-7)
+        assert _scores(demo_copy, rule, rename=True) == pytest.approx(_scores(fresh, rule), rel=1e-7, nan_ok=True)
 
 
 @pytest.fixture
