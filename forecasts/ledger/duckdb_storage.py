@@ -23,7 +23,7 @@ import heapq
 import os
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -52,7 +52,7 @@ from forecasts.ledger.storage import (
     arrow_arrays,
     decode_frame,
     decode_records,
-    stamp_frame,
+    numbered_frame,
     stamp_rows,
 )
 
@@ -132,11 +132,43 @@ class _DuckDBTransaction(Lookups):
         self._insert_frame(table, pd.DataFrame(values, columns=list(cols), dtype=object))  # object: None stays NULL
 
     def _append_frame(self, table: Table, frame: Any) -> None:
-        """Many rows at once: the chain computed column-wise, one bulk insert."""
+        """Many rows at once: DuckDB writes each row's canonical text
+        (:func:`~forecasts.ledger.integrity.canonical_sql`; the rare row it cannot write
+        exactly is written by :func:`~forecasts.ledger.integrity.canonical_texts`) a batch
+        ahead while Python chains the hashes (:func:`_ahead`), then one insert stores the rows
+        with them."""
+        import numpy as np
+        import pyarrow as pa
+
         if not len(frame):
             return
-        out, (self._seq, self._prev) = stamp_frame(table, frame, Head(self._seq, self._prev), self.now)
-        self._insert_frame(table, out)
+        out = numbered_frame(table, frame, Head(self._seq, self._prev), self.now)
+        cols = COLUMNS[table]
+        self.con.register("incoming_rows", out)
+        try:
+            batches = self.con.sql(integrity.canonical_sql(table, "incoming_rows")).to_arrow_reader(_CHAIN_BATCH)
+            prev, hashes, done = self._prev, [], 0
+            with closing(_ahead(iter(batches))) as ahead:
+                for batch in ahead:
+                    seqs = batch.column(0).to_numpy()
+                    if not np.array_equal(seqs, np.arange(self._seq + done, self._seq + done + len(seqs))):
+                        raise RuntimeError("DuckDB gave the rows out of order")  # preserve_insertion_order is on
+                    texts = batch.column(1).to_pylist()
+                    for i in np.flatnonzero(~batch.column(2).to_numpy(zero_copy_only=False)).tolist():
+                        row = done + i
+                        texts[i] = integrity.canonical_texts(
+                            table, {c: out[c].to_numpy()[row:row + 1] for c in cols})[0].encode()
+                    hashes += integrity.chain_hashes(prev, texts)
+                    prev, done = hashes[-1], done + len(texts)
+            self.con.register("incoming_hashes", pa.table({"prev_hash": [self._prev, *hashes[:-1]], "hash": hashes}))
+            self.con.execute(f"INSERT INTO {table} ({', '.join(cols)}, prev_hash, hash) "
+                             f"SELECT {', '.join('r.' + c for c in cols)}, h.prev_hash, h.hash "
+                             "FROM incoming_rows r POSITIONAL JOIN incoming_hashes h")
+        finally:
+            self.con.unregister("incoming_rows")
+            with suppress(duckdb.Error):
+                self.con.unregister("incoming_hashes")
+        self._seq, self._prev = self._seq + len(out), prev
 
     def _insert_frame(self, table: Table, frame: Any) -> None:
         cols = ", ".join(COLUMNS[table] + ("prev_hash", "hash"))
@@ -421,52 +453,25 @@ class DuckDBStorage:
 
     def chain_batches(self) -> Generator[integrity.ChainBatch]:
         """Each table's rows in ``seq`` order, their texts built by DuckDB
-        (:func:`~forecasts.ledger.integrity.canonical_sql`), one connection for them all.  The
-        query runs in a thread of its own, a batch ahead: DuckDB builds the next batch's texts
-        (on its own threads, without the GIL) while the caller hashes this one."""
-        import queue
-        import threading
+        (:func:`~forecasts.ledger.integrity.canonical_sql`), one connection for them all, a
+        batch ahead of the caller (:func:`_ahead`)."""
 
-        ahead: queue.Queue = queue.Queue(maxsize=2)
-        done = object()
-        stop = threading.Event()
+        def batches() -> Iterator[integrity.ChainBatch]:
+            with self._reader() as con:
+                for table in LEDGER_TABLES:
+                    # in the order rows were stored (seq order, as the tool appends them; a
+                    # table out of order is found by the check, which then walks it)
+                    texts = integrity.canonical_sql(table, table, prefix="prev_hash", carry=("prev_hash", "hash"))
+                    for batch in con.sql(f"SELECT seq, prev_hash, hash, text FROM ({texts}) c"
+                                         ).to_arrow_reader(_CHAIN_BATCH):
+                        yield integrity.ChainBatch(
+                            table, batch.column(0).to_numpy(), integrity.hex_array(batch.column(1)),
+                            integrity.hex_array(batch.column(2)), batch.column(3).to_pylist())
 
-        def produce() -> None:
-            try:
-                with self._reader() as con:
-                    for table in LEDGER_TABLES:
-                        text, _ = integrity.canonical_sql(table, prefix="prev_hash")
-                        # in the order rows were stored (seq order, as the tool appends them; a
-                        # table out of order is found by the check, which then walks it)
-                        reader = con.sql(f"SELECT seq, prev_hash, hash, encode({text}) FROM {table}"
-                                         ).to_arrow_reader(_CHAIN_BATCH)
-                        for batch in reader:
-                            if stop.is_set():
-                                return
-                            ahead.put(integrity.ChainBatch(
-                                table, batch.column(0).to_numpy(), integrity.hex_array(batch.column(1)),
-                                integrity.hex_array(batch.column(2)), batch.column(3).to_pylist()))
-                ahead.put(done)
-            except BaseException as exc:  # handed to the caller's thread
-                ahead.put(exc)
-
-        worker = threading.Thread(target=produce, name="forecasts-chain", daemon=True)
-        worker.start()
         try:
-            while (item := ahead.get()) is not done:
-                if isinstance(item, duckdb.Error):
-                    raise self._failure(item, final=True) from None  # type: ignore[misc]
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            stop.set()
-            while worker.is_alive():  # let the producer see the stop while the queue drains
-                try:
-                    ahead.get(timeout=0.05)
-                except queue.Empty:
-                    pass
-            worker.join()
+            yield from _ahead(batches())
+        except duckdb.Error as exc:
+            raise self._failure(exc, final=True) from None  # type: ignore[misc]
 
     def find_hash(self, h: str) -> int | None:
         row = self._run(lambda con: _first(con.execute(sql.find_hash_sql(), {"h": h}).fetchall()))
@@ -581,6 +586,45 @@ def _check_ledger(con: duckdb.DuckDBPyConnection, path: Path, *, blank_ok: bool 
 def _head(con: duckdb.DuckDBPyConnection) -> Head:
     row = _first(con.execute(sql.head_sql()).fetchall())
     return Head(1, integrity.GENESIS) if row is None else Head(row[0] + 1, row[1])
+
+
+def _ahead[T](items: Iterator[T], depth: int = 2) -> Generator[T]:
+    """``items`` read in a thread of their own, up to ``depth`` ahead of the caller: DuckDB
+    builds the next batch (on its own threads, without the GIL) while the caller works on this
+    one.  An error in the thread is raised in the caller's; closing the generator stops the
+    thread before it returns, so the connection it reads from is free again."""
+    import queue
+    import threading
+
+    ahead: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                ahead.put(item)
+            ahead.put(done)
+        except BaseException as exc:  # handed to the caller's thread
+            ahead.put(exc)
+
+    worker = threading.Thread(target=produce, name="forecasts-ahead", daemon=True)
+    worker.start()
+    try:
+        while (item := ahead.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # let the producer see the stop while the queue drains
+            try:
+                ahead.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        worker.join()
 
 
 def _chain_rows(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False, since: int = 1) -> Iterator[ChainRow]:

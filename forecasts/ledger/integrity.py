@@ -66,36 +66,35 @@ def canonical(table: str, row: dict) -> str:
     return json.dumps([table, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def canonical_sql(table: str, prefix: str = "") -> tuple[str, str]:
-    """:func:`canonical` as DuckDB SQL over a row of ``table`` (its columns by name), with
-    ``prefix`` (an SQL expression, such as ``prev_hash``) in front: ``(text, exact)``, where
-    ``text`` is built by the database (in parallel, without a Python call per row) and
-    ``exact`` is true where that text is certainly what :func:`canonical` writes.
+def canonical_sql(table: str, source: str, *, prefix: str = "", carry: Sequence[str] = ()) -> str:
+    """:func:`canonical` as DuckDB SQL: a query over ``source`` (a relation with the columns of
+    ``table``) giving each row's ``seq``, ``text`` (``prefix``, an SQL expression such as
+    ``prev_hash``, then the canonical text, UTF-8 as a BLOB), built by the database in
+    parallel without a Python call per row, and ``exact``: true where that text is certainly
+    what :func:`canonical` writes.
 
-    It is not where a text column holds a control character that JSON writes as ``\\u00XX``
-    (Python in lower case, DuckDB in upper), a float is not finite, or a time falls outside
-    years 1-9999: those rows are for Python to encode.  Every other value is written as
-    :func:`canonical` writes it: keys sorted, NULLs left out, text as JSON strings (non-ASCII
-    kept), times ISO 8601 with microseconds, floats in their shortest round-trip form (DuckDB's
-    cast of a DOUBLE to text is Python's ``repr``) as JSON strings.  Where ``exact`` is false
-    the text is still a lossless encoding of the row, and never another row's canonical text
-    (it differs in the case of an escape), so a hash that matches it proves the row unchanged.
+    Every value is written as :func:`canonical` writes it: keys sorted, NULLs left out, text
+    as JSON strings (non-ASCII kept), times ISO 8601 with microseconds, floats in their shortest
+    round-trip form (DuckDB's cast of a DOUBLE to text is Python's ``repr``, ``nan`` and
+    ``inf`` included) as JSON strings.  The one difference is a control character that JSON
+    writes as ``\\u00XX`` (Python in lower case, DuckDB in upper): a text holding ``\\u00``
+    is not ``exact`` (nor one with a time outside years 1-9999, which Python cannot hold), and
+    such rows are for Python to encode.  Where ``exact`` is false the text is still a lossless
+    encoding of the row and never another row's canonical text, so a hash that matches it
+    proves the row unchanged as well.
     """
     from forecasts.ledger.migrations import COLUMNS, SCHEMA
 
     kinds = {name: kind for name, kind, _, _ in SCHEMA[table]} | {"recorded_at": "TIMESTAMP"}
-    parts, exact = [], []
-    for name in sorted(COLUMNS[table]):
+    parts = []
+    for name in sorted(COLUMNS[table]):  # ``carry``: more columns of ``source`` given as they are
         kind = kinds[name]
         if kind == "VARCHAR":
             value = f"to_json({name})"
-            exact.append(f"NOT coalesce(regexp_matches({name}, '[\\x00-\\x07\\x0b\\x0e-\\x1f]'), false)")
         elif kind == "DOUBLE":
             value = f"'\"' || CAST({name} AS VARCHAR) || '\"'"
-            exact.append(f"coalesce(isfinite({name}), true)")
         elif kind == "TIMESTAMP":
             value = f"strftime({name}, '\"%Y-%m-%dT%H:%M:%S.%f\"')"
-            exact.append(f"coalesce(year({name}) BETWEEN 1 AND 9999, true)")
         elif kind == "BOOLEAN":
             value = f"CASE WHEN {name} THEN 'true' WHEN NOT {name} THEN 'false' END"
         else:  # BIGINT
@@ -103,7 +102,11 @@ def canonical_sql(table: str, prefix: str = "") -> tuple[str, str]:
         parts.append(f"'\"{name}\":' || {value}")  # NULL when the value is: concat_ws leaves it out
     head = f"{prefix}, " if prefix else ""
     text = f"concat({head}'[\"{table}\",{{', concat_ws(',', {', '.join(parts)}), '}}]')"
-    return text, " AND ".join(exact) or "true"
+    times = [c for c in COLUMNS[table] if kinds[c] == "TIMESTAMP"]
+    years = "".join(f" AND coalesce(year({c}) BETWEEN 1 AND 9999, true)" for c in times)
+    more = "".join(f", {c}" for c in carry)
+    return (f"SELECT seq, encode(t) AS text, strpos(t, '\\u00') = 0{years} AS exact{more} "
+            f"FROM (SELECT seq, {text} AS t, {', '.join(times)}{more} FROM {source}) canonical")
 
 
 def row_hash(prev_hash: str, table: str, row: dict) -> str:
@@ -379,14 +382,17 @@ def canonical_texts(table: str, columns: dict[str, Any]) -> list[str]:
     return out
 
 
-def chain_hashes(prev_hash: str, texts: Iterable[str]) -> list[str]:
-    """The chain over rows given by their canonical texts, from ``prev_hash``: each row's hash,
-    ``sha256(previous hash + text)`` as hex (one after the other: the chain is sequential)."""
+def chain_hashes(prev_hash: str, texts: Iterable[bytes]) -> list[str]:
+    """The chain over rows given by their canonical texts (UTF-8), from ``prev_hash``: each
+    row's hash, ``sha256(previous hash + text)`` as hex (one after the other: the chain is
+    sequential)."""
     sha = hashlib.sha256
+    prev = prev_hash.encode()
     out = []
     for text in texts:
-        prev_hash = sha((prev_hash + text).encode()).hexdigest()
-        out.append(prev_hash)
+        h = sha(prev + text).hexdigest()
+        out.append(h)
+        prev = h.encode()
     return out
 
 
@@ -397,7 +403,7 @@ def chain_columns(table: str, columns: dict[str, Any], prev_hash: str) -> list[s
     values, all of one length; timestamp columns are ``datetime64`` arrays.  Returns one hex
     hash per row, chained from ``prev_hash``.
     """
-    return chain_hashes(prev_hash, canonical_texts(table, columns))
+    return chain_hashes(prev_hash, [text.encode() for text in canonical_texts(table, columns)])
 
 
 @dataclass(frozen=True)

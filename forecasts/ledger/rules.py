@@ -66,7 +66,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from forecasts import domain
 from forecasts.domain import CLOCK_TOLERANCE
@@ -412,46 +412,58 @@ def check_forecast_frame(frame: pd.DataFrame, questions: pd.DataFrame, *, source
         if col not in df.columns:
             df[col] = default
 
-    qid = df["question"].astype("object")
+    # every look-up is made once per distinct question id and forecaster name, then spread
+    qid = df["question"].to_numpy(dtype=object)
+    qcodes, qids = pd.factorize(qid, use_na_sentinel=False)
+
+    def per_question(values: Any, empty: Any) -> Any:
+        """A value of each distinct question id, spread to the rows (``empty`` for a row whose
+        question is unknown)."""
+        return np.asarray(values)[qcodes] if len(qids) else np.full(n, empty)
+
     if bad_questions:
-        problems.flag(qid.isin(list(bad_questions)).to_numpy(), InvalidInput,
-                      lambda i: bad_questions[qid.iloc[i]])
-    known = qid.isin(questions.index).to_numpy()
-    problems.flag(~known, UnknownQuestion, lambda i: f"unknown question {qid.iloc[i]!r}")
+        problems.flag(per_question(pd.Index(qids).isin(list(bad_questions)), False), InvalidInput,
+                      lambda i: bad_questions[qid[i]])
+    known_q = pd.Index(qids).isin(questions.index)
+    problems.flag(~per_question(known_q, False), UnknownQuestion, lambda i: f"unknown question {qid[i]!r}")
+    found = questions.reindex(pd.Index(qids).where(known_q, None))
 
-    made = pd.to_datetime(df["made_at"], errors="coerce", utc=True, format="mixed")
-    made = made.dt.tz_convert(None).astype("datetime64[us]")
-    problems.flag(made.isna().to_numpy(), InvalidDate, "made_at is missing or not a date")
+    made = _times(df["made_at"])
+    problems.flag(np.isnat(made), InvalidDate, "made_at is missing or not a date")
     clock = now or domain.now()
-    opens = qid.map(questions["opens_at"]).astype("datetime64[us]")
-    closes = qid.map(questions["closes_at"]).astype("datetime64[us]")
-    check_forecast_time(problems, made.to_numpy(), opens.to_numpy(), closes.to_numpy(),
-                        now=np.datetime64(clock, "us"), question=qid)
+    opens = per_question(found["opens_at"].astype("datetime64[us]").to_numpy(), np.datetime64("NaT", "us"))
+    closes = per_question(found["closes_at"].astype("datetime64[us]").to_numpy(), np.datetime64("NaT", "us"))
+    check_forecast_time(problems, made, opens, closes, now=np.datetime64(clock, "us"), question=qid)
     if resolved_at:
-        resolved = qid.map(pd.Series(resolved_at, dtype="datetime64[us]")).astype("datetime64[us]")
-        check_before_resolution(problems, made.to_numpy(), resolved.to_numpy(), question=qid)
+        by_id = pd.Series(resolved_at, dtype="datetime64[us]")
+        resolved = per_question(by_id.reindex(pd.Index(qids)).to_numpy(dtype="datetime64[us]"),
+                                np.datetime64("NaT", "us"))
+        check_before_resolution(problems, made, resolved, question=qid)
 
-    names = df["forecaster"].astype("object")
-    bad_names: dict[Any, str] = {}
-    for name in pd.unique(names):
+    names = df["forecaster"].to_numpy(dtype=object)
+    ncodes, distinct_names = pd.factorize(names, use_na_sentinel=False)
+    name_problem: list[str | None] = []
+    for name in distinct_names.tolist():
         try:
             if not isinstance(name, str):
                 raise InvalidInput("forecaster is missing")
             domain.parse_forecaster(name)
+            name_problem.append(None)
         except InvalidInput as exc:
-            bad_names[name] = exc.message
-    if bad_names:
-        problems.flag(names.isin(list(bad_names)).to_numpy(), InvalidInput, lambda i: bad_names[names.iloc[i]])
+            name_problem.append(exc.message)
+    if any(name_problem):
+        why = np.asarray(name_problem, dtype=object)[ncodes]
+        problems.flag(~pd.isna(why), InvalidInput, lambda i: why[i])
 
-    kind = qid.map(questions["kind"])
-    binary = (kind == "binary").to_numpy()
+    kind = per_question(found["kind"].to_numpy(dtype=object), None)
+    binary = kind == "binary"
     p = pd.to_numeric(df["probability"], errors="coerce").to_numpy(dtype=float, copy=True)
     binary_p = np.where(binary, p, 0.5)
     check_probability(problems, binary_p, allow_certainty=allow_certainty)
     probs_json: list[str | None] = [None] * n
     refused: dict[int, str] = {}
-    for i in np.flatnonzero((kind == "multiple_choice").to_numpy() & ~problems.bad).tolist():
-        stored: Any = questions.at[qid.iloc[i], "options"]
+    for i in np.flatnonzero((kind == "multiple_choice") & ~problems.bad).tolist():
+        stored: Any = questions.at[qid[i], "options"]
         opts = json.loads(stored) if isinstance(stored, str) else list(stored)
         try:
             parsed = domain.parse_option_probabilities(df["probabilities"].iloc[i], opts,
@@ -466,29 +478,71 @@ def check_forecast_frame(frame: pd.DataFrame, questions: pd.DataFrame, *, source
         mask[list(refused)] = True
         problems.flag(mask, InvalidInput, lambda i: refused[i])
 
-    sid = df["source_id"].astype("object").where(df["source_id"].notna(), None)
-    sid = sid.map(lambda v: None if v is None else str(v))
-    problems.flag((sid.notna() & sid.duplicated(keep="first")).to_numpy(), InvalidInput,
-                  lambda i: f"source_id {sid.iloc[i]!r} appears twice in the import")
-    text = df["rationale"].astype("object").where(df["rationale"].notna(), None)
-    problems.flag(text.map(lambda v: v is not None and (not isinstance(v, str) or len(v) > 10_000 or "\x00" in v))
-                  .to_numpy(dtype=bool), InvalidInput, "rationale is not text of at most 10,000 characters")
+    sid = _texts(df["source_id"])
+    if len(set(sid.tolist())) != n:  # a set first: duplicates are rare, and the full check costs more
+        problems.flag(~pd.isna(sid) & pd.Series(sid).duplicated(keep="first").to_numpy(), InvalidInput,
+                      lambda i: f"source_id {sid[i]!r} appears twice in the import")
+    text = _objects(df["rationale"])
+    given = np.flatnonzero(~pd.isna(text))
+    rationale = np.full(n, None, dtype=object)
+    if len(given):
+        bad_text = np.zeros(n, dtype=bool)
+        bad_text[given] = [not isinstance(v, str) or len(v) > 10_000 or "\x00" in v for v in text[given].tolist()]
+        problems.flag(bad_text, InvalidInput, "rationale is not text of at most 10,000 characters")
+        rationale[given] = [(v.strip() or None) if isinstance(v, str) else None for v in text[given].tolist()]
 
     if problems.found and not skip_malformed:
         problems.raise_if_any()
-    params = df["params"].map(lambda v: None if v is None or (isinstance(v, float) and v != v)
-                              else (v if isinstance(v, str) else to_json(v)))
+    params = _objects(df["params"])
+    for i in np.flatnonzero(~pd.isna(params)).tolist():
+        v = params[i]
+        params[i] = None if isinstance(v, float) and v != v else (v if isinstance(v, str) else to_json(v))
     out = pd.DataFrame({
-        "question": qid.astype(str).to_numpy(), "forecaster": names.astype(str).to_numpy(),
-        "made_at": made.to_numpy(), "probability": p, "probabilities": probs_json,
-        "rationale": text.map(lambda v: (v.strip() or None) if isinstance(v, str) else None).to_numpy(),
-        "source": src, "source_id": sid.to_numpy(),
-        "model_version": df["model_version"].astype("object").where(df["model_version"].notna(), None).to_numpy(),
-        "params": params.to_numpy(), "backtest": df["backtest"].astype(bool).to_numpy(),
+        "question": qid, "forecaster": names,
+        "made_at": made, "probability": p, "probabilities": probs_json,
+        "rationale": rationale, "source": src, "source_id": sid,
+        "model_version": _objects(df["model_version"]),
+        "params": params, "backtest": df["backtest"].astype(bool).to_numpy(),
     })
     out["probability"] = out["probability"].astype("float64")
     good = out[~problems.bad].reset_index(drop=True)
     return CheckedForecasts(good, src, tuple(sorted(problems.found)), problems.count)
+
+
+def _times(values: pd.Series) -> Any:
+    """Times given as text (ISO 8601, or any form pandas reads; an offset converted to UTC) or
+    as times, as naive UTC ``datetime64[us]``; NaT where missing or unreadable.  ISO 8601 is
+    read vectorised first; only what it cannot read is read form by form."""
+    import numpy as np
+    import pandas as pd
+
+    if not len(values):
+        return np.array([], dtype="datetime64[us]")
+    iso = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
+    retry = (iso.isna() & values.notna()).to_numpy()
+    if retry.any():
+        iso = iso.where(~retry, pd.to_datetime(values.where(retry), errors="coerce", utc=True, format="mixed"))
+    return iso.dt.tz_convert(None).to_numpy(dtype="datetime64[us]")
+
+
+def _objects(values: pd.Series) -> Any:
+    """A column as a new object array, None where a value is missing (NaN, NA, None)."""
+    import numpy as np
+
+    return np.array(values.to_numpy(dtype=object, na_value=cast(Any, None)), dtype=object, copy=True)
+
+
+def _texts(values: pd.Series) -> Any:
+    """A column of ids as an object array of text, None where missing (a value that is not
+    text, such as a number read from JSON, as its ``str``), converted per value only where
+    needed."""
+    import numpy as np
+
+    out = _objects(values)
+    if values.dtype == object:
+        for i in np.flatnonzero([v is not None and not isinstance(v, str) for v in out.tolist()]).tolist():
+            out[i] = None if out[i] != out[i] else str(out[i])
+    return out
 
 
 # ---------------------------------------------------------------------- events and resolutions

@@ -334,12 +334,11 @@ def stamp_rows(table: str, rows: Sequence[dict[str, Any]], head: Head,
     return values, Head(seq, prev)
 
 
-def stamp_frame(table: str, frame: pd.DataFrame, head: Head, now: datetime) -> tuple[pd.DataFrame, Head]:
-    """:func:`stamp_rows` for a frame, the chain computed column-wise: a copy with every
-    column of the table, ``prev_hash`` and ``hash``, and the new head."""
+def numbered_frame(table: str, frame: pd.DataFrame, head: Head, now: datetime) -> pd.DataFrame:
+    """A copy of ``frame`` with every column of the table, numbered from ``head`` (``seq``)
+    and stamped ``recorded_at = now``: the rows as they will be stored, hashes aside."""
     import numpy as np
 
-    from forecasts.ledger import integrity
     from forecasts.ledger.migrations import COLUMNS
 
     n = len(frame)
@@ -353,11 +352,21 @@ def stamp_frame(table: str, frame: pd.DataFrame, head: Head, now: datetime) -> t
         out["corrects"] = out["corrects"].astype("Int64")
     if "retracted" in out.columns:
         out["retracted"] = out["retracted"].fillna(False).astype(bool)
-    columns = {c: out[c].to_numpy() for c in COLUMNS[table]}
-    hashes = integrity.chain_columns(table, columns, head.hash)
+    return out
+
+
+def stamp_frame(table: str, frame: pd.DataFrame, head: Head, now: datetime) -> tuple[pd.DataFrame, Head]:
+    """:func:`stamp_rows` for a frame, the chain computed column-wise: a copy with every
+    column of the table, ``prev_hash`` and ``hash``, and the new head."""
+    from forecasts.ledger import integrity
+    from forecasts.ledger.migrations import COLUMNS
+
+    out = numbered_frame(table, frame, head, now)
+    texts = integrity.canonical_texts(table, {c: out[c].to_numpy() for c in COLUMNS[table]})
+    hashes = integrity.chain_hashes(head.hash, [t.encode() for t in texts])
     out["prev_hash"] = [head.hash, *hashes[:-1]]
     out["hash"] = hashes
-    return out, Head(head.next_seq + n, hashes[-1])
+    return out, Head(head.next_seq + len(out), hashes[-1])
 
 
 def arrow_arrays(table: Any) -> dict[str, Any]:

@@ -494,6 +494,8 @@ def _root_causes_first(qproblems: list[tuple[int, str]], fproblems: list[tuple[i
 # ---------------------------------------------------------------------- the generic importer
 #: Day/month dates as spreadsheets write them: ``05/01/2021``, ``5.1.21``, ``05-01-2021 14:30``.
 _DM_DATE = re.compile(r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?=$|[ T])(.*)$")
+#: What every such date starts with (a pattern the vectorised string match takes).
+_DM_START = r"\s*\d{1,2}[/.-]"
 DATE_COLUMNS = ("made_at", "opens", "closes", "resolved_at")
 
 
@@ -506,15 +508,24 @@ def day_month_dates(values: Any, *, column: str, lines: Sequence[int], order: st
     Two-digit years are 2000-2068 for 00-68 and 1969-1999 for 69-99 (the POSIX rule).  ISO
     dates and other texts pass unchanged; a date impossible in the given order (``13/25/2021``)
     is left as it is, so that the validation refuses it as not a date."""
+    import numpy as np
     import pandas as pd
 
     if order not in (None, "dayfirst", "monthfirst"):
         raise InvalidInput(f"date order {order!r} must be dayfirst or monthfirst")
-    out = []
-    for v, line in zip(values.tolist(), lines, strict=True):
+    if not len(values):
+        return values
+    # only a text starting with a one- or two-digit number and a separator can be one (ISO
+    # dates start with four digits): found by one vectorised match, the rest passes unchanged
+    maybe = values.astype("str").str.match(_DM_START, na=False).to_numpy(dtype=bool)
+    if not maybe.any():
+        return values
+    text = values.to_numpy(dtype=object)
+    out = text.copy()
+    for i in np.flatnonzero(maybe).tolist():
+        v, line = text[i], lines[i]
         m = _DM_DATE.match(v) if isinstance(v, str) else None
         if m is None:
-            out.append(v)
             continue
         a, b, year, rest = int(m.group(1)), int(m.group(3)), m.group(4), m.group(5)
         if order is None:
@@ -526,7 +537,7 @@ def day_month_dates(values: Any, *, column: str, lines: Sequence[int], order: st
         else:
             day, month = (a, b) if order == "dayfirst" else (b, a)
         y = int(year) if len(year) == 4 else (2000 + int(year) if int(year) < 69 else 1900 + int(year))
-        out.append(f"{y:04d}-{month:02d}-{day:02d}{rest}" if 1 <= month <= 12 and 1 <= day <= 31 else v)
+        out[i] = f"{y:04d}-{month:02d}-{day:02d}{rest}" if 1 <= month <= 12 and 1 <= day <= 31 else v
     return pd.Series(out, index=values.index, dtype=object)
 
 
