@@ -119,10 +119,17 @@ class _DuckDBTransaction(Lookups):
         return first
 
     def _append_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        """Rows given one by one: each stored with its tag, and a few with their full hashes;
+        of more, the marks only (:func:`~forecasts.ledger.integrity.marks`)."""
         if not rows:
             return
-        cols = COLUMNS[table] + ("prev_hash", "hash")
-        values, (self._seq, self._prev) = stamp_rows(table, rows, Head(self._seq, self._prev), self.now)
+        first = self._seq
+        cols = COLUMNS[table] + ("prev_hash", "hash", "tag")
+        stamped, (self._seq, self._prev) = stamp_rows(table, rows, Head(self._seq, self._prev), self.now)
+        kept = [True] * len(stamped) if len(stamped) <= _FEW_ROWS else \
+            integrity.marks([v[0] for v in stamped], first, self._seq - 1).tolist()
+        values = [(*v[:-2], *(v[-2:] if k else (None, None)), integrity.tag_of(v[-1]))
+                  for v, k in zip(stamped, kept, strict=True)]
         if len(values) <= _FEW_ROWS:
             placeholders = ", ".join("?" for _ in cols)
             self.con.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})", values)
@@ -135,8 +142,8 @@ class _DuckDBTransaction(Lookups):
         """Many rows at once: DuckDB writes each row's canonical text
         (:func:`~forecasts.ledger.integrity.canonical_sql`; the rare row it cannot write
         exactly is written by :func:`~forecasts.ledger.integrity.canonical_texts`) a batch
-        ahead while Python chains the hashes (:func:`_ahead`), then one insert stores the rows
-        with them."""
+        ahead while Python chains the hashes (:func:`_ahead`); one insert stores the rows with
+        their tags, and the full hashes of the marks only (:func:`~forecasts.ledger.integrity.marks`)."""
         import numpy as np
         import pyarrow as pa
 
@@ -147,7 +154,8 @@ class _DuckDBTransaction(Lookups):
         self.con.register("incoming_rows", out)
         try:
             batches = self.con.sql(integrity.canonical_sql(table, "incoming_rows")).to_arrow_reader(_CHAIN_BATCH)
-            prev, hashes, done = self._prev, [], 0
+            prev, done = self._prev, 0
+            kept: dict[str, list[Any]] = {"prev_hash": [], "hash": [], "tag": []}
             with closing(_ahead(iter(batches))) as ahead:
                 for batch in ahead:
                     seqs = batch.column(0).to_numpy()
@@ -158,11 +166,18 @@ class _DuckDBTransaction(Lookups):
                         row = done + i
                         texts[i] = integrity.canonical_texts(
                             table, {c: out[c].to_numpy()[row:row + 1] for c in cols})[0].encode()
-                    hashes += integrity.chain_hashes(prev, texts)
+                    hashes = integrity.chain_hashes(prev, texts)
+                    mark = integrity.marks(seqs, self._seq, self._seq + len(out) - 1)
+                    prevs = [prev, *hashes[:-1]]
+                    kept["prev_hash"].append(pa.array([p if m else None for p, m in zip(prevs, mark, strict=True)],
+                                                      pa.string()))
+                    kept["hash"].append(pa.array([h if m else None for h, m in zip(hashes, mark, strict=True)],
+                                                 pa.string()))
+                    kept["tag"].append(pa.array(integrity.tags_of(np.array(hashes, dtype="S64")), pa.int32()))
                     prev, done = hashes[-1], done + len(texts)
-            self.con.register("incoming_hashes", pa.table({"prev_hash": [self._prev, *hashes[:-1]], "hash": hashes}))
-            self.con.execute(f"INSERT INTO {table} ({', '.join(cols)}, prev_hash, hash) "
-                             f"SELECT {', '.join('r.' + c for c in cols)}, h.prev_hash, h.hash "
+            self.con.register("incoming_hashes", pa.table({k: pa.chunked_array(v) for k, v in kept.items()}))
+            self.con.execute(f"INSERT INTO {table} ({', '.join(cols)}, prev_hash, hash, tag) "
+                             f"SELECT {', '.join('r.' + c for c in cols)}, h.prev_hash, h.hash, h.tag "
                              "FROM incoming_rows r POSITIONAL JOIN incoming_hashes h")
         finally:
             self.con.unregister("incoming_rows")
@@ -171,7 +186,7 @@ class _DuckDBTransaction(Lookups):
         self._seq, self._prev = self._seq + len(out), prev
 
     def _insert_frame(self, table: Table, frame: Any) -> None:
-        cols = ", ".join(COLUMNS[table] + ("prev_hash", "hash"))
+        cols = ", ".join(COLUMNS[table] + ("prev_hash", "hash", "tag"))
         self.con.register("incoming_rows", frame)
         try:
             self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming_rows")
@@ -187,7 +202,7 @@ def _progress_bar_off(con: duckdb.DuckDBPyConnection) -> None:
     stdout is a terminal).  It is a session option, not a connect one.  Inside Jupyter without
     ``ipywidgets`` DuckDB refuses any change to it, even to turn it off, but there it is off
     already: the option is set only when it is on."""
-    if con.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (True,):
+    if con.execute("SELECT current_setting('enable_progress_bar')").fetchall() == [(True,)]:
         con.execute("SET enable_progress_bar = false")
 
 
@@ -452,21 +467,24 @@ class DuckDBStorage:
                 raise self._failure(exc, final=True) from None  # type: ignore[misc]
 
     def chain_batches(self) -> Generator[integrity.ChainBatch]:
-        """Each table's rows in ``seq`` order, their texts built by DuckDB
-        (:func:`~forecasts.ledger.integrity.canonical_sql`), one connection for them all, a
-        batch ahead of the caller (:func:`_ahead`)."""
+        """Each table's rows in ``seq`` order with what they store of the chain, their texts
+        built by DuckDB (:func:`~forecasts.ledger.integrity.canonical_sql`; a row it cannot
+        write exactly is read whole and written by :func:`~forecasts.ledger.integrity.canonical`),
+        one connection for them all, a batch ahead of the caller (:func:`_ahead`)."""
 
         def batches() -> Iterator[integrity.ChainBatch]:
             with self._reader() as con:
                 for table in LEDGER_TABLES:
                     # in the order rows were stored (seq order, as the tool appends them; a
                     # table out of order is found by the check, which then walks it)
-                    texts = integrity.canonical_sql(table, table, prefix="prev_hash", carry=("prev_hash", "hash"))
-                    for batch in con.sql(f"SELECT seq, prev_hash, hash, text FROM ({texts}) c"
-                                         ).to_arrow_reader(_CHAIN_BATCH):
-                        yield integrity.ChainBatch(
-                            table, batch.column(0).to_numpy(), integrity.hex_array(batch.column(1)),
-                            integrity.hex_array(batch.column(2)), batch.column(3).to_pylist())
+                    texts = integrity.canonical_sql(table, table, carry=("prev_hash", "hash", "tag"))
+                    for batch in con.sql(texts).to_arrow_reader(_CHAIN_BATCH):
+                        seqs, text = batch.column(0).to_numpy(), batch.column(1).to_pylist()
+                        inexact = (~batch.column(2).to_numpy(zero_copy_only=False)).nonzero()[0].tolist()
+                        if inexact:
+                            text = _exact_texts(con, table, seqs, text, inexact)
+                        yield integrity.ChainBatch(table, seqs, text, batch.column(3).to_pylist(),
+                                                   batch.column(4).to_pylist(), batch.column(5).to_pylist())
 
         try:
             yield from _ahead(batches())
@@ -474,8 +492,20 @@ class DuckDBStorage:
             raise self._failure(exc, final=True) from None  # type: ignore[misc]
 
     def find_hash(self, h: str) -> int | None:
+        """The ``seq`` of the row whose hash is ``h``: among the full hashes stored, else
+        (a row of a bulk append, which stores its tag only) computed along the chain."""
         row = self._run(lambda con: _first(con.execute(sql.find_hash_sql(), {"h": h}).fetchall()))
-        return None if row is None else row[0]
+        if row is not None:
+            return row[0]
+        found: list[int] = []
+
+        def look(table: str, seqs: Any, prevs: list[str], hashes: list[str]) -> None:
+            if not found and h in hashes:
+                found.append(int(seqs[hashes.index(h)]))
+
+        with closing(self.chain_batches()) as batches:
+            integrity.check_batches(batches, keep=look)
+        return found[0] if found else None
 
     def seals(self) -> list[tuple[int, str, str, str | None]]:
         return self._run(lambda con: con.execute(sql.seals_sql()).fetchall())
@@ -489,19 +519,43 @@ class DuckDBStorage:
 
     # ------------------------------------------------------------------ export and restore
     def export(self, folder: Path, fmt: ExportFormat) -> dict[str, Path]:
+        """Every table with every row's ``prev_hash`` and ``hash``: those a bulk append did not
+        store are computed along the chain, which must verify (a tampered ledger is refused,
+        so an export never carries hashes made up for altered rows)."""
+        import pyarrow as pa
+
+        computed: dict[str, list[Any]] = {}
+
+        def keep(table: str, seqs: Any, prevs: list[str], hashes: list[str]) -> None:
+            computed.setdefault(table, []).append(pa.record_batch(
+                {"seq": pa.array(seqs, pa.int64()), "prev_hash": pa.array(prevs, pa.string()),
+                 "hash": pa.array(hashes, pa.string())}))
+
+        with closing(self.chain_batches()) as batches:
+            if integrity.check_batches(batches, keep=keep) is None:
+                raise IntegrityError(f"ledger {self.path} does not verify; nothing exported "
+                                     "(forecasts verify names the first bad row)")
+
         def work(con: duckdb.DuckDBPyConnection) -> dict[str, Path]:
             files = {}
             for table in (*LEDGER_TABLES, "_forecasts_migrations"):
                 target = folder / f"{table}.{fmt}"
                 opts = "(FORMAT parquet)" if fmt == "parquet" else "(FORMAT csv, HEADER true)"
-                query = "SELECT * FROM _forecasts_migrations ORDER BY version" if table.startswith("_") else \
-                    sql.export_sql(table, fmt)
+                if table.startswith("_"):
+                    query = "SELECT * FROM _forecasts_migrations ORDER BY version"
+                else:
+                    schema = pa.schema([("seq", pa.int64()), ("prev_hash", pa.string()), ("hash", pa.string())])
+                    con.register("chain_hashes", pa.Table.from_batches(computed.pop(table, []), schema=schema))
+                    query = sql.export_sql(table, fmt, hashes="chain_hashes")
                 try:
                     con.execute(f"COPY ({query}) TO '{_sql_path(target)}' {opts}")
                 except duckdb.IOException as exc:  # the target's fault, not the ledger's
                     if _is_full(exc):
                         raise StoreFull(f"the disk holding {folder} is full; the export is incomplete") from None
                     raise InvalidInput(f"cannot write {target}: {str(exc).splitlines()[0]}") from None
+                finally:
+                    with suppress(duckdb.Error):
+                        con.unregister("chain_hashes")
                 files[table] = target
             return files
 
@@ -511,7 +565,9 @@ class DuckDBStorage:
         def load(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             counts = {}
             for table, path in files.items():
-                described = con.execute(f"DESCRIBE {table}").fetchall()
+                # every column an export holds (the tag is not one: the restored rows keep their
+                # full hashes, which verify reads first)
+                described = [r for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] != "tag"]
                 cols = ", ".join(r[0] for r in described)
                 picked = cols
                 if path.suffix == ".csv":
@@ -584,8 +640,20 @@ def _check_ledger(con: duckdb.DuckDBPyConnection, path: Path, *, blank_ok: bool 
 
 
 def _head(con: duckdb.DuckDBPyConnection) -> Head:
+    """The chain's head: the newest row's ``seq`` and hash.  The tool stores the full hash of
+    the newest row of every write; a newest row that keeps none was appended past the tool,
+    and its hash is computed from the newest row before it that does."""
     row = _first(con.execute(sql.head_sql()).fetchall())
-    return Head(1, integrity.GENESIS) if row is None else Head(row[0] + 1, row[1])
+    if row is None:
+        return Head(1, integrity.GENESIS)
+    if row[1] is not None:
+        return Head(row[0] + 1, row[1])
+    h = None
+    for table, cols, values in _chain_rows(con, in_transaction=True, since=row[0]):
+        stored = dict(zip(cols, values, strict=True))
+        prev = h if h is not None else stored["prev_hash"] or integrity.GENESIS
+        h = integrity.row_hash(prev, table, stored)
+    return Head(row[0] + 1, h or integrity.GENESIS)
 
 
 def _ahead[T](items: Iterator[T], depth: int = 2) -> Generator[T]:
@@ -627,16 +695,39 @@ def _ahead[T](items: Iterator[T], depth: int = 2) -> Generator[T]:
         worker.join()
 
 
+def _exact_texts(con: duckdb.DuckDBPyConnection, table: str, seqs: Any, texts: list[bytes],
+                 rows: list[int]) -> list[bytes]:
+    """``texts`` with those of ``rows`` (positions) written by
+    :func:`~forecasts.ledger.integrity.canonical` from the stored rows, read on a cursor of
+    their own (the connection is streaming the batch)."""
+    cols = COLUMNS[table]
+    wanted = ", ".join(str(int(seqs[i])) for i in rows)
+    cur = con.cursor()
+    try:
+        stored = {r[0]: dict(zip(cols, r, strict=True))
+                  for r in cur.execute(f"SELECT {', '.join(cols)} FROM {table} WHERE seq IN ({wanted})").fetchall()}
+    finally:
+        cur.close()
+    out = list(texts)
+    for i in rows:
+        out[i] = integrity.canonical(table, stored[int(seqs[i])]).encode()
+    return out
+
+
 def _chain_rows(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False, since: int = 1) -> Iterator[ChainRow]:
-    """Every ledger row of every table as ``(table, columns, values)``, merged in seq order.
+    """Every ledger row of every table as ``(table, columns, values)``, merged in seq order,
+    from ``since`` or the newest row before it that stores its ``prev_hash``.
 
     Streams each table through its own cursor; inside a transaction (whose rows other cursors
     cannot see yet) each table is read whole on ``con`` instead.
     """
 
+    if since > 1:  # from the newest row at or before it that stores its link (see integrity.verify_rows)
+        since = _first(con.execute(sql.chain_start_sql(since)).fetchall())[0] or 1
+
     def stream(table: str) -> Iterator[tuple[int, str, tuple[str, ...], tuple]]:
-        cols = COLUMNS[table] + ("prev_hash", "hash")
-        query = sql.chain_sql(table, since)
+        cols = COLUMNS[table] + ("prev_hash", "hash", "tag")
+        query = sql.chain_sql(table, since, tagged=True)
         if in_transaction:
             for values in con.execute(query).fetchall():
                 yield values[0], table, cols, values

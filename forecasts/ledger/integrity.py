@@ -38,7 +38,7 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from json.encoder import encode_basestring as _encode_string
@@ -56,13 +56,17 @@ def _plain(value):
     return value
 
 
+#: A row's chain columns, which its canonical text leaves out.
+_NOT_HASHED = ("prev_hash", "hash", "tag")
+
+
 def canonical(table: str, row: dict) -> str:
     """The canonical text of a row: ``prev_hash``, ``hash`` and NULL columns left out.
 
     Leaving NULLs out lets a later migration add a nullable column without changing the
     canonical text, and so the hash, of any row written before it.
     """
-    body = {k: _plain(v) for k, v in row.items() if k not in ("prev_hash", "hash") and v is not None}
+    body = {k: _plain(v) for k, v in row.items() if k not in _NOT_HASHED and v is not None}
     return json.dumps([table, body], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -268,26 +272,69 @@ def check_head(result: Verification, expected: str, found_at: int | None, key: b
 def verify_rows(rows: Iterable[tuple[str, Sequence[str], tuple]], *, tail: bool = False) -> Verification:
     """Check ``(table, column_names, values)`` tuples given in ``seq`` order.  ``tail``: the
     rows are the newest part of the chain, so the first one's link to the row before it is
-    taken as it is (``rows`` counts the rows checked)."""
+    taken as it is (``rows`` counts the rows checked); it must store its ``prev_hash``.
+
+    Each row's hash is computed from the one before it and compared with what the row stores:
+    its ``hash`` (and ``prev_hash``) where stored, else its ``tag`` (see :func:`tag_of`: the
+    storage may keep the full hashes of some rows only); a row with neither was not written
+    by the tool."""
     prev, last_seq, n = GENESIS, 0, 0
     for table, columns, values in rows:
         row = dict(zip(columns, values, strict=True))
         seq = row["seq"]
-        if tail and n == 0 and last_seq == 0:
-            prev, last_seq = row["prev_hash"], seq - 1
+        stored_prev, stored, tag = row["prev_hash"], row["hash"], row.get("tag")
         where = f"{table} row seq={seq}"
+        if tail and n == 0 and last_seq == 0:
+            if stored_prev is None:
+                return Verification(False, 0, prev, f"{where} keeps no link to the row before it", table, seq)
+            prev, last_seq = stored_prev, seq - 1
         if seq == last_seq:
             return Verification(False, n, prev, f"{where} repeats seq {seq}: a row was inserted", table, seq)
-        if row["prev_hash"] != prev:
+        if (stored_prev is not None and stored_prev != prev) or (stored_prev is None and seq != last_seq + 1):
             why = "a row before it was deleted or inserted" if seq != last_seq + 1 else "its link to the previous row was altered"
             gap = f" (seq jumps from {last_seq} to {seq})" if seq != last_seq + 1 else ""
             return Verification(False, n, prev, f"{where} does not follow the previous row{gap}: {why}", table, seq)
-        if row_hash(prev, table, row) != row["hash"]:
+        computed = row_hash(prev, table, row)
+        if stored is None and tag is None:
+            return Verification(False, n, prev, f"{where} stores no hash: it was not written by the tool", table, seq)
+        if (stored is not None and computed != stored) or (tag is not None and tag_of(computed) != tag):
             return Verification(False, n, prev, f"{where} does not match its hash: the row was altered", table, seq)
         if seq != last_seq + 1:
             return Verification(False, n, prev, f"{where} follows seq {last_seq}: the sequence has a gap", table, seq)
-        prev, last_seq, n = row["hash"], seq, n + 1
+        prev, last_seq, n = computed, seq, n + 1
     return Verification(True, n, prev)
+
+
+#: In a bulk append the full ``prev_hash`` and ``hash`` are stored on its first and last row
+#: and on every row whose ``seq`` is a multiple of this; every row stores its ``tag``.
+MARK_EVERY = 1024
+
+
+def tag_of(hash_: str) -> int:
+    """A row's tag: the first 32 bits of its hash, as a signed 32-bit integer.  Stored on every
+    row, it names the first altered row of a stretch whose full hashes are not stored (the
+    chain itself is checked against the full hashes at the stretch's ends)."""
+    return int(hash_[:8], 16) - 2**31
+
+
+def tags_of(hashes: Any) -> Any:
+    """:func:`tag_of` of many hex hashes at once (a numpy ``S64`` array), as int64."""
+    import numpy as np
+
+    nibbles = np.frombuffer(hashes.tobytes(), dtype=np.uint8).reshape(-1, 64)[:, :8].astype(np.int64)
+    nibbles = np.where(nibbles >= ord("a"), nibbles - (ord("a") - 10), nibbles - ord("0"))
+    weights = 16 ** np.arange(7, -1, -1, dtype=np.int64)
+    return nibbles @ weights - 2**31
+
+
+def marks(seqs: Any, first: int, last: int) -> Any:
+    """Which rows of a bulk append of ``seq`` numbers ``first..last`` (``seqs``: some of them)
+    keep their full hashes: the first, the last and every :data:`MARK_EVERY`-th (see
+    :func:`tag_of`)."""
+    import numpy as np
+
+    seqs = np.asarray(seqs)
+    return (seqs % MARK_EVERY == 0) | (seqs == first) | (seqs == last)
 
 
 def _fragment(v) -> str:
@@ -409,85 +456,86 @@ def chain_columns(table: str, columns: dict[str, Any], prev_hash: str) -> list[s
 @dataclass(frozen=True)
 class ChainBatch:
     """Consecutive stored rows of one table, in ``seq`` order, as a backend reads them to
-    check the chain: ``seqs`` (int64), ``prevs`` and ``hashes`` (the stored ``prev_hash`` and
-    ``hash`` as a numpy ``S64`` array each, or None when one of them is not 64 characters: a
-    broken chain) and ``texts``, each row's stored ``prev_hash`` followed by its canonical text
-    as the backend built it, UTF-8 encoded (see :func:`canonical_sql`: a text that may not be
-    exact is checked again by the caller when its hash does not match)."""
+    check the chain: ``seqs`` (int64), ``texts`` (each row's canonical text, UTF-8), and what
+    the rows store of the chain: ``prevs`` and ``hashes`` (lists, None where a row does not
+    store it) and ``tags`` (None where no row stores one; else a list with None where a row
+    does not)."""
 
     table: str
     seqs: Any
-    prevs: Any
-    hashes: Any
     texts: list[bytes]
+    prevs: list[str | None]
+    hashes: list[str | None]
+    tags: list[int | None] | None = None
 
 
-def hex_array(values: Any) -> Any:
-    """Stored hashes (an Arrow text array, or a list) as a numpy ``S64`` array, without a copy
-    where Arrow allows; None when one is NULL or not 64 characters long."""
+def check_batches(batches: Iterable[ChainBatch], *,
+                  keep: Callable[[str, Any, list[str], list[str]], None] | None = None) -> tuple[int, str] | None:
+    """The chain check of :func:`verify_rows` over each table's rows in batches (tables in any
+    order) instead of one walk over every table in ``seq`` order: each stretch of consecutive
+    ``seq`` numbers in a table is hashed from the ``prev_hash`` its first row stores, and every
+    stored ``hash``, ``prev_hash`` and ``tag`` is compared with the computed chain; the links
+    between stretches (across tables) and the numbering 1..n without gap or repeat are checked
+    apart.  ``keep(table, seqs, prevs, hashes)``, if given, receives every batch's computed
+    chain (each row's ``prev_hash`` and ``hash``).
+
+    Returns ``(rows, head)``, or None when anything does not match (walk the chain with
+    :func:`verify_rows` to name the row)."""
     import numpy as np
 
-    if isinstance(values, list):
-        if not all(isinstance(v, str) and len(v) == 64 for v in values):
-            return None
-        return np.array(values, dtype="S64")
-    if values.null_count:
-        return None
-    wide = str(values.type) in ("large_string", "large_utf8")
-    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64 if wide else np.int32)
-    offsets = offsets[values.offset:values.offset + len(values) + 1]
-    if len(values) and not (np.diff(offsets) == 64).all():
-        return None
-    return np.frombuffer(values.buffers()[2], dtype="S64", count=len(values), offset=int(offsets[0]))
-
-
-def check_batches(batches: Iterable[ChainBatch]) -> tuple[int, str, list[tuple[str, int]]] | None:
-    """The chain check of :func:`verify_rows`, over each table's rows in batches (any order
-    of tables) instead of one walk in ``seq`` order: every row's hash from its own text, its
-    link to the row before it (in its table, or at the table's gaps, across tables), and the
-    ``seq`` numbers 1..n without gap or repeat.
-
-    Returns ``(rows, head, suspects)``, ``suspects`` being the ``(table, seq)`` of the rows
-    whose text did not hash to their stored hash (to check again with :func:`canonical`:
-    the backend's text may not have been exact), or None when a link or the numbering is
-    broken (walk the chain with :func:`verify_rows` to name the row).
-    """
-    from operator import methodcaller
-
-    import numpy as np
-
-    hexdigest = methodcaller("hexdigest")
-    sha = hashlib.sha256
     numbered: list[Any] = []
-    ends: dict[int, bytes] = {}  # rows whose next seq is not the next row of their batch: seq -> hash
-    starts: dict[int, bytes] = {}  # rows whose previous seq is not the row before them in their batch: seq -> prev
-    suspects: list[tuple[str, int]] = []
+    ends: dict[int, str] = {}  # the last row of each stretch: seq -> its computed hash
+    starts: dict[int, str] = {}  # the first row of each stretch: seq -> the prev_hash it stores
+    carry: tuple[str, int, str] | None = None  # the previous batch's table, last seq and hash
     head_seq, head = 0, GENESIS
     for b in batches:
-        seqs, prevs, hashes = np.asarray(b.seqs, dtype=np.int64), b.prevs, b.hashes
+        seqs = np.asarray(b.seqs, dtype=np.int64)
         if not len(seqs):
             continue
-        if prevs is None or hashes is None:
-            return None
         numbered.append(seqs)
-        computed = np.frombuffer("".join(map(hexdigest, map(sha, b.texts))).encode(), dtype="S64")
-        for i in np.flatnonzero(computed != hashes).tolist():
-            suspects.append((b.table, int(seqs[i])))
         step = np.diff(seqs)
         if (step <= 0).any():
             return None
-        joined = step == 1
-        if (prevs[1:][joined] != hashes[:-1][joined]).any():
+        cuts = [0, *(np.flatnonzero(step != 1) + 1).tolist(), len(seqs)]
+        computed: list[str] = []
+        before: list[str] = []
+        for a, z in zip(cuts[:-1], cuts[1:], strict=True):
+            first = int(seqs[a])
+            if carry is not None and carry[0] == b.table and carry[1] == first - 1:
+                prev = carry[2]
+                del ends[first - 1]
+                if b.prevs[a] is not None and b.prevs[a] != prev:
+                    return None
+            else:
+                prev = b.prevs[a]
+                if prev is None:
+                    return None
+                starts[first] = prev
+            run = chain_hashes(prev, b.texts[a:z])
+            if any(p is not None and p != h for p, h in zip(b.prevs[a + 1:z], run, strict=False)):
+                return None
+            computed += run
+            before += [prev, *run[:-1]]
+            ends[int(seqs[z - 1])] = run[-1]
+        if any(h is not None and h != c for h, c in zip(b.hashes, computed, strict=True)):
             return None
-        for i in np.flatnonzero(~joined).tolist():
-            ends[int(seqs[i])], starts[int(seqs[i + 1])] = hashes[i], prevs[i + 1]
-        starts[int(seqs[0])], ends[int(seqs[-1])] = prevs[0], hashes[-1]
+        tags = b.tags if b.tags is not None else [None] * len(seqs)
+        if any(h is None and t is None for h, t in zip(b.hashes, tags, strict=True)):
+            return None  # a row that stores neither was not written by the tool
+        if b.tags is not None:
+            given = np.array([t is not None for t in b.tags])
+            if given.any():
+                got = tags_of(np.array(computed, dtype="S64")[given])
+                if not np.array_equal(got, np.array([t for t in b.tags if t is not None], dtype=np.int64)):
+                    return None
+        if keep is not None:
+            keep(b.table, seqs, before, computed)
+        carry = (b.table, int(seqs[-1]), computed[-1])
         if seqs[-1] > head_seq:
-            head_seq, head = int(seqs[-1]), hashes[-1].decode()
+            head_seq, head = int(seqs[-1]), computed[-1]
     every = np.sort(np.concatenate(numbered)) if numbered else np.empty(0, np.int64)
     if not np.array_equal(every, np.arange(1, len(every) + 1)):
         return None
-    genesis = GENESIS.encode()
-    if any(prev != (genesis if seq == 1 else ends.get(seq - 1)) for seq, prev in starts.items()):
+    if any(prev != (GENESIS if seq == 1 else ends.get(seq - 1)) for seq, prev in starts.items()):
         return None
-    return len(every), head, suspects
+    return len(every), head

@@ -14,6 +14,12 @@ Every ledger table carries the same four bookkeeping columns:
 ``prev_hash`` / ``hash``
     the tamper-evident chain, see :mod:`forecasts.ledger.integrity`.
 
+Since migration 4 a DuckDB ledger stores the full hashes of a bulk append only on its first
+and last row and every :data:`~forecasts.ledger.integrity.MARK_EVERY`-th (NULL on the others),
+and every row's ``tag`` (the first 32 bits of its hash): 64 hex characters twice per row
+would make the file five times the size of the rows themselves.  Every row's hash is still
+defined, and computed where needed (``verify``, ``export``).
+
 The SQL is deliberately plain (no DuckDB-only types: lists and mappings are stored as JSON text)
 so the same ledger can later live in PostgreSQL.
 """
@@ -134,7 +140,17 @@ def m003_amendments(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(ddl("amendments"))
 
 
-MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [m001_ledger, m002_writes, m003_amendments]
+def m004_sparse_chain(con: duckdb.DuckDBPyConnection) -> None:
+    """Full hashes stored on some rows only, a tag on every row (see the module docstring);
+    the rows written before keep their full hashes."""
+    for table in LEDGER_TABLES:
+        con.execute(f"ALTER TABLE {table} ALTER COLUMN prev_hash DROP NOT NULL")
+        con.execute(f"ALTER TABLE {table} ALTER COLUMN hash DROP NOT NULL")
+        con.execute(f"ALTER TABLE {table} ADD COLUMN tag INTEGER")
+
+
+MIGRATIONS: list[Callable[[duckdb.DuckDBPyConnection], None]] = [m001_ledger, m002_writes, m003_amendments,
+                                                                 m004_sparse_chain]
 #: Tables beyond migration 1's that a ledger at this version (or later) must hold.
 REQUIRED_SINCE = {2: (WRITES_TABLE,), 3: ("amendments",)}
 

@@ -475,9 +475,9 @@ class PostgresStorage:
                 self._end(conn, "ROLLBACK")
 
     def chain_batches(self) -> Generator[integrity.ChainBatch]:
-        """Each table's stored rows as one batch, their canonical texts built column-wise in
-        Python (:func:`~forecasts.ledger.integrity.canonical_texts`; nullable integers and
-        booleans kept as such)."""
+        """Each table's stored rows as one batch (every row stores its full hashes), their
+        canonical texts built column-wise in Python (:func:`~forecasts.ledger.integrity.canonical_texts`;
+        nullable integers and booleans kept as such)."""
         import pandas as pd
         import pyarrow as pa
 
@@ -487,11 +487,9 @@ class PostgresStorage:
         for table in LEDGER_TABLES:
             arrow = self._run(lambda conn, table=table: self._arrow(conn, ledger_sql.chain_sql(table), {}))
             frame = arrow.to_pandas(types_mapper=types.get)
-            prevs, hashes = frame["prev_hash"].tolist(), frame["hash"].tolist()
             texts = integrity.canonical_texts(table, {c: frame[c] for c in COLUMNS[table]}) if len(frame) else []
-            yield integrity.ChainBatch(table, frame["seq"].to_numpy(dtype="int64"), integrity.hex_array(prevs),
-                                       integrity.hex_array(hashes),
-                                       [(p + t).encode() for p, t in zip(prevs, texts, strict=True)])
+            yield integrity.ChainBatch(table, frame["seq"].to_numpy(dtype="int64"), [t.encode() for t in texts],
+                                       frame["prev_hash"].tolist(), frame["hash"].tolist())
 
     def find_hash(self, h: str) -> int | None:
         row = self._run(lambda conn: conn.execute(

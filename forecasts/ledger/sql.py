@@ -264,11 +264,20 @@ def seals_sql() -> str:
             f"LEFT JOIN ({rows}) r ON r.seq = w.seq WHERE w.mac IS NOT NULL ORDER BY w.seq")
 
 
-def chain_sql(table: str, since: int = 1) -> str:
-    """A table's rows as hashed, in ``seq`` order, from ``seq`` ``since`` on."""
-    cols = COLUMNS[table] + ("prev_hash", "hash")
+def chain_sql(table: str, since: int = 1, *, tagged: bool = False) -> str:
+    """A table's rows as hashed, in ``seq`` order, from ``seq`` ``since`` on (``tagged``: with
+    the ``tag`` a DuckDB ledger stores, see :mod:`forecasts.ledger.migrations`)."""
+    cols = COLUMNS[table] + ("prev_hash", "hash") + (("tag",) if tagged else ())
     where = f" WHERE seq >= {int(since)}" if since > 1 else ""
     return f"SELECT {', '.join(cols)} FROM {table}{where} ORDER BY seq"
+
+
+def chain_start_sql(since: int) -> str:
+    """The newest row at or before ``seq`` ``since`` that stores its ``prev_hash`` (a walk of
+    the newest rows starts there), or NULL."""
+    return "SELECT max(seq) FROM (" + " UNION ALL ".join(
+        f"SELECT max(seq) AS seq FROM {t} WHERE seq <= {int(since)} AND prev_hash IS NOT NULL" for t in LEDGER_TABLES
+    ) + ") starts"
 
 
 #: The row sets :func:`rule_rows_sql` gives (``corrections`` are the forecast rows that amend another).
@@ -357,9 +366,13 @@ def csv_restored(column: str) -> str:
     return f"CASE WHEN left({column}, 1) = '''' THEN substr({column}, 2) ELSE {column} END AS {column}"
 
 
-def export_sql(table: str, fmt: str) -> str:
+def export_sql(table: str, fmt: str, *, hashes: str | None = None) -> str:
     """Every row of a ledger table as exported: CSV cells made safe for spreadsheets
-    (:func:`csv_safe`), Parquet as stored."""
+    (:func:`csv_safe`), Parquet as stored; ``hashes``: a relation ``seq, prev_hash, hash``
+    that gives every row's hashes (a DuckDB ledger stores some of them only)."""
     text = text_columns(table) if fmt == "csv" else ()
     cols = [csv_safe(c) if c in text else c for c in COLUMNS[table] + ("prev_hash", "hash")]
-    return f"SELECT {', '.join(cols)} FROM {table} ORDER BY seq"
+    rows = table if hashes is None else (
+        f"(SELECT {', '.join('t.' + c for c in COLUMNS[table])}, h.prev_hash, h.hash "
+        f"FROM {table} t JOIN {hashes} h ON h.seq = t.seq) hashed")
+    return f"SELECT {', '.join(cols)} FROM {rows} ORDER BY seq"

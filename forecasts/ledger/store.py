@@ -933,10 +933,9 @@ class Ledger:
             raise InvalidInput(str(exc)) from None
 
     def _verify_chain(self) -> integrity.Verification:
-        """The hash chain checked: on a larger ledger first in batches (each table's rows
-        hashed from the texts the backend builds, the links and the numbering checked apart:
-        :func:`~forecasts.ledger.integrity.check_batches`; a row whose text did not hash to its
-        hash is checked again with :func:`~forecasts.ledger.integrity.canonical`); only when
+        """The hash chain checked: on a larger ledger first in batches (each table's stretches
+        of rows hashed from the texts the backend builds, the links between them and the
+        numbering checked apart: :func:`~forecasts.ledger.integrity.check_batches`); only when
         that finds something wrong is the chain walked row by row
         (:func:`~forecasts.ledger.integrity.verify_rows`), which names the first bad row.  Both
         check the same thing."""
@@ -944,18 +943,8 @@ class Ledger:
             with closing(self.storage.chain_batches()) as batches:  # ended before its connection is
                 checked = integrity.check_batches(batches)
             if checked is not None:
-                rows, head, suspects = checked
-                if all(self._row_holds(seq) for _, seq in suspects):
-                    return integrity.Verification(True, rows, head)
+                return integrity.Verification(True, *checked)
         return integrity.verify_rows(self.storage.chain())
-
-    def _row_holds(self, seq: int) -> bool:
-        """Whether the stored row ``seq`` hashes, by :func:`~forecasts.ledger.integrity.canonical`
-        from its stored ``prev_hash``, to its stored hash."""
-        for table, columns, values in self.storage.chain(seq):
-            row = dict(zip(columns, values, strict=True))
-            return integrity.row_hash(row["prev_hash"], table, row) == row["hash"]
-        return False
 
     def export(self, out: str | os.PathLike[str], fmt: ExportFormat = "csv") -> dict[str, Path]:
         """Write every table (ledger tables with their hashes, and the migrations table) to

@@ -112,8 +112,9 @@ def test_malformed_hashes_and_repeated_numbers_fall_to_the_walk(ledger, open_que
 
 
 def test_check_batches_agrees_with_the_walk_on_any_split(ledger, open_question):
-    """The rows cut into batches anywhere, tables in any order: the same rows and head as the
-    walk, and every link across a cut is checked (a broken one is found)."""
+    """The rows cut into batches anywhere, tables in any order, full hashes stored on some rows
+    only (tags on the others): the same rows and head as the walk, and a broken link or an
+    altered row is found wherever it falls."""
     _rich(ledger)
     rows = list(ledger.storage.chain())
     walked = integrity.verify_rows(rows)
@@ -121,20 +122,29 @@ def test_check_batches_agrees_with_the_walk_on_any_split(ledger, open_question):
     for table, columns, values in rows:
         by_table.setdefault(table, []).append(dict(zip(columns, values, strict=True)))
 
-    def batches(size: int, broken: int | None = None):
+    def batches(size: int, sparse: bool, broken: int | None = None, altered: int | None = None):
         for table in reversed(list(by_table)):
             table_rows = by_table[table]
             for start in range(0, len(table_rows), size):
                 part = table_rows[start:start + size]
-                prevs = [integrity.GENESIS if r["seq"] == broken else r["prev_hash"] for r in part]
+                # a row keeps its full hashes when a neighbour in seq order lies in another table
+                seqs = {r["seq"] for r in table_rows}
+                kept = [not sparse or r["seq"] - 1 not in seqs or r["seq"] + 1 not in seqs for r in part]
                 yield integrity.ChainBatch(
-                    table, [r["seq"] for r in part], integrity.hex_array(prevs),
-                    integrity.hex_array([r["hash"] for r in part]),
-                    [(r["prev_hash"] + integrity.canonical(table, r)).encode() for r in part])
+                    table, [r["seq"] for r in part],
+                    [integrity.canonical(table, {**r, "title": "x"} if r["seq"] == altered and "title" in r else r
+                                         ).encode() for r in part],
+                    [(integrity.GENESIS if r["seq"] == broken else r["prev_hash"]) if k else None
+                     for r, k in zip(part, kept, strict=True)],
+                    [r["hash"] if k else None for r, k in zip(part, kept, strict=True)],
+                    [integrity.tag_of(r["hash"]) for r in part])
 
+    question = next(r["seq"] for r in by_table["questions"])
     for size in (1, 2, 3, 100):
-        assert integrity.check_batches(batches(size)) == (walked.rows, walked.head, [])
-        assert integrity.check_batches(batches(size, broken=rows[-1][2][0])) is None
+        for sparse in (False, True):
+            assert integrity.check_batches(batches(size, sparse)) == (walked.rows, walked.head)
+            assert integrity.check_batches(batches(size, sparse, broken=rows[-1][2][0])) is None
+            assert integrity.check_batches(batches(size, sparse, altered=question)) is None
 
 
 def test_canonical_sql_writes_what_canonical_writes():

@@ -211,6 +211,8 @@ def _rehash_all(ledger, raw_sql, table: str, seq: int, column: str, value) -> No
         new = integrity.row_hash(prev, t, row)
         if new != row["hash"] or prev != row["prev_hash"]:
             raw_sql(ledger, f"UPDATE {t} SET prev_hash = ?, hash = ? WHERE seq = ?", [prev, new, row["seq"]])
+            if "tag" in cols:  # a DuckDB ledger stores each row's tag too: the forger rewrites it
+                raw_sql(ledger, f"UPDATE {t} SET tag = ? WHERE seq = ?", [integrity.tag_of(new), row["seq"]])
         prev = new
 
 

@@ -34,7 +34,7 @@ def test_init_records_migrations(db_path, raw_sql):
     ledger = Ledger(db_path)
     # the team ledger has a second migration: the server's own check of the live time rules
     names = (["m001_ledger", "m002_live_rules", "m003_writes", "m004_amendments"] if str(db_path).startswith("postgresql")
-             else ["m001_ledger", "m002_writes", "m003_amendments"])
+             else ["m001_ledger", "m002_writes", "m003_amendments", "m004_sparse_chain"])
     assert ledger.init() == names
     assert Ledger(db_path).init() == []  # already up to date
     assert raw_sql(ledger, "SELECT version, name FROM _forecasts_migrations ORDER BY version") == \
