@@ -418,6 +418,25 @@ class DuckDBStorage:
     def arrays(self, query: str, params: dict[str, Any]) -> dict[str, Any]:
         return arrow_arrays(self._run(lambda con: con.sql(query, params=params or None).to_arrow_table()))
 
+    def new_source_ids(self, table: Table, source: str, ids: Any) -> int:
+        """Counted by the database: an anti-join of ``ids`` with the stored ones."""
+        import pyarrow as pa
+
+        if table not in LEDGER_TABLES:
+            raise ValueError(f"not a ledger table: {table!r}")
+        incoming = pa.table({"source_id": ids})
+
+        def count(con: duckdb.DuckDBPyConnection) -> int:
+            con.register("incoming_ids", incoming)
+            try:
+                return _first(con.execute(
+                    f"SELECT count(*) FROM incoming_ids i ANTI JOIN (SELECT source_id FROM {table} "
+                    "WHERE source = $source) s ON s.source_id = i.source_id", {"source": source}).fetchall())[0]
+            finally:
+                con.unregister("incoming_ids")
+
+        return self._run(count)
+
     def read(self, table: Table, as_of: datetime, *, clock: Clock = "both", question: str | None = None,
              forecaster: str | None = None, include_backtest: bool = True, latest: bool = True,
              raw: bool = False) -> Any:

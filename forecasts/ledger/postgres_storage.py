@@ -415,6 +415,15 @@ class PostgresStorage:
     def arrays(self, query: str, params: dict[str, Any]) -> dict[str, Any]:
         return arrow_arrays(self._run(lambda conn: self._arrow(conn, query, params)))
 
+    def new_source_ids(self, table: Table, source: str, ids: Any) -> int:
+        """Counted here against the stored ones (read in one query)."""
+        if table not in LEDGER_TABLES:
+            raise ValueError(f"not a ledger table: {table!r}")
+        stored = self._run(lambda conn: {r[0] for r in conn.execute(
+            pgsql.SQL("SELECT source_id FROM {} WHERE source = %s AND source_id IS NOT NULL").format(
+                pgsql.Identifier(table)), [source]).fetchall()})
+        return sum(1 for v in ids.to_pylist() if v not in stored)
+
     def read(self, table: Table, as_of: datetime, *, clock: Clock = "both", question: str | None = None,
              forecaster: str | None = None, include_backtest: bool = True, latest: bool = True,
              raw: bool = False) -> Any:

@@ -479,9 +479,10 @@ def check_forecast_frame(frame: pd.DataFrame, questions: pd.DataFrame, *, source
         problems.flag(mask, InvalidInput, lambda i: refused[i])
 
     sid = _texts(df["source_id"])
-    if len(set(sid.tolist())) != n:  # a set first: duplicates are rare, and the full check costs more
-        problems.flag(~pd.isna(sid) & pd.Series(sid).duplicated(keep="first").to_numpy(), InvalidInput,
-                      lambda i: f"source_id {sid[i]!r} appears twice in the import")
+    ids = pd.Series(sid, copy=False)
+    if ids.nunique(dropna=False) != n:  # a count first: duplicates are rare, and the full check costs more
+        problems.flag(~ids.isna().to_numpy() & ids.duplicated(keep="first").to_numpy(), InvalidInput,
+                      lambda i: f"source_id {ids.iloc[i]!r} appears twice in the import")
     text = _objects(df["rationale"])
     given = np.flatnonzero(~pd.isna(text))
     rationale = np.full(n, None, dtype=object)
@@ -533,11 +534,15 @@ def _objects(values: pd.Series) -> Any:
 
 
 def _texts(values: pd.Series) -> Any:
-    """A column of ids as an object array of text, None where missing (a value that is not
-    text, such as a number read from JSON, as its ``str``), converted per value only where
-    needed."""
+    """A column of ids as text: a text column as it is (read from a table, held by pyarrow: a
+    million ids are not made into Python strings), any other as an object array, None where
+    missing (a value that is not text, such as a number read from JSON, as its ``str``),
+    converted per value only where needed."""
     import numpy as np
+    import pandas as pd
 
+    if isinstance(values.dtype, pd.StringDtype):
+        return values.reset_index(drop=True)
     out = _objects(values)
     if values.dtype == object:
         for i in np.flatnonzero([v is not None and not isinstance(v, str) for v in out.tolist()]).tolist():

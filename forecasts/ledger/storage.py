@@ -194,6 +194,10 @@ class Storage(Protocol):
         """A query's result as plain arrays by column (:func:`arrow_arrays`), without pandas."""
         ...
 
+    def new_source_ids(self, table: Table, source: str, ids: Any) -> int:
+        """How many of ``ids`` (an Arrow array of text) ``table`` does not hold under ``source``."""
+        ...
+
     def chain_batches(self) -> Generator[integrity.ChainBatch]:
         """Every table's stored rows in ``seq`` order, in batches, each row with its
         ``prev_hash`` and canonical text to hash (:func:`~forecasts.ledger.integrity.check_batches`)."""

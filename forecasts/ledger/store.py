@@ -622,6 +622,11 @@ class Ledger:
 
         return self._transact(write)
 
+    def new_source_ids(self, table: Table, source: str, ids: Any) -> int:
+        """How many of ``ids`` (an Arrow array of text) are not yet in ``table`` under
+        ``source``: what an import of them would add (counted without reading them all out)."""
+        return self.storage.new_source_ids(table, source, ids)
+
     def existing_source_ids(self, table: Table, source: str) -> set[str]:
         """The ``source_id`` values already in ``table`` under ``source`` (what a re-import skips)."""
         return self.storage.transact(lambda tx: tx.source_ids(table, source))

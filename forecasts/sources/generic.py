@@ -167,10 +167,12 @@ def read_table(path: str | Path, *, sep: str | None = None, header: bool = True,
     if sep is None:
         sep = "\t" if p.suffix.lower() in (".tsv", ".txt") else ","
     _check_first_line(p, sep)
+    df = _read_arrow(p, sep, na_values) if header and names is None and len(sep) == 1 else None
     try:
-        df = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, na_values=list(na_values),
-                         header=0 if header else None, names=None if names is None else list(names), quoting=0,
-                         engine="python" if len(sep) > 1 else "c")  # pandas' C parser takes one character
+        if df is None:
+            df = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, na_values=list(na_values),
+                             header=0 if header else None, names=None if names is None else list(names), quoting=0,
+                             engine="python" if len(sep) > 1 else "c")  # pandas' C parser takes one character
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         found = _other_separator(p, sep)
         hint = f"; its first line looks separated by {found!r} (give the separator)" if found else ""
@@ -197,6 +199,33 @@ def _check_width(p: Path, n_columns: int, *, at_least: bool = False) -> None:
         many = f"at least {n_columns:,} columns in its first megabyte" if at_least else f"{n_columns:,} columns"
         raise InvalidInput(f"{p.name} has {many}, more than the {MAX_COLUMNS:,} a table to import may have: "
                            "it is not a forecast table")
+
+
+def _read_arrow(p: Path, sep: str, na_values: Sequence[str]) -> Any:
+    """A text table read by pyarrow's parallel CSV reader into the frame pandas would read
+    (every column text, ``na_values`` missing, quotes and embedded newlines as pandas reads
+    them; about a third of the time at a million rows), or None where pyarrow will not read it
+    as pandas does (a row with too few or too many fields, repeated or blank column names,
+    text that is not UTF-8): then pandas reads it, and says what is wrong."""
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        with p.open("rb") as fh:
+            if fh.read(3) == b"\xef\xbb\xbf":  # a byte-order mark: pandas takes it off the first name
+                return None
+        names = next(csv.reader([_first_line(p, _FIRST_LINE_LIMIT)], delimiter=sep), [])
+        if not names or len(set(names)) != len(names) or not all(names):
+            return None
+        table = pacsv.read_csv(p, parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+                               convert_options=pacsv.ConvertOptions(
+                                   column_types={n: pa.string() for n in names}, null_values=list(na_values),
+                                   strings_can_be_null=True, quoted_strings_can_be_null=True))
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError):
+        return None
+    return table.to_pandas() if table.column_names == names else None
 
 
 def _first_line(p: Path, limit: int = -1) -> str:
@@ -517,7 +546,7 @@ def day_month_dates(values: Any, *, column: str, lines: Sequence[int], order: st
         return values
     # only a text starting with a one- or two-digit number and a separator can be one (ISO
     # dates start with four digits): found by one vectorised match, the rest passes unchanged
-    maybe = values.astype("str").str.match(_DM_START, na=False).to_numpy(dtype=bool)
+    maybe = values.astype("string[pyarrow]").str.match(_DM_START, na=False).to_numpy(dtype=bool)
     if not maybe.any():
         return values
     text = values.to_numpy(dtype=object)
@@ -569,13 +598,19 @@ def import_csv(ledger: Ledger, path: str | Path, *, mapping: dict[str, str] | No
     the cell.  ``date_order``: ``"dayfirst"`` or ``"monthfirst"`` for day/month dates, see
     :func:`day_month_dates` (without it ambiguous ones are refused).
     """
-    import pandas as pd
 
     if decimal not in (".", ","):
         raise InvalidInput(f"decimal separator {decimal!r} must be '.' or ','")
     if sep is not None and decimal == "," and sep == ",":
         raise InvalidInput("a decimal comma needs another field separator than ',' (give --sep ';')")
     source = f"import:{slug(name)}"
+    present = _all_present(ledger, path, mapping=mapping, source=source, prefix=prefix, sep=sep, decimal=decimal,
+                           forecasters=forecasters)
+    if present is not None:
+        present.dry_run = dry_run
+        return present
+    import pandas as pd
+
     table = read_table(path, sep=sep)
     mapping = dict(mapping or {})
     for key, col in mapping.items():
@@ -593,56 +628,152 @@ def import_csv(ledger: Ledger, path: str | Path, *, mapping: dict[str, str] | No
         raise InvalidInput(f"{Path(path).name} has column(s) not understood: {', '.join(map(repr, unknown))}; "
                            f"map them (--map CANONICAL=COLUMN; canonical: {', '.join(CANONICAL)}) or remove them")
     summary = ImportSummary(source=source, path=str(path), rows_read=len(table))
-    lines = table["_line"].astype(int).tolist()
+    lines = table["_line"].to_numpy()
     for k in DATE_COLUMNS:
         if col[k] in table.columns:
             table[col[k]] = day_month_dates(table[col[k]], column=k, lines=lines, order=date_order)
 
-    def get(k):
-        return table[col[k]] if col[k] in table.columns else pd.Series([None] * len(table), dtype=object)
-
-    raw_q = get("question").astype(object)
-    qids = _map_distinct(raw_q, lambda v: None if clean(v) is None else (f"{prefix}-" if prefix else "") + slug(v))
-    raw_p = get("probability")
+    qids = _map_distinct(_column(table, col["question"]),
+                         lambda v: None if clean(v) is None else (f"{prefix}-" if prefix else "") + slug(v))
+    raw_p = _column(table, col["probability"])
     if decimal == ",":
         raw_p = _map_distinct(raw_p, lambda v: v.replace(",", ".", 1) if isinstance(v, str) and _DECIMAL_COMMA.match(v)
                               else v)
     else:
         commas = _map_distinct(raw_p, lambda v: isinstance(v, str) and bool(_DECIMAL_COMMA.match(v))).astype(bool)
         if commas.any():
-            i = int(commas.to_numpy().argmax())
-            raise InvalidInput(f"probability {raw_p.iloc[i].strip()!r} on line {lines[i]} has a decimal comma: "
+            i = int(commas.argmax())
+            raise InvalidInput(f"probability {str(raw_p.iloc[i]).strip()!r} on line {lines[i]} has a decimal comma: "
                                "give --decimal , (and --sep ';' if fields are separated by semicolons)")
     probs = _map_distinct(raw_p, _probability_or_nan).astype(float)
-    sid = get("source_id").astype(object)
-    sid = sid.where(sid.notna(), "line-" + table["_line"].astype(str))
+    sid = _column(table, col["source_id"])
+    if sid.isna().any():  # a row without its own id is known by its line
+        sid = sid.astype(object).where(sid.notna(), "line-" + table["_line"].astype(str))
     given = dict(forecasters or {})
-    who = _map_distinct(get("forecaster").astype(object),
+    who = _map_distinct(_column(table, col["forecaster"]),
                         lambda v: None if clean(v) is None else given.get(str(v).strip(), f"{slug(name)}:{str(v).strip()}"))
     frame = pd.DataFrame({"question": qids, "forecaster": who,
-                          "made_at": get("made_at"), "probability": probs,
-                          "rationale": get("rationale").astype(object), "source_id": sid.astype(str),
+                          "made_at": _column(table, col["made_at"]), "probability": probs,
+                          "rationale": _column(table, col["rationale"]), "source_id": sid.astype(str),
                           "line": table["_line"]})
     if given:
         summary.notes.append("forecasters mapped explicitly: " + ", ".join(f"{a} -> {b}" for a, b in given.items()))
+    # a question's fields, and its resolution, come from its first row that names it (and an outcome)
+    named = pd.Series(qids).notna().to_numpy()
     questions, resolutions = [], []
     if col["title"] in table.columns:
-        first = table.assign(_qid=qids).dropna(subset=["_qid"]).drop_duplicates("_qid")
-        for d in first.to_dict("records"):
-            questions.append({"qid": d["_qid"], "title": clean(d.get(col["title"])),
+        first = table.loc[named & ~pd.Series(qids).duplicated().to_numpy(),
+                          [c for c in dict.fromkeys((col["question"], col["title"], col["opens"], col["closes"],
+                                                     col["criteria"], col["tags"], "_line")) if c in table.columns]]
+        for d, qid in zip(first.to_dict("records"), qids[first.index], strict=True):
+            questions.append({"qid": qid, "title": clean(d.get(col["title"])),
                               "opens": clean(d.get(col["opens"])), "closes": clean(d.get(col["closes"])),
                               "criteria": clean(d.get(col["criteria"])), "tags": clean(d.get(col["tags"])),
                               "by": source, "source_id": str(d[col["question"]]).strip(), "line": d["_line"]})
     if col["outcome"] in table.columns:
-        res = table.assign(_qid=qids).dropna(subset=["_qid", col["outcome"]]).drop_duplicates("_qid")
-        for d in res.to_dict("records"):
-            resolutions.append({"question": d["_qid"], "outcome": str(d[col["outcome"]]).strip().lower(),
+        told = named & table[col["outcome"]].notna().to_numpy()
+        told_q = pd.Series(qids[told], index=table.index[told])
+        res = table.loc[told_q.index[~told_q.duplicated().to_numpy()],
+                        [c for c in dict.fromkeys((col["outcome"], col["resolved_at"], col["closes"], "_line"))
+                         if c in table.columns]]
+        for d, qid in zip(res.to_dict("records"), qids[res.index], strict=True):
+            resolutions.append({"question": qid, "outcome": str(d[col["outcome"]]).strip().lower(),
                                 "on": clean(d.get(col["resolved_at"])) or clean(d.get(col["closes"])),
                                 "by": source, "line": d["_line"]})
+    del table  # the columns the frame does not hold go before the checks
     return load_track_record(ledger, source=source, questions=questions, forecasts=frame,
                              resolutions=resolutions, dry_run=dry_run, progress=progress,
                              skip_malformed=skip_malformed, allow_certainty=allow_certainty,
                              summary=summary)
+
+
+def _column(table: Any, name: str) -> Any:
+    """A column of a table read by :func:`read_table`, or one of missing values."""
+    import pandas as pd
+
+    return table[name] if name in table.columns else pd.Series([None] * len(table), dtype=object)
+
+
+def _all_present(ledger: Ledger, path: str | Path, *, mapping: dict[str, str] | None, source: str,
+                 prefix: str | None, sep: str | None, decimal: str,
+                 forecasters: dict[str, str] | None) -> ImportSummary | None:
+    """The summary of an import whose every row the ledger already holds, found without
+    reading the file into pandas: the forecasts' ``source_id`` values counted against the
+    ledger's by the database, the questions and resolutions compared one per question.
+    Rows already present are skipped, not checked again.  None (read the file the whole way)
+    unless the file is a plain text table (no quotes, a one-character separator, a decimal
+    point, every column known, a source_id on every row) whose rows are all present."""
+    import csv
+
+    p = source_file(path)
+    sep = sep if sep is not None else ("\t" if p.suffix.lower() in (".tsv", ".txt") else ",")
+    if p.suffix.lower() in (".parquet", ".pq") or len(sep) != 1 or decimal != ".":
+        return None
+    try:
+        if b'"' in p.read_bytes():
+            return None
+        header = next(csv.reader([_first_line(p, _FIRST_LINE_LIMIT)], delimiter=sep), [])
+    except (OSError, UnicodeDecodeError):
+        return None
+    col = {k: dict(mapping or {}).get(k, k) for k in CANONICAL}
+    if len(set(header)) != len(header) or any(c not in set(col.values()) for c in header) \
+            or col["source_id"] not in header or col["question"] not in header:
+        return None
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    wanted = [c for c in (col["question"], col["source_id"], col["title"], col["outcome"], col["resolved_at"],
+                          col["closes"]) if c in header]
+    try:
+        table = pacsv.read_csv(p, parse_options=pacsv.ParseOptions(delimiter=sep, quote_char=False),
+                               convert_options=pacsv.ConvertOptions(
+                                   include_columns=list(dict.fromkeys(wanted)), null_values=[""],
+                                   strings_can_be_null=True, column_types={c: pa.string() for c in header}))
+    except (pa.ArrowInvalid, OSError):
+        return None
+    ids = table.column(col["source_id"])
+    if ids.null_count or not len(ids) or ledger.new_source_ids("forecasts", source, ids.combine_chunks()):
+        return None
+    # the questions and resolutions the import would write, each already there (else None)
+    held = _existing_questions(ledger)
+    first: dict[str, str] = {}
+    for raw in table.column(col["question"]).unique().to_pylist():
+        if clean(raw) is not None:
+            first.setdefault((f"{prefix}-" if prefix else "") + slug(raw), str(raw).strip())
+    questions = 0
+    if col["title"] in header:
+        for qid, raw in first.items():
+            q = held.get(qid)
+            if q is None or q["source"] != source or (q["source_id"] or None) != raw:
+                return None
+        questions = len(first)
+    resolutions = 0
+    if col["outcome"] in header:
+        latest = {r["question"]: r for r in ledger.records("resolutions")}
+        rows = table.filter(table.column(col["outcome"]).is_valid()).to_pylist()
+        seen: set[str] = set()
+        for r in rows:
+            raw = clean(r[col["question"]])
+            qid = None if raw is None else (f"{prefix}-" if prefix else "") + slug(raw)
+            if qid is None or qid in seen or clean(r[col["outcome"]]) is None:
+                continue
+            seen.add(qid)
+            on = clean(r.get(col["resolved_at"])) or clean(r.get(col["closes"]))
+            try:
+                at = domain.parse_time(on, "resolution date")
+            except InvalidInput:
+                return None
+            old = latest.get(qid)
+            if old is None or old["source"] != source or old["outcome"] != str(r[col["outcome"]]).strip().lower() \
+                    or old["resolved_at"] != at:
+                return None
+        resolutions = len(seen)
+    summary = ImportSummary(source=source, path=str(path), rows_read=len(ids))
+    summary.added = {"questions": 0, "resolutions": 0, "forecasts": 0}
+    summary.skipped = {"questions": questions, "resolutions": resolutions, "forecasts": len(ids)}
+    if forecasters:
+        summary.notes.append("forecasters mapped explicitly: " + ", ".join(f"{a} -> {b}" for a, b in forecasters.items()))
+    return summary
 
 
 _DECIMAL_COMMA = re.compile(r"^\s*\d+,\d+\s*%?\s*$")
@@ -650,17 +781,21 @@ _DECIMAL_COMMA = re.compile(r"^\s*\d+,\d+\s*%?\s*$")
 
 def _map_distinct(values: Any, fn: Callable[[Any], Any]) -> Any:
     """``values.map(fn)`` with ``fn`` called once per distinct value (a track record repeats its
-    question ids, names and probabilities on every row).  A column mixing types (where ``1``,
-    ``1.0`` and ``True`` would count as one value) is mapped row by row."""
+    question ids, names and probabilities on every row), as an object array.  A column mixing
+    types (where ``1``, ``1.0`` and ``True`` would count as one value) is mapped row by row."""
     import numpy as np
     import pandas as pd
 
-    if pd.api.types.infer_dtype(values, skipna=False) not in ("string", "floating", "integer", "empty"):
-        return values.map(fn)
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
+    values = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    if isinstance(values.dtype, pd.StringDtype):  # text as read from a table: factorized as it is
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    elif pd.api.types.infer_dtype(values, skipna=False) in ("string", "floating", "integer", "empty"):
+        codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
+    else:
+        return values.map(fn).to_numpy(dtype=object)
     mapped = np.empty(len(uniques), dtype=object)
-    mapped[:] = [fn(u) for u in uniques]
-    return pd.Series(mapped[codes], index=values.index, dtype=object)
+    mapped[:] = [fn(None if u is pd.NA or (isinstance(u, float) and u != u) else u) for u in list(uniques)]
+    return mapped[codes]
 
 
 def _probability_or_nan(v: object) -> float:
