@@ -277,3 +277,53 @@ def test_the_parallel_reader_agrees_with_pandas_on_awkward_tables(tmp_path, text
         assert fast == slow
     else:
         pd.testing.assert_frame_equal(fast, slow)
+
+
+PLAIN = """question,title,opens,closes,forecaster,made_at,probability,outcome,resolved_at,source_id
+q1,Will it rain?,2020-01-01,2020-06-01,ana,2020-01-05,0.6,yes,2020-05-01,a1
+q1,,,,bo,2020-01-06T10:00:00Z,70%,,,a2
+q2,Will it snow?,2020-02-01,2020-09-01,ana,2020-03-01,13:7,,,a3
+Q2,,,,bo,2020-03-02,0.2,,,a4
+"""
+
+
+def _full_path(monkeypatch):
+    from forecasts.sources import generic
+
+    monkeypatch.setattr(generic, "_all_present", lambda *args, **kwargs: None)
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_an_import_already_in_the_ledger_is_known_without_reading_it_whole(ledger, tmp_path, write, monkeypatch,
+                                                                          dry_run):
+    """A second import of the same plain table takes the quick path, and says exactly what
+    the whole path says; nothing is written."""
+    from forecasts.sources import generic
+
+    path = write(tmp_path / "plain.csv", PLAIN)
+    import_csv(ledger, path, name="mine", prefix="p")
+    counts, head = ledger.counts(), ledger.storage.head()
+    assert generic._all_present(ledger, path, mapping=None, source="import:mine", prefix="p", sep=None,
+                                decimal=".", forecasters=None) is not None
+    quick = import_csv(ledger, path, name="mine", prefix="p", dry_run=dry_run).as_dict()
+    _full_path(monkeypatch)
+    whole = import_csv(ledger, path, name="mine", prefix="p", dry_run=dry_run).as_dict()
+    assert quick == whole and quick["skipped"] == {"questions": 2, "resolutions": 1, "forecasts": 4}
+    assert ledger.counts() == counts and ledger.storage.head() == head
+
+
+@pytest.mark.parametrize("change", [
+    lambda text: text + "q2,,,,cy,2020-03-03,0.3,,,a5\n",  # a new forecast
+    lambda text: text.replace("a4\n", "a4\nq3,Will it hail?,2020-02-01,2020-09-01,cy,2020-03-03,0.3,,,a5\n"),
+    lambda text: text.replace(",yes,2020-05-01,", ",no,2020-05-02,"),  # another resolution
+    lambda text: text.replace("a3", "a 3"),  # an id it does not hold
+    lambda text: text.replace("Will it snow?", '"Will it snow, or hail?"'),  # quotes: read whole
+])
+def test_any_new_or_different_row_takes_the_whole_path(ledger, tmp_path, write, monkeypatch, change):
+    from forecasts.sources import generic
+
+    path = write(tmp_path / "plain.csv", PLAIN)
+    import_csv(ledger, path, name="mine")
+    path.write_text(change(PLAIN), encoding="utf-8")
+    assert generic._all_present(ledger, path, mapping=None, source="import:mine", prefix=None, sep=None,
+                                decimal=".", forecasters=None) is None
