@@ -490,6 +490,7 @@ class DuckDBStorage:
         built by DuckDB (:func:`~forecasts.ledger.integrity.canonical_sql`; a row it cannot
         write exactly is read whole and written by :func:`~forecasts.ledger.integrity.canonical`),
         one connection for them all, a batch ahead of the caller (:func:`_ahead`)."""
+        import numpy as np
 
         def batches() -> Iterator[integrity.ChainBatch]:
             with self._reader() as con:
@@ -502,8 +503,13 @@ class DuckDBStorage:
                         inexact = (~batch.column(2).to_numpy(zero_copy_only=False)).nonzero()[0].tolist()
                         if inexact:
                             text = _exact_texts(con, table, seqs, text, inexact)
-                        yield integrity.ChainBatch(table, seqs, text, batch.column(3).to_pylist(),
-                                                   batch.column(4).to_pylist(), batch.column(5).to_pylist())
+                        prevs, hashes, tags = batch.column(3), batch.column(4), batch.column(5)
+                        kept = np.flatnonzero(prevs.is_valid().to_numpy(zero_copy_only=False)
+                                              | hashes.is_valid().to_numpy(zero_copy_only=False))
+                        yield integrity.ChainBatch(table, seqs, text, kept, prevs.take(kept).to_pylist(),
+                                                   hashes.take(kept).to_pylist(),
+                                                   tags.fill_null(0).to_numpy(),
+                                                   tags.is_valid().to_numpy(zero_copy_only=False))
 
         try:
             yield from _ahead(batches())

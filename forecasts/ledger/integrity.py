@@ -79,8 +79,8 @@ def canonical_sql(table: str, source: str, *, prefix: str = "", carry: Sequence[
 
     Every value is written as :func:`canonical` writes it: keys sorted, NULLs left out, text
     as JSON strings (non-ASCII kept), times ISO 8601 with microseconds, floats in their shortest
-    round-trip form (DuckDB's cast of a DOUBLE to text is Python's ``repr``, ``nan`` and
-    ``inf`` included) as JSON strings.  The one difference is a control character that JSON
+    round-trip form (DuckDB's cast of a DOUBLE to text is Python's ``repr``, ``inf`` included;
+    a NaN is ``nan`` whatever its sign) as JSON strings.  The one difference is a control character that JSON
     writes as ``\\u00XX`` (Python in lower case, DuckDB in upper): a text holding ``\\u00``
     is not ``exact`` (nor one with a time outside years 1-9999, which Python cannot hold), and
     such rows are for Python to encode.  Where ``exact`` is false the text is still a lossless
@@ -96,7 +96,8 @@ def canonical_sql(table: str, source: str, *, prefix: str = "", carry: Sequence[
         if kind == "VARCHAR":
             value = f"to_json({name})"
         elif kind == "DOUBLE":
-            value = f"'\"' || CAST({name} AS VARCHAR) || '\"'"
+            # a NaN is written "nan" whatever its sign bit, as Python's repr writes it
+            value = f"CASE WHEN isnan({name}) THEN '\"nan\"' ELSE '\"' || CAST({name} AS VARCHAR) || '\"' END"
         elif kind == "TIMESTAMP":
             value = f"strftime({name}, '\"%Y-%m-%dT%H:%M:%S.%f\"')"
         elif kind == "BOOLEAN":
@@ -457,16 +458,18 @@ def chain_columns(table: str, columns: dict[str, Any], prev_hash: str) -> list[s
 class ChainBatch:
     """Consecutive stored rows of one table, in ``seq`` order, as a backend reads them to
     check the chain: ``seqs`` (int64), ``texts`` (each row's canonical text, UTF-8), and what
-    the rows store of the chain: ``prevs`` and ``hashes`` (lists, None where a row does not
-    store it) and ``tags`` (None where no row stores one; else a list with None where a row
-    does not)."""
+    the rows store of the chain: ``kept``, the positions of the rows that store their full
+    hashes, with those ``prevs`` and ``hashes`` (None where one is NULL), and ``tags`` (int64,
+    one per row) with ``tagged``, where a row stores one (None: no row does)."""
 
     table: str
     seqs: Any
     texts: list[bytes]
+    kept: Any
     prevs: list[str | None]
     hashes: list[str | None]
-    tags: list[int | None] | None = None
+    tags: Any = None
+    tagged: Any = None
 
 
 def check_batches(batches: Iterable[ChainBatch], *,
@@ -490,44 +493,45 @@ def check_batches(batches: Iterable[ChainBatch], *,
     head_seq, head = 0, GENESIS
     for b in batches:
         seqs = np.asarray(b.seqs, dtype=np.int64)
-        if not len(seqs):
+        n = len(seqs)
+        if not n:
             continue
         numbered.append(seqs)
         step = np.diff(seqs)
         if (step <= 0).any():
             return None
-        cuts = [0, *(np.flatnonzero(step != 1) + 1).tolist(), len(seqs)]
+        stored = dict(zip(np.asarray(b.kept).tolist(), zip(b.prevs, b.hashes, strict=True), strict=True))
+        has = np.zeros(n, dtype=bool)
+        has[[i for i, (_, h) in stored.items() if h is not None]] = True
+        if b.tagged is not None:
+            has |= np.asarray(b.tagged, dtype=bool)
+        if not has.all():
+            return None  # a row that stores neither its hash nor its tag was not written by the tool
+        cuts = [0, *(np.flatnonzero(step != 1) + 1).tolist(), n]
         computed: list[str] = []
-        before: list[str] = []
         for a, z in zip(cuts[:-1], cuts[1:], strict=True):
-            first = int(seqs[a])
+            first, stored_prev = int(seqs[a]), stored.get(a, (None, None))[0]
             if carry is not None and carry[0] == b.table and carry[1] == first - 1:
                 prev = carry[2]
                 del ends[first - 1]
-                if b.prevs[a] is not None and b.prevs[a] != prev:
-                    return None
-            else:
-                prev = b.prevs[a]
-                if prev is None:
-                    return None
-                starts[first] = prev
-            run = chain_hashes(prev, b.texts[a:z])
-            if any(p is not None and p != h for p, h in zip(b.prevs[a + 1:z], run, strict=False)):
+            elif stored_prev is None:
                 return None
-            computed += run
-            before += [prev, *run[:-1]]
-            ends[int(seqs[z - 1])] = run[-1]
-        if any(h is not None and h != c for h, c in zip(b.hashes, computed, strict=True)):
-            return None
-        tags = b.tags if b.tags is not None else [None] * len(seqs)
-        if any(h is None and t is None for h, t in zip(b.hashes, tags, strict=True)):
-            return None  # a row that stores neither was not written by the tool
-        if b.tags is not None:
-            given = np.array([t is not None for t in b.tags])
-            if given.any():
-                got = tags_of(np.array(computed, dtype="S64")[given])
-                if not np.array_equal(got, np.array([t for t in b.tags if t is not None], dtype=np.int64)):
-                    return None
+            else:
+                prev = starts[first] = stored_prev
+            computed += chain_hashes(prev, b.texts[a:z])
+            ends[int(seqs[z - 1])] = computed[-1]
+        before = [carry[2] if carry is not None and carry[0] == b.table and carry[1] == seqs[0] - 1 else
+                  stored.get(0, (None, None))[0] or "", *computed[:-1]]
+        for a in cuts[1:-1]:  # a stretch that starts in this batch links to its own stored prev
+            before[a] = stored[a][0] or ""
+        for i, (p, h) in stored.items():
+            if (p is not None and p != before[i]) or (h is not None and h != computed[i]):
+                return None
+        if b.tagged is not None:
+            tagged = np.asarray(b.tagged, dtype=bool)
+            if tagged.any() and not np.array_equal(tags_of(np.array(computed, dtype="S64")[tagged]),
+                                                   np.asarray(b.tags, dtype=np.int64)[tagged]):
+                return None
         if keep is not None:
             keep(b.table, seqs, before, computed)
         carry = (b.table, int(seqs[-1]), computed[-1])

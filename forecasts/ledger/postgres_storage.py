@@ -498,7 +498,7 @@ class PostgresStorage:
             frame = arrow.to_pandas(types_mapper=types.get)
             texts = integrity.canonical_texts(table, {c: frame[c] for c in COLUMNS[table]}) if len(frame) else []
             yield integrity.ChainBatch(table, frame["seq"].to_numpy(dtype="int64"), [t.encode() for t in texts],
-                                       frame["prev_hash"].tolist(), frame["hash"].tolist())
+                                       list(range(len(frame))), frame["prev_hash"].tolist(), frame["hash"].tolist())
 
     def find_hash(self, h: str) -> int | None:
         row = self._run(lambda conn: conn.execute(
