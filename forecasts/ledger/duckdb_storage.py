@@ -173,7 +173,7 @@ class _DuckDBTransaction(Lookups):
                                                       pa.string()))
                     kept["hash"].append(pa.array([h if m else None for h, m in zip(hashes, mark, strict=True)],
                                                  pa.string()))
-                    kept["tag"].append(pa.array(integrity.tags_of(np.array(hashes, dtype="S64")), pa.int32()))
+                    kept["tag"].append(pa.array(integrity.hash_tags(hashes), pa.int32()))
                     prev, done = hashes[-1], done + len(texts)
             self.con.register("incoming_hashes", pa.table({k: pa.chunked_array(v) for k, v in kept.items()}))
             self.con.execute(f"INSERT INTO {table} ({', '.join(cols)}, prev_hash, hash, tag) "

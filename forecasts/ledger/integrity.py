@@ -318,14 +318,25 @@ def tag_of(hash_: str) -> int:
     return int(hash_[:8], 16) - 2**31
 
 
-def tags_of(hashes: Any) -> Any:
-    """:func:`tag_of` of many hex hashes at once (a numpy ``S64`` array), as int64."""
+def hash_tags(hashes: Sequence[str]) -> Any:
+    """:func:`tag_of` of many hex hashes at once, as an int64 array."""
     import numpy as np
 
-    nibbles = np.frombuffer(hashes.tobytes(), dtype=np.uint8).reshape(-1, 64)[:, :8].astype(np.int64)
-    nibbles = np.where(nibbles >= ord("a"), nibbles - (ord("a") - 10), nibbles - ord("0"))
-    weights = 16 ** np.arange(7, -1, -1, dtype=np.int64)
-    return nibbles @ weights - 2**31
+    digits = np.frombuffer("".join(hashes).encode(), dtype=np.uint8).reshape(-1, 64)[:, :8]
+    nibbles = _HEX_VALUE[digits].astype(np.int64)
+    return (nibbles << np.arange(28, -1, -4, dtype=np.int64)).sum(axis=1) - 2**31
+
+
+def _hex_values() -> Any:
+    import numpy as np
+
+    table = np.zeros(256, dtype=np.uint8)
+    for i, c in enumerate("0123456789abcdef"):
+        table[ord(c)] = i
+    return table
+
+
+_HEX_VALUE = _hex_values()
 
 
 def marks(seqs: Any, first: int, last: int) -> Any:
@@ -529,8 +540,7 @@ def check_batches(batches: Iterable[ChainBatch], *,
                 return None
         if b.tagged is not None:
             tagged = np.asarray(b.tagged, dtype=bool)
-            if tagged.any() and not np.array_equal(tags_of(np.array(computed, dtype="S64")[tagged]),
-                                                   np.asarray(b.tags, dtype=np.int64)[tagged]):
+            if tagged.any() and not np.array_equal(hash_tags(computed)[tagged], np.asarray(b.tags, dtype=np.int64)[tagged]):
                 return None
         if keep is not None:
             keep(b.table, seqs, before, computed)

@@ -130,3 +130,11 @@ def test_a_head_between_marks_anchors_verify(bulk):
     assert _sql(bulk, "SELECT hash FROM forecasts WHERE seq = ?", [middle]) == [(None,)]
     anchored = bulk.verify(f"{middle}:{walked_to.head}")
     assert anchored.ok and anchored.anchored_at == middle and anchored.appended == anchored.rows - middle
+
+
+def test_tags_are_the_first_32_bits_of_the_hash():
+    import hashlib
+
+    hashes = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(500)] + ["f" * 8 + "0" * 56, "0" * 64]
+    assert integrity.hash_tags(hashes).tolist() == [integrity.tag_of(h) for h in hashes]
+    assert integrity.tag_of("f" * 64) == 2**31 - 1 and integrity.tag_of("0" * 64) == -(2**31)
