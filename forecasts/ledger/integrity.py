@@ -322,21 +322,10 @@ def hash_tags(hashes: Sequence[str]) -> Any:
     """:func:`tag_of` of many hex hashes at once, as an int64 array."""
     import numpy as np
 
+    values = np.zeros(256, dtype=np.int64)  # each hex digit's value, by its byte
+    values[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16)
     digits = np.frombuffer("".join(hashes).encode(), dtype=np.uint8).reshape(-1, 64)[:, :8]
-    nibbles = _HEX_VALUE[digits].astype(np.int64)
-    return (nibbles << np.arange(28, -1, -4, dtype=np.int64)).sum(axis=1) - 2**31
-
-
-def _hex_values() -> Any:
-    import numpy as np
-
-    table = np.zeros(256, dtype=np.uint8)
-    for i, c in enumerate("0123456789abcdef"):
-        table[ord(c)] = i
-    return table
-
-
-_HEX_VALUE = _hex_values()
+    return (values[digits] << np.arange(28, -1, -4, dtype=np.int64)).sum(axis=1) - 2**31
 
 
 def marks(seqs: Any, first: int, last: int) -> Any:
@@ -483,18 +472,21 @@ class ChainBatch:
     tagged: Any = None
 
 
-def check_batches(batches: Iterable[ChainBatch], *,
-                  keep: Callable[[str, Any, list[str], list[str]], None] | None = None) -> tuple[int, str] | None:
+def check_batches(batches: Iterable[ChainBatch], *, keep: Callable[[str, Any, list[str], list[str]], None] | None = None,
+                  start: int = 1) -> tuple[int, str, str] | None:
     """The chain check of :func:`verify_rows` over each table's rows in batches (tables in any
     order) instead of one walk over every table in ``seq`` order: each stretch of consecutive
     ``seq`` numbers in a table is hashed from the ``prev_hash`` its first row stores, and every
     stored ``hash``, ``prev_hash`` and ``tag`` is compared with the computed chain; the links
     between stretches (across tables) and the numbering 1..n without gap or repeat are checked
     apart.  ``keep(table, seqs, prevs, hashes)``, if given, receives every batch's computed
-    chain (each row's ``prev_hash`` and ``hash``).
+    chain (each row's ``prev_hash`` and ``hash``).  ``start``: the batches hold the rows from
+    that ``seq`` on (a part of the chain checked apart: its first row's link is returned, not
+    checked).
 
-    Returns ``(rows, head)``, or None when anything does not match (walk the chain with
-    :func:`verify_rows` to name the row)."""
+    Returns ``(rows, head, link)``, ``link`` being the ``prev_hash`` the first row stores
+    (:data:`GENESIS` for the first row of the chain), or None when anything does not match
+    (walk the chain with :func:`verify_rows` to name the row)."""
     import numpy as np
 
     numbered: list[Any] = []
@@ -548,8 +540,11 @@ def check_batches(batches: Iterable[ChainBatch], *,
         if seqs[-1] > head_seq:
             head_seq, head = int(seqs[-1]), computed[-1]
     every = np.sort(np.concatenate(numbered)) if numbered else np.empty(0, np.int64)
-    if not np.array_equal(every, np.arange(1, len(every) + 1)):
+    if not np.array_equal(every, np.arange(start, start + len(every))):
         return None
-    if any(prev != (GENESIS if seq == 1 else ends.get(seq - 1)) for seq, prev in starts.items()):
+    link = starts.pop(start, GENESIS) if len(every) else GENESIS
+    if start == 1 and link != GENESIS:
         return None
-    return len(every), head
+    if any(prev != ends.get(seq - 1) for seq, prev in starts.items()):
+        return None
+    return len(every), head, link

@@ -30,7 +30,7 @@ import io
 import threading
 import urllib.parse
 from collections.abc import Callable, Generator, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -499,6 +499,11 @@ class PostgresStorage:
             texts = integrity.canonical_texts(table, {c: frame[c] for c in COLUMNS[table]}) if len(frame) else []
             yield integrity.ChainBatch(table, frame["seq"].to_numpy(dtype="int64"), [t.encode() for t in texts],
                                        list(range(len(frame))), frame["prev_hash"].tolist(), frame["hash"].tolist())
+
+    def check_chain(self) -> tuple[int, str] | None:
+        with closing(self.chain_batches()) as batches:
+            checked = integrity.check_batches(batches)
+        return None if checked is None else checked[:2]
 
     def find_hash(self, h: str) -> int | None:
         row = self._run(lambda conn: conn.execute(

@@ -198,6 +198,11 @@ class Storage(Protocol):
         """How many of ``ids`` (an Arrow array of text) ``table`` does not hold under ``source``."""
         ...
 
+    def check_chain(self) -> tuple[int, str] | None:
+        """``(rows, head)`` when every row's hash, link and number checks out
+        (:func:`~forecasts.ledger.integrity.check_batches`), else None."""
+        ...
+
     def chain_batches(self) -> Generator[integrity.ChainBatch]:
         """Every table's stored rows in ``seq`` order, in batches, each row with its
         ``prev_hash`` and canonical text to hash (:func:`~forecasts.ledger.integrity.check_batches`)."""

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -945,8 +944,7 @@ class Ledger:
         (:func:`~forecasts.ledger.integrity.verify_rows`), which names the first bad row.  Both
         check the same thing."""
         if self.storage.head().next_seq - 1 >= VECTORISED_VERIFY_FROM:
-            with closing(self.storage.chain_batches()) as batches:  # ended before its connection is
-                checked = integrity.check_batches(batches)
+            checked = self.storage.check_chain()
             if checked is not None:
                 return integrity.Verification(True, *checked)
         return integrity.verify_rows(self.storage.chain())

@@ -58,25 +58,37 @@ def test_a_bulk_append_stores_full_hashes_on_its_marks_only(bulk):
     assert _sql(bulk, "SELECT count(*) FROM forecasts WHERE (prev_hash IS NULL) <> (hash IS NULL)") == [(0,)]
 
 
-@pytest.mark.parametrize("batched", [True, False])
-def test_a_sparse_chain_verifies_as_the_walk_does(bulk, monkeypatch, batched):
-    monkeypatch.setattr(store, "VECTORISED_VERIFY_FROM", 0 if batched else 10**9)
+def _checked(monkeypatch, how: str) -> None:
+    """Verify by walking the chain, in batches, or in batches in two processes."""
+    from forecasts.ledger import duckdb_storage
+
+    monkeypatch.setattr(store, "VECTORISED_VERIFY_FROM", 10**9 if how == "walk" else 0)
+    monkeypatch.setattr(duckdb_storage, "PARALLEL_FROM", 0 if how == "two processes" else 10**9)
+
+
+HOW = ["walk", "batches", "two processes"]
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_a_sparse_chain_verifies_as_the_walk_does(bulk, monkeypatch, how):
+    _checked(monkeypatch, how)
     walked = integrity.verify_rows(bulk.storage.chain())
     result = bulk.verify()
     assert result.ok and walked.ok and (result.rows, result.head) == (walked.rows, walked.head)
     assert bulk.quick_check().ok
 
 
-@pytest.mark.parametrize("batched", [True, False])
+@pytest.mark.parametrize("how", HOW)
 @pytest.mark.parametrize(("statement", "named"), [
     ("UPDATE forecasts SET probability = 0.5 WHERE seq = {s}", "does not match its hash: the row was altered"),
     ("UPDATE forecasts SET tag = tag + 1 WHERE seq = {s}", "does not match its hash: the row was altered"),
     ("UPDATE forecasts SET tag = NULL WHERE seq = {s}", "stores no hash"),
     ("DELETE FROM forecasts WHERE seq = {s}", "deleted or inserted"),
 ])
-def test_an_altered_row_between_marks_is_named(bulk, monkeypatch, batched, statement, named):
-    monkeypatch.setattr(store, "VECTORISED_VERIFY_FROM", 0 if batched else 10**9)
-    target = [s for s in _forecast_seqs(bulk) if s % integrity.MARK_EVERY == 300][0]
+@pytest.mark.parametrize("half", ["older", "newer"])
+def test_an_altered_row_between_marks_is_named(bulk, monkeypatch, how, statement, named, half):
+    _checked(monkeypatch, how)
+    target = [s for s in _forecast_seqs(bulk) if s % integrity.MARK_EVERY == 300][0 if half == "older" else -1]
     _sql(bulk, statement.format(s=target))
     result = bulk.verify()
     expected = target + 1 if statement.startswith("DELETE") else target
