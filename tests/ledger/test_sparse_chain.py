@@ -6,7 +6,6 @@ the size (issue 10: disk)."""
 
 from __future__ import annotations
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -35,21 +34,17 @@ def bulk(ledger):
     return ledger
 
 
-def _sql(ledger, statement, params=()):
-    con = duckdb.connect(str(ledger.path))
-    try:
-        cur = con.execute(statement, list(params))
-        return cur.fetchall() if cur.description else []
-    finally:
-        con.close()
+@pytest.fixture
+def _sql(raw_sql):
+    return raw_sql
 
 
-def _forecast_seqs(ledger):
-    return [r[0] for r in _sql(ledger, "SELECT seq FROM forecasts ORDER BY seq")]
+def _forecast_seqs(ledger, sql):
+    return [r[0] for r in sql(ledger, "SELECT seq FROM forecasts ORDER BY seq")]
 
 
-def test_a_bulk_append_stores_full_hashes_on_its_marks_only(bulk):
-    seqs = _forecast_seqs(bulk)
+def test_a_bulk_append_stores_full_hashes_on_its_marks_only(bulk, _sql):
+    seqs = _forecast_seqs(bulk, _sql)
     first, last = seqs[0], seqs[-2]  # the last one is the live forecast
     stored = {r[0] for r in _sql(bulk, "SELECT seq FROM forecasts WHERE hash IS NOT NULL")}
     marks = {s for s in seqs[:-1] if s % integrity.MARK_EVERY == 0} | {first, last}
@@ -86,9 +81,9 @@ def test_a_sparse_chain_verifies_as_the_walk_does(bulk, monkeypatch, how):
     ("DELETE FROM forecasts WHERE seq = {s}", "deleted or inserted"),
 ])
 @pytest.mark.parametrize("half", ["older", "newer"])
-def test_an_altered_row_between_marks_is_named(bulk, monkeypatch, how, statement, named, half):
+def test_an_altered_row_between_marks_is_named(bulk, monkeypatch, how, statement, named, half, _sql):
     _checked(monkeypatch, how)
-    target = [s for s in _forecast_seqs(bulk) if s % integrity.MARK_EVERY == 300][0 if half == "older" else -1]
+    target = [s for s in _forecast_seqs(bulk, _sql) if s % integrity.MARK_EVERY == 300][0 if half == "older" else -1]
     _sql(bulk, statement.format(s=target))
     result = bulk.verify()
     expected = target + 1 if statement.startswith("DELETE") else target
@@ -96,7 +91,7 @@ def test_an_altered_row_between_marks_is_named(bulk, monkeypatch, how, statement
     assert (result.table, result.seq) == ("forecasts", expected)
 
 
-def test_a_forged_appended_row_without_a_hash_is_named_and_the_head_still_computed(bulk):
+def test_a_forged_appended_row_without_a_hash_is_named_and_the_head_still_computed(bulk, _sql):
     head = bulk.storage.head()
     cols = ["seq", "question", "forecaster", "made_at", "probability", "source", "backtest", "retracted",
             "recorded_at"]
@@ -110,7 +105,7 @@ def test_a_forged_appended_row_without_a_hash_is_named_and_the_head_still_comput
         bulk.log("live", 0.4, by="alice")  # writes refuse a ledger that fails its check
 
 
-def test_export_carries_every_rows_hashes_and_restores_to_the_same_head(bulk, tmp_path):
+def test_export_carries_every_rows_hashes_and_restores_to_the_same_head(bulk, tmp_path, _sql):
     files = bulk.export(tmp_path / "out", "parquet")
     exported = pd.read_parquet(files["forecasts"])
     assert exported["hash"].notna().all() and exported["prev_hash"].notna().all()
@@ -127,15 +122,15 @@ def test_export_carries_every_rows_hashes_and_restores_to_the_same_head(bulk, tm
         bulk, "SELECT tag FROM forecasts ORDER BY seq")]
 
 
-def test_export_refuses_a_tampered_ledger(bulk, tmp_path):
-    target = [s for s in _forecast_seqs(bulk) if s % integrity.MARK_EVERY == 5][0]
+def test_export_refuses_a_tampered_ledger(bulk, tmp_path, _sql):
+    target = [s for s in _forecast_seqs(bulk, _sql) if s % integrity.MARK_EVERY == 5][0]
     _sql(bulk, "UPDATE forecasts SET probability = 0.5 WHERE seq = ?", [target])
     with pytest.raises(IntegrityError, match="does not verify; nothing exported"):
         bulk.export(tmp_path / "out", "csv")
 
 
-def test_a_head_between_marks_anchors_verify(bulk):
-    seqs = _forecast_seqs(bulk)
+def test_a_head_between_marks_anchors_verify(bulk, _sql):
+    seqs = _forecast_seqs(bulk, _sql)
     middle = [s for s in seqs if s % integrity.MARK_EVERY == 100][0]
     rows = {v[0]: (t, c, v) for t, c, v in bulk.storage.chain()}
     walked_to = integrity.verify_rows(r for s, r in sorted(rows.items()) if s <= middle)
