@@ -278,7 +278,7 @@ class DuckDBStorage:
             if pending:
                 con.close()
                 con = self._connect_once()
-                migrations.migrate(con)
+                self._migrate(con)
                 if not write:
                     con.close()
                     con = self._connect_once(read_only=True)
@@ -287,6 +287,23 @@ class DuckDBStorage:
             raise
         self._migrated = True
         return con
+
+    def _migrate(self, con: duckdb.DuckDBPyConnection) -> list[str]:
+        """Bring the ledger's schema up to date (:func:`~forecasts.ledger.migrations.migrate`);
+        a migration that fails is one line: a write the file or folder refuses (open it once
+        where it can be written), or a schema that does not match its migrations table."""
+        try:
+            return migrations.migrate(con)
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            failure = self._failure(exc, final=True) if isinstance(exc, duckdb.IOException | duckdb.TransactionException) \
+                else None
+            if failure is not None and str(failure).startswith("cannot write"):
+                raise StoreCorrupt(f"ledger {self.path} was written by an older forecasts and its schema must be "
+                                   f"brought up to date, which needs a write ({first}); open it once where its "
+                                   "file and folder are writable (forecasts init)") from None
+            raise StoreCorrupt(f"ledger {self.path} is damaged: its schema does not match its migrations table "
+                               f"({first}); restore it from an export or a backup") from None
 
     def _failure(self, exc: duckdb.Error | OSError, *, final: bool) -> ForecastsError | None:
         """The ledger error for a storage failure; ``None`` for one worth retrying (a file
@@ -401,7 +418,7 @@ class DuckDBStorage:
 
         def work(con: duckdb.DuckDBPyConnection) -> None:
             _check_ledger(con, self.path, blank_ok=True)
-            names.extend(migrations.migrate(con))
+            names.extend(self._migrate(con))
 
         self._run(work, create=True)
         self._migrated = True
@@ -411,7 +428,7 @@ class DuckDBStorage:
         """Run ``work`` in one write transaction: committed if it returns, rolled back if it
         raises (and then re-run only if the file was caught half-written)."""
 
-        return self._run(lambda con: _atomically(con, lambda: work(_DuckDBTransaction(con, _head(con), domain.now()))),
+        return self._run(lambda con: migrations.atomically(con, lambda: work(_DuckDBTransaction(con, _head(con), domain.now()))),
                          write=True)
 
     # ------------------------------------------------------------------ reads
@@ -660,22 +677,7 @@ class DuckDBStorage:
                 raise IntegrityError(f"the export does not verify, nothing restored: {result.problem}")
             return counts
 
-        return self._run(lambda con: _atomically(con, lambda: load(con)), write=True)
-
-
-def _atomically[R](con: duckdb.DuckDBPyConnection, body: Callable[[], R]) -> R:
-    """``body()`` in one transaction on ``con``: committed if it returns, rolled back if it raises."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        result = body()
-        con.execute("COMMIT")
-        return result
-    except BaseException:
-        try:
-            con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass  # DuckDB already rolled back the failed transaction itself
-        raise
+        return self._run(lambda con: migrations.atomically(con, lambda: load(con)), write=True)
 
 
 # ---------------------------------------------------------------------- SQL

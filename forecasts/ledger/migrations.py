@@ -176,16 +176,27 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     for version, migration in enumerate(MIGRATIONS, start=1):
         if version in done:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        def step(migration: Callable[[duckdb.DuckDBPyConnection], None] = migration, version: int = version) -> None:
             migration(con)
-            con.execute(
-                "INSERT INTO _forecasts_migrations VALUES (?, ?, ?)",
-                [version, migration.__name__, now()],
-            )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            con.execute("INSERT INTO _forecasts_migrations VALUES (?, ?, ?)", [version, migration.__name__, now()])
+
+        atomically(con, step)
         names.append(migration.__name__)
     return names
+
+
+def atomically[R](con: duckdb.DuckDBPyConnection, body: Callable[[], R]) -> R:
+    """``body()`` in one transaction on ``con``: committed if it returns, rolled back if it
+    raises; the error raised is the first one (a rollback that DuckDB has already done itself,
+    after a failed commit, is not an error)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        result = body()
+        con.execute("COMMIT")
+        return result
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise

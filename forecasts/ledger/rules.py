@@ -486,11 +486,17 @@ def check_forecast_frame(frame: pd.DataFrame, questions: pd.DataFrame, *, source
     text = _objects(df["rationale"])
     given = np.flatnonzero(~pd.isna(text))
     rationale = np.full(n, None, dtype=object)
-    if len(given):
-        bad_text = np.zeros(n, dtype=bool)
-        bad_text[given] = [not isinstance(v, str) or len(v) > 10_000 or "\x00" in v for v in text[given].tolist()]
-        problems.flag(bad_text, InvalidInput, "rationale is not text of at most 10,000 characters")
-        rationale[given] = [(v.strip() or None) if isinstance(v, str) else None for v in text[given].tolist()]
+    if len(given):  # each by the rule of the live path (domain.optional_text)
+        refused_text: dict[int, str] = {}
+        for i, v in zip(given.tolist(), text[given].tolist(), strict=True):
+            try:
+                rationale[i] = domain.optional_text(v, "rationale")
+            except InvalidInput as exc:
+                refused_text[i] = exc.message
+        if refused_text:
+            bad_text = np.zeros(n, dtype=bool)
+            bad_text[list(refused_text)] = True
+            problems.flag(bad_text, InvalidInput, lambda i: refused_text[i])
 
     if problems.found and not skip_malformed:
         problems.raise_if_any()

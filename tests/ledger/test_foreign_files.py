@@ -106,6 +106,9 @@ def _tamper(ledger: Ledger, statement: str) -> None:
     ("DROP TABLE events", "table events is missing"),
     ("DROP TABLE _forecasts_writes", "table _forecasts_writes is missing"),
     ("DROP TABLE _forecasts_migrations", "migrations table is missing"),
+    # the newest migration's row deleted: the migration would run again on a schema that has it
+    ("DELETE FROM _forecasts_migrations WHERE version = (SELECT max(version) FROM _forecasts_migrations)",
+     "its schema does not match its migrations table"),
 ])
 def test_a_newer_or_damaged_ledger_is_named_not_a_traceback(ledger, open_question, cli, statement, message):
     ledger.log("rain", 0.3, by="alice")
@@ -116,6 +119,50 @@ def test_a_newer_or_damaged_ledger_is_named_not_a_traceback(ledger, open_questio
         assert result.returncode == 1 and message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr and "CatalogException" not in result.stderr
     assert ledger.path.read_bytes() == before
+
+
+def _immutable(*paths: Path) -> bool:
+    """``chattr +i`` on ``paths`` where the file system takes it (root ignores file modes)."""
+    return shutil.which("chattr") is not None and subprocess.run(
+        ["chattr", "+i", *map(str, paths)], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("schema", ["older", "current"])
+def test_a_write_the_folder_refuses_is_one_line_with_the_first_error(tmp_path, schema):
+    """A ledger in a folder that refuses new files (its write-ahead log cannot be made): a
+    write fails at its commit, and an older schema cannot be brought up to date; either is one
+    line naming the real error (the rollback after it is not one), and nothing changes."""
+    from forecasts import domain
+    from forecasts.ledger import migrations
+
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    path = folder / "ledger.duckdb"
+    if schema == "older":  # schema 3, as written before the sparse chain
+        con = duckdb.connect(str(path))
+        con.execute("CREATE TABLE _forecasts_migrations (version INTEGER NOT NULL, name VARCHAR NOT NULL, "
+                    "applied_at TIMESTAMP NOT NULL)")
+        for version, step in enumerate(migrations.MIGRATIONS[:3], start=1):
+            step(con)
+            con.execute("INSERT INTO _forecasts_migrations VALUES (?, ?, ?)", [version, step.__name__, domain.now()])
+        con.close()
+    else:
+        Ledger.open(path, create=True).add_question("rain", title="Rain?", closes="2300-01-01")
+    before = path.read_bytes()
+    if not _immutable(folder):
+        pytest.skip("this file system does not take chattr +i")
+    try:
+        args = ("questions",) if schema == "older" else ("question", "add", "snow", "--title", "Snow?",
+                                                          "--closes", "2300-01-01")
+        result = subprocess.run([sys.executable, "-m", "forecasts.cli", *args, "--db", str(path)],
+                                capture_output=True, text=True)
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr and "rollback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    expected = "brought up to date, which needs a write" if schema == "older" else "cannot write to ledger"
+    assert expected in result.stderr and "Operation not permitted" in result.stderr
+    assert path.read_bytes() == before
 
 
 def test_flipped_bytes_are_one_clear_error_for_every_command(ledger, open_question, cli):

@@ -6,13 +6,13 @@ on a DuckDB file and on the team ledger."""
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
 
 from forecasts import domain
-from forecasts.errors import InvalidInput, QuestionClosed
+from forecasts.errors import ImportRejected, InvalidInput, QuestionClosed
 from forecasts.ledger import integrity, rules
 from forecasts.ledger.migrations import COLUMNS
 
@@ -322,11 +322,23 @@ def test_escape_sequences_are_refused_on_input(ledger, open_question, cli, snaps
     assert snapshot(ledger) == before
 
 
-def test_escape_sequences_in_imported_text_are_printed_harmlessly(ledger, cli):
+def test_escape_sequences_are_refused_in_imported_text(ledger, snapshot):
+    """The import path keeps the rule of the live path (domain.optional_text): a rationale
+    holding an escape sequence is refused, naming its line."""
     ledger.add_question("rain", title="Will it rain?", opens="2020-01-01", closes="2300-01-01")
-    ledger.import_forecast_frame(pd.DataFrame([{"question": "rain", "forecaster": "alice", "probability": 0.3,
-                                                "made_at": "2021-01-01", "rationale": f"{ESCAPES} gotcha"}]),
-                                 source="import:x")
+    before = snapshot(ledger)
+    with pytest.raises(ImportRejected, match="line 2: rationale contains the control character"):
+        ledger.import_forecast_frame(pd.DataFrame([{"question": "rain", "forecaster": "alice", "probability": 0.3,
+                                                    "made_at": "2021-01-01", "rationale": f"{ESCAPES} gotcha"}]),
+                                     source="import:x")
+    assert snapshot(ledger) == before
+
+
+def test_escape_sequences_already_in_a_ledger_are_printed_harmlessly(ledger, cli, raw_sql):
+    """Text written before the rule, or past the tool, is written out visibly, never raw."""
+    ledger.add_question("rain", title="Will it rain?", opens="2020-01-01", closes="2300-01-01")
+    _forge(ledger, raw_sql, "forecasts", **_forecast(made_at=datetime(2021, 1, 1), rationale=f"{ESCAPES} gotcha",
+                                                     source="import:x", recorded_at=ledger.storage.now()))
     shown = cli("history", "rain")
     assert shown.returncode == 0
     assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout
