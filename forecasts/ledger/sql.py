@@ -240,11 +240,14 @@ def find_hash_sql() -> str:
 def last_write_check_sql() -> str:
     """In one statement (one snapshot, even while others write): the newest record of the log
     of writes ``seq, hash, mac``, the hash of the chain's row at that ``seq`` (NULL if there is
-    none) and the chain's newest ``seq``; no row while the log is empty."""
-    at = ", ".join(f"(SELECT hash FROM {t} WHERE seq = w.seq)" for t in LEDGER_TABLES)
+    none) and the chain's newest ``seq``; no row while the log is empty.  The row at that
+    ``seq`` is found by joins on the one-row log, which DuckDB prunes by its zone maps (a
+    correlated subquery per table read every hash: 0.2 s at a million forecasts)."""
+    joins = " ".join(f"LEFT JOIN {t} t{i} ON t{i}.seq = w.seq" for i, t in enumerate(LEDGER_TABLES))
+    at = ", ".join(f"t{i}.hash" for i in range(len(LEDGER_TABLES)))
     return (f"SELECT w.seq, w.hash, w.mac, coalesce({at}) AS chain_hash, "
             f"(SELECT seq FROM ({head_sql()}) hd) AS head_seq "
-            f"FROM (SELECT seq, hash, mac FROM {WRITES_TABLE} ORDER BY seq DESC LIMIT 1) w")
+            f"FROM (SELECT seq, hash, mac FROM {WRITES_TABLE} ORDER BY seq DESC LIMIT 1) w {joins}")
 
 
 def last_write_sql() -> str:
