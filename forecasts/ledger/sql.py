@@ -118,8 +118,11 @@ def forecasts_sql(clock: str) -> str:
                                   FROM forecasts WHERE corrects IS NOT NULL AND recorded_at <= $as_of) ck
                    WHERE k = 1) c
           ON c.corrects = b.seq AND c.made_at = b.made_at AND c.recorded_at <= b.recorded_at + {grace}
-        LEFT JOIN (SELECT corrects, min(made_at) AS ended_at FROM forecasts
-                   WHERE corrects IS NOT NULL AND retracted AND recorded_at <= $as_of GROUP BY corrects) e
+        LEFT JOIN (SELECT corrects, ended_at FROM (
+                     SELECT corrects, min(made_at) OVER (PARTITION BY corrects) AS ended_at,
+                            row_number() OVER (PARTITION BY corrects ORDER BY seq) AS k
+                     FROM forecasts WHERE corrects IS NOT NULL AND retracted AND recorded_at <= $as_of) ek
+                   WHERE k = 1) e
           ON e.corrects = b.seq AND e.ended_at > b.made_at
         WHERE c.seq IS NULL OR NOT c.retracted"""
 
