@@ -1170,6 +1170,8 @@ def _group_keys(frame: pd.DataFrame, by: str, questions: pd.DataFrame) -> pd.Dat
     if by == "kind":
         return frame.assign(group=frame["question"].map(qi["kind"]).astype(str))
     if by == "period":
+        if frame.empty:  # nothing to map (pandas cannot map an empty column onto no closes)
+            return frame.assign(group=pd.Series(dtype=object, index=frame.index))
         closes = pd.to_datetime(frame["question"].map(qi["closes_at"]))
         return frame.assign(group=closes.dt.to_period("Q").astype(str))
     tags = frame["question"].map(tags_of(questions))
