@@ -3,8 +3,8 @@
 Each builder returns SQL in which ``$name`` marks a parameter (``$as_of``, ``$q``, ``$f``); a
 backend turns the marks into its driver's placeholders with :func:`placeholders`.  The SQL is
 the common subset of DuckDB and PostgreSQL: every subquery has an alias, columns are named
-(no ``SELECT * EXCLUDE``), and the one aggregate that differs (a list of distinct values) is
-chosen by ``dialect``.
+(no ``SELECT * EXCLUDE``), and the one aggregate and the one expression that differ (a list of
+distinct values; a time in microseconds, :func:`epoch_us`) are chosen by ``dialect``.
 
 The semantics, the same on every backend:
 
@@ -49,6 +49,12 @@ def placeholders(sql: str, dialect: Dialect) -> str:
 def stored_columns(table: str) -> str:
     """A table's columns as stored, without the hashes."""
     return ", ".join(COLUMNS[table])
+
+
+def epoch_us(expr: str, dialect: Dialect) -> str:
+    """SQL for a timestamp as whole microseconds since the epoch, exactly, on either backend (the
+    one expression the two write differently: PostgreSQL's ``EXTRACT`` gives numeric seconds)."""
+    return f"epoch_us({expr})" if dialect == "duckdb" else f"CAST(EXTRACT(EPOCH FROM {expr}) * 1000000 AS BIGINT)"
 
 
 def clock_filter(world: str | None, clock: str, alias: str = "") -> str:
