@@ -141,9 +141,9 @@ def test_every_public_function_has_type_hints():
 
 
 def test_the_scoring_package_loads_each_name_from_its_module_on_first_use():
-    """``forecasts.scoring`` imports nothing itself (so its options load no numpy or pandas);
-    each public name comes from the module ``_HOMES`` names, the same list as ``__all__`` and
-    as the imports the type checker reads."""
+    """``forecasts.scoring`` imports nothing itself (so its SQL path and its options load no
+    numpy or pandas); each public name comes from the module ``_HOMES`` names, the same list
+    as ``__all__`` and as the imports the type checker reads."""
     import importlib
     import subprocess
     import sys
@@ -159,7 +159,7 @@ def test_the_scoring_package_loads_each_name_from_its_module_on_first_use():
     assert typed == {f"forecasts.scoring.{module}.{name}" for name, module in homes.items()}
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         scoring.nothing  # noqa: B018
-    probe = ("import sys, forecasts.scoring, forecasts.scoring.options\n"
+    probe = ("import sys, forecasts.scoring, forecasts.scoring.sql, forecasts.runs.scores\n"
              "from forecasts.scoring import SCORE_RULES\n"
              "print(sorted(m for m in ('numpy', 'pandas', 'numba') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)

@@ -6,9 +6,10 @@ here prints; the CLI formats the DataFrames and dicts returned.
 
 Importing this package loads nothing: each name below is imported from its
 module when first used (``from forecasts.scoring import score_table`` loads
-numpy and pandas then), so :mod:`forecasts.scoring.options` serves the command
-line without either. scipy (isotonic regression) and numba (the large-frame
-fast path) are imported inside the functions that need them.
+numpy and pandas then), so :mod:`forecasts.scoring.options` and
+:mod:`forecasts.scoring.sql` serve the command line without either. scipy
+(isotonic regression) and numba (the large-frame fast path) are imported
+inside the functions that need them.
 
 Errors and argument names
 -------------------------
@@ -44,6 +45,10 @@ calibration
     Cox slope and intercept, ECE, calibration tables, a text chart.
 compare
     Skill scores and paired comparisons with bootstrap intervals.
+sql
+    The time-averaged score table as one SQL query over the ledger's as-of
+    reads, so a database computes it (standard library only; the same numbers
+    as ``timeavg``, which stays the reference).
 
 Where our conventions differ from other tools
 ---------------------------------------------
