@@ -9,8 +9,6 @@ import itertools
 import math
 import os
 import shutil
-import subprocess
-import sys
 from datetime import datetime, timedelta
 
 import pytest
@@ -22,6 +20,7 @@ from forecasts.errors import InvalidDate, InvalidInput, UnknownForecaster
 from forecasts.ledger import Ledger, rules
 from forecasts.runs.scores import ledger_scores, scoring_frames
 from forecasts.scoring import score_table, track_records
+from tests.conftest import modules_loaded
 
 GROUPINGS = ("forecaster", "question", "kind", "period", "tag")
 #: Every rule the database computes, the log score in nats and in bits.
@@ -298,9 +297,4 @@ def test_an_empty_ledger(ledger):
                                   ["score", "--rule", "log", "--bits", "--live-only"],
                                   ["score", "--rule", "baseline", "--backtests", "--group-by", "period"]])
 def test_score_loads_neither_pandas_nor_numba(small, args):
-    code = ("import sys, runpy; sys.argv = ['forecasts', *sys.argv[1:]]\n"
-            "try:\n    runpy.run_module('forecasts.cli', run_name='__main__')\n"
-            "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
-            "print(sorted(m for m in ('pandas', 'numpy', 'numba', 'pyarrow', 'scipy') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
-    assert out.returncode == 0 and out.stdout.strip().endswith("[]"), out.stdout + out.stderr
+    assert modules_loaded(args, ("pandas", "numpy", "numba", "pyarrow", "scipy")) == []
