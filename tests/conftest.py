@@ -14,6 +14,7 @@ PostgreSQL installation the server's half skips, saying so; CI (``.ci/run``) ins
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -175,6 +176,18 @@ def _run_process(*args: str, env: dict | None = None, cwd: Path | None = None) -
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "forecasts.cli", *args], capture_output=True,
                           text=True, env=full_env, cwd=cwd, timeout=300)
+
+
+def modules_loaded(args: list[str], modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` the command line ``forecasts *args`` loads, run as a process of its
+    own (``FORECASTS_DB`` naming this test's ledger); the command must succeed."""
+    code = ("import json, sys, runpy; wanted = sys.argv[1].split(','); sys.argv = ['forecasts', *sys.argv[2:]]\n"
+            "try:\n    runpy.run_module('forecasts.cli', run_name='__main__')\n"
+            "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "print(json.dumps(sorted(m for m in wanted if m in sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code, ",".join(modules), *args], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture

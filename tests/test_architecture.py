@@ -138,3 +138,29 @@ def test_every_public_function_has_type_hints():
 
         check(tree.body, name, False)
     assert not missing, missing
+
+
+def test_the_scoring_package_loads_each_name_from_its_module_on_first_use():
+    """``forecasts.scoring`` imports nothing itself (so its SQL path and its options load no
+    numpy or pandas); each public name comes from the module ``_HOMES`` names, the same list
+    as ``__all__`` and as the imports the type checker reads."""
+    import importlib
+    import subprocess
+    import sys
+
+    import forecasts.scoring as scoring
+
+    homes = {name: module for module, names in scoring._HOMES.items() for name in names}
+    assert sorted(homes) == sorted(scoring.__all__)
+    for name, module in homes.items():
+        assert getattr(scoring, name) is getattr(importlib.import_module(f"forecasts.scoring.{module}"), name)
+    typed = {f"{node.module}.{a.name}" for node in ast.walk(ast.parse((PACKAGE / "scoring" / "__init__.py").read_text()))
+             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("forecasts.") for a in node.names}
+    assert typed == {f"forecasts.scoring.{module}.{name}" for name, module in homes.items()}
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        scoring.nothing  # noqa: B018
+    probe = ("import sys, forecasts.scoring, forecasts.scoring.sql, forecasts.runs.scores\n"
+             "from forecasts.scoring import SCORE_RULES\n"
+             "print(sorted(m for m in ('numpy', 'pandas', 'numba') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

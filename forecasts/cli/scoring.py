@@ -2,14 +2,16 @@
 period) and ``calibration`` (CORP decomposition, Spiegelhalter's Z, Cox slope and intercept, ECE
 and a text reliability chart).
 
-The commands read the ledger as of ``--as-of`` and print what :mod:`forecasts.scoring` returns;
-the library checks the grouping, the rule, the reference and the bins, so nothing is re-checked
-here.  pandas and the scoring code are imported inside the commands.
+``score`` prints the table :func:`forecasts.runs.scores.ledger_scores` gives for the ledger as of
+``--as-of`` (plain records: computed by the database where it can, without pandas);
+``calibration`` reads the frames (:func:`forecasts.runs.scores.scoring_frames`) and prints what
+:mod:`forecasts.scoring` returns.  The library checks the grouping, the rule, the reference and
+the bins, so nothing is re-checked here; it is imported inside the commands.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -17,26 +19,9 @@ from forecasts.cli.options import AsOf, Db, Json, Wide, open_ledger
 from forecasts.cli.output import line, plain, records, table, write_json
 
 if TYPE_CHECKING:
-    from forecasts.scoring import CalibrationGrouping, ScoreGrouping, ScoreRule
+    from forecasts.scoring import CalibrationGrouping
 
 app = typer.Typer()
-
-
-def _frames(db: str | None, as_of: str | None, live: bool = False,
-            backtests: bool = False) -> tuple[tuple[Any, Any, Any], int]:
-    """The forecasts, questions and resolutions to score, and how many backtest rows were
-    left out (all of them unless ``backtests``: a replay is not a track record)."""
-    ledger = open_ledger(db)
-    forecasts = ledger.forecasts(as_of)
-    replayed = forecasts["backtest"].astype(bool).to_numpy()
-    left_out = 0 if backtests else int(replayed.sum())
-    if left_out:
-        forecasts = forecasts[~replayed]
-    if live:
-        from forecasts.scoring import live_only
-
-        forecasts = live_only(forecasts)
-    return (forecasts, ledger.questions(as_of), ledger.resolutions(as_of)), left_out
 
 
 def _backtests_line(left_out: int) -> None:
@@ -86,33 +71,27 @@ def score(
     By forecaster, the ``record`` column says whether each track record is live, imported
     (forecasts that came in with 'forecasts import') or live+imported; --live-only scores the
     live forecasts alone."""
-    from forecasts.scoring import score_table, track_records
+    from forecasts.runs.scores import ledger_scores
 
     by = _grouping(group_by, by)
-    frames, left_out = _frames(db, as_of, live_only, backtests)
-    # the library checks by and rule itself (InvalidInput, exit 2); the casts only say so to the type checker
-    scores = score_table(*frames, by=cast("ScoreGrouping", by), rule=cast("ScoreRule", rule),
-                         relative_to=relative_to, as_of=as_of,
-                         log_base=2 if bits else "e").rename_axis(by).reset_index()
-    if by == "forecaster":
-        kinds = track_records(frames[0])
-        scores.insert(1, "record", scores["forecaster"].astype(str).map(kinds))
+    # the library checks by, rule and the reference (InvalidInput, exit 2) and chooses how to compute the table
+    scores = ledger_scores(open_ledger(db), by=by, rule=rule, relative_to=relative_to, as_of=as_of,
+                           log_base=2 if bits else "e", live_only=live_only, backtests=backtests)
     if as_json:
-        write_json({"rule": rule, "by": by, "higher_is_better": scores.attrs.get("higher_is_better"),
-                    "live_only": live_only, "backtest_rows_left_out": left_out,
-                    "excluded": plain(scores.attrs.get("excluded", {})),
-                    "rows": records(scores)})
+        write_json({"rule": rule, "by": by, "higher_is_better": scores.higher_is_better, "live_only": live_only,
+                    "backtest_rows_left_out": scores.backtest_rows_left_out, "excluded": scores.excluded,
+                    "rows": records(scores.rows)})
         return
-    better = "higher" if scores.attrs.get("higher_is_better") else "lower"
+    better = "higher" if scores.higher_is_better else "lower"
     unit = {"brier": "Brier 0-1", "log": "log score in " + ("bits" if bits else "nats"), "spherical": "spherical",
             "baseline": "Metaculus baseline", "peer": "Metaculus peer"}[rule]
     cols = [by] + (["record"] if by == "forecaster" else []) + ["n_questions", "n_forecasts", "score", "coverage"] \
         + (["relative", "n_relative"] if relative_to else [])
     scope = ", live forecasts only" if live_only else ""
-    table(scores, cols, title=f"{unit}, time-averaged ({better} is better){scope}", empty="no resolved questions to score",
-          wide=wide)
-    line(_excluded_line(scores.attrs.get("excluded", {})))
-    _backtests_line(left_out)
+    table(scores.rows, cols, title=f"{unit}, time-averaged ({better} is better){scope}",
+          empty="no resolved questions to score", wide=wide)
+    line(_excluded_line(scores.excluded))
+    _backtests_line(scores.backtest_rows_left_out)
     line("every resolved question counts here; 'forecasts calibration' counts only those past their scheduled "
          "close, so its Brier can differ")
 
@@ -134,6 +113,7 @@ def calibration(
     """Calibration of binary forecasts on questions past their scheduled close: CORP decomposition,
     Spiegelhalter's Z, Cox slope and intercept and ECE per group, as one table (the --top groups
     with the most questions); --charts adds a text reliability chart per group shown."""
+    from forecasts.runs.scores import scoring_frames
     from forecasts.scoring import (
         calibration_cases,
         calibration_groups,
@@ -143,7 +123,7 @@ def calibration(
     )
 
     by = _grouping(group_by, by)
-    frames, left_out = _frames(db, as_of, backtests=backtests)
+    frames, left_out = scoring_frames(open_ledger(db), as_of, backtests=backtests)
     group = None if by == "all" else cast("CalibrationGrouping", by)  # checked by the library
     result = calibration_table(*frames, forecaster=forecaster, by=group, as_of=as_of, bins=bins)
     result = result.rename_axis(group or "group").reset_index()

@@ -212,6 +212,8 @@ def _progress_bar_off(con: duckdb.DuckDBPyConnection) -> None:
 class DuckDBStorage:
     """The ledger's rows in one DuckDB file (see the module docstring)."""
 
+    dialect: sql.Dialect = "duckdb"
+
     def __init__(self, path: str | os.PathLike, *, lock_timeout: float = 5.0):
         self.path = Path(path)
         self.location = str(self.path)
@@ -469,13 +471,15 @@ class DuckDBStorage:
                      raw: bool = False) -> list[dict[str, Any]]:
         query, params = sql.read_sql(table, clock, question, dialect="duckdb", forecaster=forecaster,
                                      include_backtest=include_backtest, latest=latest, raw=raw)
+        return decode_records({table: self.query(query, {"as_of": as_of, **params})})[table]
 
+    def query(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         def work(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-            cur = con.execute(query, {"as_of": as_of, **params})
+            cur = con.execute(query, params)
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
-        return decode_records({table: self._run(work)})[table]
+        return self._run(work)
 
     def records(self, tables: Sequence[Table], as_of: datetime, *, clock: Clock = "both",
                 question: str | None = None) -> dict[str, list[dict[str, Any]]]:

@@ -187,6 +187,8 @@ class _PgTransaction(Lookups):
 class PostgresStorage:
     """The ledger's rows in a PostgreSQL database (see the module docstring)."""
 
+    dialect: ledger_sql.Dialect = "postgres"
+
     def __init__(self, url: str, *, lock_timeout: float = 5.0):
         self.url = url
         self.location = redact(url)
@@ -434,17 +436,19 @@ class PostgresStorage:
     def read_records(self, table: Table, as_of: datetime, *, clock: Clock = "both", question: str | None = None,
                      forecaster: str | None = None, include_backtest: bool = True, latest: bool = True,
                      raw: bool = False) -> list[dict[str, Any]]:
-        from psycopg.rows import dict_row
-
         query, params = ledger_sql.read_sql(table, clock, question, dialect="postgres", forecaster=forecaster,
                                             include_backtest=include_backtest, latest=latest, raw=raw)
+        return decode_records({table: self.query(query, {"as_of": as_of, **params})})[table]
+
+    def query(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        from psycopg.rows import dict_row
 
         def work(conn: psycopg.Connection) -> list[dict[str, Any]]:
             with conn.cursor(row_factory=dict_row) as cur:
-                cur.execute(ledger_sql.placeholders(query, "postgres"), {"as_of": as_of, **params})  # type: ignore[arg-type]
+                cur.execute(ledger_sql.placeholders(query, "postgres"), params)  # type: ignore[arg-type]
                 return cur.fetchall()
 
-        return decode_records({table: self._run(work)})[table]
+        return self._run(work)
 
     def records(self, tables: Sequence[Table], as_of: datetime, *, clock: Clock = "both",
                 question: str | None = None) -> dict[str, list[dict[str, Any]]]:

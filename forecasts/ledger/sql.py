@@ -3,8 +3,8 @@
 Each builder returns SQL in which ``$name`` marks a parameter (``$as_of``, ``$q``, ``$f``); a
 backend turns the marks into its driver's placeholders with :func:`placeholders`.  The SQL is
 the common subset of DuckDB and PostgreSQL: every subquery has an alias, columns are named
-(no ``SELECT * EXCLUDE``), and the one aggregate that differs (a list of distinct values) is
-chosen by ``dialect``.
+(no ``SELECT * EXCLUDE``), and the one aggregate and the one expression that differ (a list of
+distinct values; a time in microseconds, :func:`epoch_us`) are chosen by ``dialect``.
 
 The semantics, the same on every backend:
 
@@ -49,6 +49,12 @@ def placeholders(sql: str, dialect: Dialect) -> str:
 def stored_columns(table: str) -> str:
     """A table's columns as stored, without the hashes."""
     return ", ".join(COLUMNS[table])
+
+
+def epoch_us(expr: str, dialect: Dialect) -> str:
+    """SQL for a timestamp as whole microseconds since the epoch, exactly, on either backend (the
+    one expression the two write differently: PostgreSQL's ``EXTRACT`` gives numeric seconds)."""
+    return f"epoch_us({expr})" if dialect == "duckdb" else f"CAST(EXTRACT(EPOCH FROM {expr}) * 1000000 AS BIGINT)"
 
 
 def clock_filter(world: str | None, clock: str, alias: str = "") -> str:
@@ -118,8 +124,11 @@ def forecasts_sql(clock: str) -> str:
                                   FROM forecasts WHERE corrects IS NOT NULL AND recorded_at <= $as_of) ck
                    WHERE k = 1) c
           ON c.corrects = b.seq AND c.made_at = b.made_at AND c.recorded_at <= b.recorded_at + {grace}
-        LEFT JOIN (SELECT corrects, min(made_at) AS ended_at FROM forecasts
-                   WHERE corrects IS NOT NULL AND retracted AND recorded_at <= $as_of GROUP BY corrects) e
+        LEFT JOIN (SELECT corrects, ended_at FROM (
+                     SELECT corrects, min(made_at) OVER (PARTITION BY corrects) AS ended_at,
+                            row_number() OVER (PARTITION BY corrects ORDER BY seq) AS k
+                     FROM forecasts WHERE corrects IS NOT NULL AND retracted AND recorded_at <= $as_of) ek
+                   WHERE k = 1) e
           ON e.corrects = b.seq AND e.ended_at > b.made_at
         WHERE c.seq IS NULL OR NOT c.retracted"""
 
@@ -240,11 +249,14 @@ def find_hash_sql() -> str:
 def last_write_check_sql() -> str:
     """In one statement (one snapshot, even while others write): the newest record of the log
     of writes ``seq, hash, mac``, the hash of the chain's row at that ``seq`` (NULL if there is
-    none) and the chain's newest ``seq``; no row while the log is empty."""
-    at = ", ".join(f"(SELECT hash FROM {t} WHERE seq = w.seq)" for t in LEDGER_TABLES)
+    none) and the chain's newest ``seq``; no row while the log is empty.  The row at that
+    ``seq`` is found by joins on the one-row log, which DuckDB prunes by its zone maps (a
+    correlated subquery per table read every hash: 0.2 s at a million forecasts)."""
+    joins = " ".join(f"LEFT JOIN {t} t{i} ON t{i}.seq = w.seq" for i, t in enumerate(LEDGER_TABLES))
+    at = ", ".join(f"t{i}.hash" for i in range(len(LEDGER_TABLES)))
     return (f"SELECT w.seq, w.hash, w.mac, coalesce({at}) AS chain_hash, "
             f"(SELECT seq FROM ({head_sql()}) hd) AS head_seq "
-            f"FROM (SELECT seq, hash, mac FROM {WRITES_TABLE} ORDER BY seq DESC LIMIT 1) w")
+            f"FROM (SELECT seq, hash, mac FROM {WRITES_TABLE} ORDER BY seq DESC LIMIT 1) w {joins}")
 
 
 def last_write_sql() -> str:

@@ -9,7 +9,9 @@ its API; a backend only stores and reads rows.  The interface is narrow on purpo
   ``recorded_at`` from the backend's clock (:attr:`Transaction.now`) and its place in the hash
   chain, and writes all or nothing;
 * **read** a table as of a moment (:meth:`Storage.read` as a DataFrame, :meth:`Storage.records`
-  as plain dicts for the fast path that must not load pandas), under either clock;
+  as plain dicts for the fast path that must not load pandas), under either clock, or a query
+  written over those reads (:meth:`Storage.query`: the database computes what is asked, such
+  as a score table, in its :attr:`Storage.dialect`);
 * the **chain**: its head, every row in ``seq`` order for :meth:`~forecasts.ledger.Ledger.verify`,
   where a given hash sits.
 
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from forecasts.ledger import integrity
+    from forecasts.ledger.sql import Dialect
 
 T = TypeVar("T")
 Table = Literal["questions", "forecasts", "events", "evidence", "resolutions", "amendments"]
@@ -132,6 +135,8 @@ class Storage(Protocol):
 
     #: Where the ledger lives, as shown in messages (a file path or a server URL).
     location: str
+    #: The SQL its reads are written in (:mod:`forecasts.ledger.sql` builds them for it).
+    dialect: Dialect
 
     def exists(self) -> bool: ...
 
@@ -174,6 +179,12 @@ class Storage(Protocol):
 
     def frame(self, query: str, params: dict[str, Any]) -> pd.DataFrame:
         """The result of one of the ledger's own queries (:mod:`forecasts.ledger.sql`) as a frame."""
+        ...
+
+    def query(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rows of a read written over the ledger's own SQL (:mod:`forecasts.ledger.sql`,
+        ``$name`` marks bound from ``params``) as plain dicts, values as the driver gives them
+        (JSON text not decoded), without pandas."""
         ...
 
     def head(self) -> Head: ...

@@ -51,7 +51,7 @@ from forecasts.errors import (
 from forecasts.ledger import integrity, rules
 from forecasts.ledger.duckdb_storage import DuckDBStorage
 from forecasts.ledger.migrations import LEDGER_TABLES, V1_TABLES
-from forecasts.ledger.sql import RULE_ROWS
+from forecasts.ledger.sql import RULE_ROWS, Dialect
 from forecasts.ledger.sql import rule_rows_sql as sql_rules
 from forecasts.ledger.storage import Clock, ExportFormat, Head, Storage, Table, Transaction
 from forecasts.paths import is_folder, output_folder
@@ -644,6 +644,22 @@ class Ledger:
         decoded; times are naive UTC datetimes.  Ordered by ``seq``.
         """
         return self.records_many((table,), as_of, clock=clock, question=question)[table]
+
+    @property
+    def dialect(self) -> Dialect:
+        """The SQL of the backend (``duckdb`` or ``postgres``): what :meth:`query` runs."""
+        return self.storage.dialect
+
+    def query(self, sql: str, as_of: object = None, *, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The rows of a read-only query written over the ledger's as-of reads
+        (:mod:`forecasts.ledger.sql`, in the backend's :attr:`dialect`), computed by the database
+        and returned as plain dicts without pandas: how a score table of millions of forecasts is
+        computed where the ledger lives (:mod:`forecasts.runs.scores`).  ``$as_of``, where the
+        query has it, is bound to ``as_of`` (default now, on the ledger's clock), the other
+        ``$name`` marks to ``params``.
+        """
+        moment = {"as_of": self._as_of(as_of)} if "$as_of" in sql else {}
+        return self.storage.query(sql, {**(params or {}), **moment})
 
     def records_many(self, tables: Sequence[Table], as_of: object = None, *, clock: Clock = "both",
                      question: str | None = None) -> dict[str, list[dict[str, Any]]]:

@@ -4,9 +4,12 @@ Pure functions over numpy arrays (``rules``, ``calibration``, ``compare``) and
 over the ledger's pandas frames (``timeavg``, ``calibration_table``). Nothing
 here prints; the CLI formats the DataFrames and dicts returned.
 
-Importing this package loads numpy and pandas only; scipy (isotonic
-regression) and numba (the large-frame fast path) are imported inside the
-functions that need them.
+Importing this package loads nothing: each name below is imported from its
+module when first used (``from forecasts.scoring import score_table`` loads
+numpy and pandas then), so :mod:`forecasts.scoring.options` and
+:mod:`forecasts.scoring.sql` serve the command line without either. scipy
+(isotonic regression) and numba (the large-frame fast path) are imported
+inside the functions that need them.
 
 Errors and argument names
 -------------------------
@@ -42,6 +45,10 @@ calibration
     Cox slope and intercept, ECE, calibration tables, a text chart.
 compare
     Skill scores and paired comparisons with bootstrap intervals.
+sql
+    The time-averaged score table as one SQL query over the ledger's as-of
+    reads, so a database computes it (standard library only; the same numbers
+    as ``timeavg``, which stays the reference).
 
 Where our conventions differ from other tools
 ---------------------------------------------
@@ -74,65 +81,87 @@ Where our conventions differ from other tools
   resamples, 90% pointwise bands).
 """
 
-from forecasts.scoring.calibration import (
-    calibration_cases,
-    calibration_groups,
-    calibration_in_the_large,
-    calibration_table,
-    cox,
-    decompose,
-    ece,
-    murphy,
-    reliability,
-    spiegelhalter,
-    text_reliability_chart,
-)
-from forecasts.scoring.compare import (
-    compare_forecasters,
-    paired_difference,
-    skill_score,
-    skill_table,
-    skill_vs_base_rate,
-)
-from forecasts.scoring.frames import TimeLike, live_only, track_records
-from forecasts.scoring.options import (
-    CALIBRATION_GROUPINGS,
-    LOSS_RULES,
-    MAX_BINS,
-    MIN_BINS,
-    SCORE_GROUPINGS,
-    SCORE_RULES,
-    Band,
-    CalibrationGrouping,
-    Engine,
-    LogBase,
-    LossRule,
-    ScoreGrouping,
-    ScoreRule,
-    Weighting,
-)
-from forecasts.scoring.rules import (
-    brier,
-    brier_two_category,
-    count_infinite,
-    log_score,
-    multi_brier,
-    multi_log_score,
-    multi_spherical,
-    rps,
-    spherical,
-)
-from forecasts.scoring.timeavg import (
-    baseline_scores,
-    holding_table,
-    metaculus_baseline,
-    metaculus_peer,
-    peer_scores,
-    relative_scores,
-    score_table,
-    spot_scores,
-    time_averaged,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the type checker sees; at run time __getattr__ imports each on first use
+    from forecasts.scoring.calibration import (
+        calibration_cases,
+        calibration_groups,
+        calibration_in_the_large,
+        calibration_table,
+        cox,
+        decompose,
+        ece,
+        murphy,
+        reliability,
+        spiegelhalter,
+        text_reliability_chart,
+    )
+    from forecasts.scoring.compare import (
+        compare_forecasters,
+        paired_difference,
+        skill_score,
+        skill_table,
+        skill_vs_base_rate,
+    )
+    from forecasts.scoring.frames import TimeLike, live_only, track_records
+    from forecasts.scoring.options import (
+        CALIBRATION_GROUPINGS,
+        LOSS_RULES,
+        MAX_BINS,
+        MIN_BINS,
+        SCORE_GROUPINGS,
+        SCORE_RULES,
+        Band,
+        CalibrationGrouping,
+        Engine,
+        LogBase,
+        LossRule,
+        ScoreGrouping,
+        ScoreRule,
+        Weighting,
+    )
+    from forecasts.scoring.rules import (
+        brier,
+        brier_two_category,
+        count_infinite,
+        log_score,
+        multi_brier,
+        multi_log_score,
+        multi_spherical,
+        rps,
+        spherical,
+    )
+    from forecasts.scoring.timeavg import (
+        baseline_scores,
+        holding_table,
+        metaculus_baseline,
+        metaculus_peer,
+        peer_scores,
+        relative_scores,
+        score_table,
+        spot_scores,
+        time_averaged,
+    )
+
+#: Where each public name lives: its module under :mod:`forecasts.scoring` (the imports above,
+#: for the type checker; a test keeps the two and ``__all__`` equal).
+_HOMES = {
+    "calibration": ("calibration_cases", "calibration_groups", "calibration_in_the_large", "calibration_table",
+                    "cox", "decompose", "ece", "murphy", "reliability", "spiegelhalter", "text_reliability_chart"),
+    "compare": ("compare_forecasters", "paired_difference", "skill_score", "skill_table", "skill_vs_base_rate"),
+    "frames": ("TimeLike", "live_only", "track_records"),
+    "options": ("CALIBRATION_GROUPINGS", "LOSS_RULES", "MAX_BINS", "MIN_BINS", "SCORE_GROUPINGS", "SCORE_RULES",
+                "Band", "CalibrationGrouping", "Engine", "LogBase", "LossRule", "ScoreGrouping", "ScoreRule",
+                "Weighting"),
+    "rules": ("brier", "brier_two_category", "count_infinite", "log_score", "multi_brier", "multi_log_score",
+              "multi_spherical", "rps", "spherical"),
+    "timeavg": ("baseline_scores", "holding_table", "metaculus_baseline", "metaculus_peer", "peer_scores",
+                "relative_scores", "score_table", "spot_scores", "time_averaged"),
+}
 
 __all__ = [
     "CALIBRATION_GROUPINGS",
@@ -187,3 +216,17 @@ __all__ = [
     "text_reliability_chart",
     "time_averaged",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use (PEP 562), then keep it here."""
+    for module, names in _HOMES.items():
+        if name in names:
+            value = getattr(importlib.import_module(f"forecasts.scoring.{module}"), name)
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module 'forecasts.scoring' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -42,9 +42,6 @@ __all__ = ["TimeLike", "check_forecasters", "example_frames", "to_timestamp"]
 #: a ``numpy.datetime64``, or None (now, or no cut-off: each function says which).
 type TimeLike = str | datetime | date | pd.Timestamp | np.datetime64 | None
 
-EXCLUSION_REASONS = ("ambiguous", "annulled", "unresolved", "unknown_question")
-
-
 def to_timestamp(value: TimeLike) -> np.datetime64 | None:
     """``as_of``-style input (str, datetime, Timestamp or None) as naive UTC datetime64[us].
 

@@ -15,11 +15,13 @@ from forecasts.errors import InvalidInput
 
 __all__ = [
     "CALIBRATION_GROUPINGS",
+    "EXCLUSION_REASONS",
     "LOSS_RULES",
     "MAX_BINS",
     "MIN_BINS",
     "SCORE_GROUPINGS",
     "SCORE_RULES",
+    "UNTAGGED",
     "Band",
     "CalibrationGrouping",
     "Engine",
@@ -53,6 +55,10 @@ LOSS_RULES: tuple[str, ...] = get_args(LossRule)
 SCORE_RULES: tuple[str, ...] = get_args(ScoreRule)
 SCORE_GROUPINGS: tuple[str, ...] = get_args(ScoreGrouping)
 CALIBRATION_GROUPINGS: tuple[str, ...] = get_args(CalibrationGrouping)
+#: Why a question is left out of a score table (``attrs["excluded"]``), in the tables' order.
+EXCLUSION_REASONS: tuple[str, ...] = ("ambiguous", "annulled", "unresolved", "unknown_question")
+#: The group of a question without tags, when a table groups by tag.
+UNTAGGED = "(untagged)"
 #: Bounds of an equal-width binning given as a number of bins.
 MIN_BINS, MAX_BINS = 2, 100
 

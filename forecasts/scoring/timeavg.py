@@ -86,9 +86,11 @@ from forecasts.scoring import frames as fr
 from forecasts.scoring import rules as rl
 from forecasts.scoring.frames import TimeLike, check_columns, forecaster_names
 from forecasts.scoring.options import (
+    EXCLUSION_REASONS,
     LOSS_RULES,
     SCORE_GROUPINGS,
     SCORE_RULES,
+    UNTAGGED,
     Engine,
     LogBase,
     LossRule,
@@ -184,7 +186,7 @@ def _prepare(forecasts, questions, resolutions, *, as_of=None, forecaster=None,
     kind = questions["kind"].to_numpy(dtype=object)
     closes = fr.as_us(questions["closes_at"])
     cutoff = fr.to_timestamp(as_of) if as_of is not None else fr.now_utc()
-    excluded = {"ambiguous": 0, "annulled": 0, "unresolved": 0, "unknown_question": 0}
+    excluded = dict.fromkeys(EXCLUSION_REASONS, 0)
     if past_close_only:
         excluded["before_scheduled_close"] = 0
     if binary_only:
@@ -1141,11 +1143,11 @@ def relative_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolution
 def tags_of(questions: pd.DataFrame) -> dict[str, list[str]]:
     """Question id -> list of tags (``["(untagged)"]`` when it has none)."""
     if "tags" not in questions.columns:
-        return {q: ["(untagged)"] for q in questions["id"]}
+        return {q: [UNTAGGED] for q in questions["id"]}
     out = {}
     for q, t in zip(questions["id"], questions["tags"], strict=True):
         tags = [str(x) for x in t] if isinstance(t, (list, tuple, np.ndarray)) else []
-        out[q] = tags or ["(untagged)"]
+        out[q] = tags or [UNTAGGED]
     return out
 
 
@@ -1170,6 +1172,8 @@ def _group_keys(frame: pd.DataFrame, by: str, questions: pd.DataFrame) -> pd.Dat
     if by == "kind":
         return frame.assign(group=frame["question"].map(qi["kind"]).astype(str))
     if by == "period":
+        if frame.empty:  # nothing to map (pandas cannot map an empty column onto no closes)
+            return frame.assign(group=pd.Series(dtype=object, index=frame.index))
         closes = pd.to_datetime(frame["question"].map(qi["closes_at"]))
         return frame.assign(group=closes.dt.to_period("Q").astype(str))
     tags = frame["question"].map(tags_of(questions))

@@ -5,12 +5,10 @@ commands ``questions``, ``history``, ``due`` and ``events`` never load pandas.""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from forecasts.cli.output import records
+from tests.conftest import modules_loaded
 
 
 def _plain(rows):
@@ -48,9 +46,4 @@ def test_history_and_due_records_are_their_frames(demo_copy):
 @pytest.mark.parametrize("args", [["questions"], ["history", "rain"], ["due"], ["events"], ["questions", "--json"]])
 def test_listings_load_no_pandas(open_question, ledger, args):
     ledger.log("rain", 0.3, by="alice")
-    code = ("import sys, runpy; sys.argv = ['forecasts', *sys.argv[1:]];\n"
-            "try:\n    runpy.run_module('forecasts.cli', run_name='__main__')\n"
-            "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
-            "print(sorted(m for m in ('pandas', 'numpy', 'pyarrow') if m in sys.modules))")
-    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
-    assert r.returncode == 0 and r.stdout.strip().endswith("[]"), r.stdout + r.stderr
+    assert modules_loaded(args, ("pandas", "numpy", "pyarrow")) == []

@@ -405,3 +405,24 @@ def test_event_actors_take_commas_so_the_shell_does_not_split_them(ledger, cli):
     assert cli("event", "add", "Talks", "--on", "2020-01-01", "--actors", "RUS,USA").returncode == 0
     assert ledger.add_event("More talks", on="2020-01-02", actors="RUS; USA ;")["actors"] == "RUS;USA"
     assert [e["actors"] for e in ledger.records("events")] == ["RUS;USA", "RUS;USA"]
+
+
+def test_a_query_over_the_as_of_reads_is_computed_by_the_database(ledger, open_question):
+    """``Ledger.query`` runs a read written over the ledger's own SQL in its dialect: ``$as_of``
+    bound to the moment (default now), other marks to ``params``; plain dicts, no pandas.  A
+    time in microseconds (``sql.epoch_us``) is exact on both backends."""
+    from forecasts.ledger import sql
+
+    first = ledger.log(open_question, 0.3, by="alice")
+    between = domain.now()
+    ledger.log(open_question, 0.6, by="bob")
+    count = f"SELECT count(*) AS n, sum(probability) AS total FROM ({sql.forecasts_sql('both')}) f WHERE forecaster <> $who"
+    assert ledger.query(count, params={"who": "nobody"}) == [{"n": 2, "total": pytest.approx(0.9)}]
+    assert ledger.query(count, between, params={"who": "nobody"}) == [{"n": 1, "total": 0.3}]
+    assert ledger.query(count, params={"who": "bob"}) == [{"n": 1, "total": 0.3}]
+    at = sql.epoch_us("CAST('2024-05-01 12:00:00.123457' AS TIMESTAMP)", ledger.dialect)
+    made = sql.epoch_us("made_at", ledger.dialect)
+    rows = ledger.query(f"SELECT {at} AS at, {made} AS made FROM forecasts WHERE seq = $seq", params={"seq": first["seq"]})
+    micros = (first["made_at"] - domain.parse_time("1970-01-01")) // timedelta(microseconds=1)
+    assert rows == [{"at": 1714564800123457, "made": micros}]
+    assert ledger.dialect in ("duckdb", "postgres")

@@ -480,6 +480,16 @@ def test_score_table_groupings(small_ledger):
     assert byq.loc["q4", "excluded_ambiguous"] == 1 and byq.loc["q4", "n_questions"] == 0
 
 
+@pytest.mark.parametrize("by", ["forecaster", "tag", "question", "kind", "period"])
+def test_score_table_of_nothing(small_ledger, by):
+    """A read as of before any question was recorded gives empty frames: an empty table (by
+    period it raised a pandas TypeError, mapping no forecasts onto no closes)."""
+    f, q, r = (frame.iloc[:0] for frame in small_ledger)
+    t = score_table(f, q, r, by=by)
+    assert t.empty and t.attrs["excluded"] == {"ambiguous": 0, "annulled": 0, "unresolved": 0,
+                                               "unknown_question": 0}
+
+
 def test_score_table_relative_to_forecaster_and_metaculus_rules(small_ledger):
     f, q, r = small_ledger
     t = score_table(f, q, r, relative_to="bob")
