@@ -223,9 +223,11 @@ def _read_arrow(p: Path, sep: str, na_values: Sequence[str]) -> Any:
                                convert_options=pacsv.ConvertOptions(
                                    column_types={n: pa.string() for n in names}, null_values=list(na_values),
                                    strings_can_be_null=True, quoted_strings_can_be_null=True))
+        if table.column_names != names:
+            return None
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError):
         return None
-    return table.to_pandas() if table.column_names == names else None
+    return table.to_pandas()
 
 
 def _first_line(p: Path, limit: int = -1) -> str:

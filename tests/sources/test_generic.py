@@ -257,12 +257,14 @@ def test_the_parallel_reader_reads_what_pandas_reads(path, na, monkeypatch):
     "a,a,b\n1,2,3\n",  # repeated names: pandas renames them
     "\ufeffa,b\n1,2\n",  # a byte-order mark
     "a,b\n1,2,3\n",  # a long row: refused by pandas, with its words
+    b"question_id,\xff\xfetitle\n1,x\n",  # a header that is not UTF-8
+    b"a,b\n1,\xff\n",  # a cell that is not UTF-8
 ])
 def test_the_parallel_reader_agrees_with_pandas_on_awkward_tables(tmp_path, text, monkeypatch):
     from forecasts.sources import generic
 
     path = tmp_path / "t.csv"
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
 
     def read() -> object:
         try:
