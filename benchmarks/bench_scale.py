@@ -31,7 +31,8 @@ Floors, measured in the same run on the same data:
 1. import: a new DuckDB file, ``CREATE TABLE`` + ``INSERT ... SELECT * FROM read_csv(...)`` of
    the same CSV (in a child process, timed the same way);
 2. verify: the canonical text of every ledger row (``forecasts.ledger.integrity.canonical``,
-   computed beforehand, not timed) stored with its ``prev_hash`` and ``hash`` in a Parquet file;
+   computed beforehand, not timed) stored with its ``prev_hash`` and ``hash`` (every row's, from
+   an export of the ledger) in a Parquet file;
    (a) one DuckDB query recomputing ``sha256(prev_hash || canonical)`` for every row in parallel
    and counting mismatches (child process), (b) a plain ``hashlib`` loop over the same bytes;
 3. score: one DuckDB SQL query on the ledger file (``lead(made_at) over (partition by question,
@@ -39,7 +40,8 @@ Floors, measured in the same run on the same data:
    resolved_at)], time-weighted 0-1 Brier per pair, mean per forecaster); ``forecasts score
    --json`` must give the same per-forecaster numbers (max abs difference printed, target 1e-12);
 4. disk: the ledger file vs the forecasts table's non-hash columns copied into a new DuckDB
-   file (and a second reference with the hashes as 32-byte BLOBs);
+   file (and, for reference, the same with both hashes on every row, as 64 hex characters and
+   as 32-byte BLOBs, from an export of the ledger);
 5. startup: ``forecasts log`` cold start.
 
 The import, SQL verify and SQL score floors run as child processes like the CLI steps, so their
@@ -230,8 +232,19 @@ def py(code: str) -> list[str]:
 
 # ---------------------------------------------------------------------- floors
 
-def verify_prep(db: Path, out: Path) -> int:
-    """Write every ledger row's canonical text, prev_hash and hash to ``out`` (Parquet)."""
+def full_export(db: Path, work: Path) -> dict[str, Path]:
+    """The ledger exported as Parquet: every row with its ``prev_hash`` and ``hash`` (a DuckDB
+    ledger stores the full hashes of some rows only; its export computes every row's)."""
+    from forecasts.ledger import Ledger
+
+    folder = work / "floor-export"
+    shutil.rmtree(folder, ignore_errors=True)
+    return {k: Path(v) for k, v in Ledger.open(db).export(folder, "parquet").items()}
+
+
+def verify_prep(exported: dict[str, Path], out: Path) -> int:
+    """Write every ledger row's canonical text (``integrity.canonical``), prev_hash and hash
+    (from :func:`full_export`) to ``out`` (Parquet)."""
     import duckdb
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -239,13 +252,14 @@ def verify_prep(db: Path, out: Path) -> int:
     from forecasts.ledger.integrity import canonical
     from forecasts.ledger.migrations import COLUMNS
 
-    con = duckdb.connect(str(db), read_only=True)
     schema = pa.schema([("seq", pa.int64()), ("canon", pa.string()), ("prev_hash", pa.string()), ("hash", pa.string())])
     writer = pq.ParquetWriter(str(out), schema)
     n = 0
+    con = duckdb.connect()
     for table, cols in COLUMNS.items():
         names = list(cols)
-        cur = con.execute(f"SELECT {', '.join(names)}, prev_hash, hash FROM {table} ORDER BY seq")
+        cur = con.execute(f"SELECT {', '.join(names)}, prev_hash, hash FROM read_parquet(?) ORDER BY seq",
+                          [str(exported[table])])
         while True:
             rows = cur.fetchmany(100_000)
             if not rows:
@@ -256,10 +270,11 @@ def verify_prep(db: Path, out: Path) -> int:
                 canons.append(canonical(table, dict(zip(names, r[:-2], strict=True))))
                 prevs.append(r[-2])
                 hashes.append(r[-1])
-            writer.write_table(pa.table({"seq": seqs, "canon": canons, "prev_hash": prevs, "hash": hashes}, schema=schema))
+            writer.write_table(pa.table({"seq": seqs, "canon": canons, "prev_hash": prevs, "hash": hashes},
+                                        schema=schema))
             n += len(rows)
-    writer.close()
     con.close()
+    writer.close()
     return n
 
 
@@ -351,21 +366,22 @@ def score_numbers(path: Path) -> dict[str, float]:
     return out
 
 
-def disk_floor(db: Path, work: Path) -> dict[str, int]:
-    """Size of the forecasts table's non-hash columns as a plain DuckDB table (and with BLOB hashes)."""
+def disk_floor(exported: dict[str, Path], work: Path) -> dict[str, int]:
+    """Size of the forecasts as a plain DuckDB table of their non-hash columns, and for
+    reference with every row's two hashes as 64 hex characters (as a ledger stored them before
+    schema 4) and as 32-byte BLOBs."""
     import duckdb
 
     from forecasts.ledger.migrations import COLUMNS
 
     cols = ", ".join(COLUMNS["forecasts"])
     sizes = {}
-    for name, extra in (("plain", ""), ("plain_blob_hashes", ", from_hex(prev_hash) AS prev_hash, from_hex(hash) AS hash")):
+    for name, extra in (("plain", ""), ("plain_hex_hashes", ", prev_hash, hash"),
+                        ("plain_blob_hashes", ", from_hex(prev_hash) AS prev_hash, from_hex(hash) AS hash")):
         target = work / f"{name}.duckdb"
         target.unlink(missing_ok=True)
         con = duckdb.connect(str(target))
-        con.execute(f"ATTACH '{db}' AS l (READ_ONLY)")
-        con.execute(f"CREATE TABLE forecasts AS SELECT {cols}{extra} FROM l.forecasts")
-        con.execute("DETACH l")
+        con.execute(f"CREATE TABLE forecasts AS SELECT {cols}{extra} FROM read_parquet(?)", [str(exported["forecasts"])])
         con.execute("CHECKPOINT")
         con.close()
         sizes[name] = target.stat().st_size
@@ -445,10 +461,11 @@ def one_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     floors["import"] = run(py(IMPORT_FLOOR) + [str(fdb), str(csv)], timeout=T)
     fdb.unlink(missing_ok=True)
     if db.exists():
+        exported = full_export(db, d)
         if "verify" not in args.skip:  # a step left out needs no floor
             canon = d / "canonical.parquet"
             t0 = time.perf_counter()
-            out["verify_prep_rows"] = verify_prep(db, canon)
+            out["verify_prep_rows"] = verify_prep(exported, canon)
             out["verify_prep_s"] = time.perf_counter() - t0
             sql = run(py(SQL_VERIFY) + [str(canon)], timeout=T, stdout=d / "sqlverify.json")
             if sql["status"] == "ok":
@@ -469,7 +486,8 @@ def one_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
                     "max_abs_diff": max((abs(ref[k] - got[k]) for k in common), default=math.nan)}
             except (KeyError, StopIteration, TypeError, ValueError, AttributeError) as exc:
                 out["score_compare"] = {"error": f"cannot read score --json: {exc!r}"}
-        floors["disk"] = disk_floor(db, d)
+        floors["disk"] = disk_floor(exported, d)
+        shutil.rmtree(d / "floor-export", ignore_errors=True)
     for k, v in floors.items():
         if isinstance(v, dict) and "wall" in v:
             print(f"  floor {k:<22} {fmt_s(v):>9} s  cpu {v['cpu']:.2f} s" + (f"  rss {v['rss'] / 2**20:.0f} MiB" if "rss" in v else ""), flush=True)
@@ -586,8 +604,9 @@ def table(res: dict[str, Any]) -> None:
         print(f"score --json vs SQL: {res['score_compare']}")
     if "ledger_bytes" in res and "disk" in f:
         lb, pb = res["ledger_bytes"], f["disk"]["plain"]
-        print(f"disk: ledger {lb:,} bytes; plain table {pb:,} (x{lb / pb:.2f}); "
-              f"with BLOB(32) hashes {f['disk']['plain_blob_hashes']:,} (x{lb / f['disk']['plain_blob_hashes']:.2f})")
+        print(f"disk: ledger {lb:,} bytes; plain table {pb:,} (x{lb / pb:.2f}); for reference, the plain table "
+              f"with both hashes on every row as hex {f['disk']['plain_hex_hashes']:,}, as BLOB(32) "
+              f"{f['disk']['plain_blob_hashes']:,}")
 
 
 def targets(results: list[dict[str, Any]], cold: dict[str, Any] | None) -> list[tuple[str, bool | None, str]]:
