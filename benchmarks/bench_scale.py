@@ -19,8 +19,9 @@ Corrections, retractions and re-resolutions cannot be written through ``import c
 ledgers have none (the benchmark's score query does not handle them either).
 
 Every step runs as its own process of the installed CLI (``python -m forecasts``), with
-``--timeout`` seconds (a step that times out prints ``timeout`` and the run goes on); wall time,
-CPU time (user+sys) and peak RSS of the child come from ``os.wait4``.  Steps: import csv, the
+``--timeout`` seconds (a step that times out prints ``timeout`` and the run goes on); wall time
+and CPU time (user+sys) of the child come from ``os.wait4``, its peak RSS from GNU time
+(``/usr/bin/time -f %M``: a child's own counter starts at this process's peak).  Steps: import csv, the
 same import again (all rows present), verify, score (--json), calibration (bytes of stdout),
 report (bytes of HTML), export in each format, update --all --model aggregate, and cold starts
 of questions/history/due/events/score against ``forecasts log`` on a 10k-forecast ledger
@@ -183,13 +184,23 @@ def write_csv(path: Path, n: int, seed: int) -> dict[str, int]:
 
 # ---------------------------------------------------------------------- running children
 
+#: GNU time, to read a child's own peak RSS: a child started from this process (posix_spawn or
+#: fork) inherits this process's peak in its own counter at exec, so ``os.wait4`` reports at
+#: least this process's RSS; ``time -f %M`` reports its child's, which starts from time's own.
+TIME = "/usr/bin/time"
+
+
 def run(cmd: list[str], *, timeout: float, stdout: Path | None = None, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run ``cmd`` as a child; wall and CPU seconds and peak RSS (bytes) from ``os.wait4``."""
+    """Run ``cmd`` as a child; wall and CPU seconds from ``os.wait4``, its peak RSS (bytes) from
+    GNU time (``os.wait4``'s, an upper bound, where GNU time is not installed)."""
     err_path = Path(tempfile.mkstemp(prefix="bench-err-")[1])
+    rss_path = Path(tempfile.mkstemp(prefix="bench-rss-")[1])
     out_path = str(stdout) if stdout else os.devnull
-    # posix_spawn (vfork-like in glibc) so the child's peak RSS is not this process's image
     actions = [(os.POSIX_SPAWN_OPEN, 1, out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
                (os.POSIX_SPAWN_OPEN, 2, str(err_path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)]
+    timed = os.path.exists(TIME)
+    if timed:
+        cmd = [TIME, "-f", "%M", "-o", str(rss_path), *cmd]
     t0 = time.perf_counter()
     pid = os.posix_spawn(cmd[0], cmd, dict(env or os.environ), file_actions=actions, setsid=True)
     killed = threading.Event()
@@ -208,9 +219,13 @@ def run(cmd: list[str], *, timeout: float, stdout: Path | None = None, env: dict
     timer.cancel()
     rc = os.waitstatus_to_exitcode(status)
     tail = err_path.read_text(errors="replace").strip().splitlines()
+    if timed and tail and tail[-1].startswith("Command exited with non-zero status"):
+        tail = tail[:-1]  # GNU time's own line
     err_path.unlink()
-    res: dict[str, Any] = {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss": ru.ru_maxrss * 1024,
-                           "rc": rc, "status": "ok"}
+    peak = rss_path.read_text().strip().splitlines() if timed else []
+    rss_path.unlink()
+    rss = int(peak[-1]) * 1024 if peak and peak[-1].isdigit() else ru.ru_maxrss * 1024
+    res: dict[str, Any] = {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss": rss, "rc": rc, "status": "ok"}
     if killed.is_set():
         res["status"] = "timeout"
     elif rc != 0:
