@@ -68,6 +68,8 @@ _CHAIN_BATCH = 100_000
 #: From this many rows the chain is checked in two processes (:meth:`DuckDBStorage.check_chain`):
 #: starting the second costs about 0.3 s.
 PARALLEL_FROM = 200_000
+#: Each ledger table's column types, by name.
+_TYPE = {t: {n: k for n, k, _, _ in cols} | {"recorded_at": "TIMESTAMP"} for t, cols in migrations.SCHEMA.items()}
 _CONFIG = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
 
 
@@ -122,24 +124,22 @@ class _DuckDBTransaction(Lookups):
         return first
 
     def _append_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
-        """Rows given one by one: each stored with its tag, and a few with their full hashes;
-        of more, the marks only (:func:`~forecasts.ledger.integrity.marks`)."""
+        """Rows given one by one: a few are each stored with their full hashes and tag; more
+        are appended as a frame (:meth:`_append_frame`)."""
         if not rows:
             return
-        first = self._seq
+        if len(rows) > _FEW_ROWS:  # many: as a frame (object columns: None stays NULL)
+            import pandas as pd
+
+            given = [c for c in COLUMNS[table] if c not in ("seq", "recorded_at")]
+            self._append_frame(table, pd.DataFrame([[r.get(c) for c in given] for r in rows], columns=given,
+                                                   dtype=object))
+            return
         cols = COLUMNS[table] + ("prev_hash", "hash", "tag")
         stamped, (self._seq, self._prev) = stamp_rows(table, rows, Head(self._seq, self._prev), self.now)
-        kept = [True] * len(stamped) if len(stamped) <= _FEW_ROWS else \
-            integrity.marks([v[0] for v in stamped], first, self._seq - 1).tolist()
-        values = [(*v[:-2], *(v[-2:] if k else (None, None)), integrity.tag_of(v[-1]))
-                  for v, k in zip(stamped, kept, strict=True)]
-        if len(values) <= _FEW_ROWS:
-            placeholders = ", ".join("?" for _ in cols)
-            self.con.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})", values)
-            return
-        import pandas as pd  # many rows: one bulk insert from a frame (executemany is row by row)
-
-        self._insert_frame(table, pd.DataFrame(values, columns=list(cols), dtype=object))  # object: None stays NULL
+        values = [(*v, integrity.tag_of(v[-1])) for v in stamped]
+        placeholders = ", ".join("?" for _ in cols)
+        self.con.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})", values)
 
     def _append_frame(self, table: Table, frame: Any) -> None:
         """Many rows at once: DuckDB writes each row's canonical text
@@ -154,9 +154,11 @@ class _DuckDBTransaction(Lookups):
             return
         out = numbered_frame(table, frame, Head(self._seq, self._prev), self.now)
         cols = COLUMNS[table]
+        # the frame's columns as the table types them (an object column of Nones has no type)
+        typed = "(SELECT " + ", ".join(f"CAST({c} AS {_TYPE[table][c]}) AS {c}" for c in cols) + " FROM incoming_rows) r"
         self.con.register("incoming_rows", out)
         try:
-            batches = self.con.sql(integrity.canonical_sql(table, "incoming_rows")).to_arrow_reader(_CHAIN_BATCH)
+            batches = self.con.sql(integrity.canonical_sql(table, typed)).to_arrow_reader(_CHAIN_BATCH)
             prev, done = self._prev, 0
             kept: dict[str, list[Any]] = {"prev_hash": [], "hash": [], "tag": []}
             with closing(_ahead(iter(batches))) as ahead:
@@ -181,20 +183,12 @@ class _DuckDBTransaction(Lookups):
             self.con.register("incoming_hashes", pa.table({k: pa.chunked_array(v) for k, v in kept.items()}))
             self.con.execute(f"INSERT INTO {table} ({', '.join(cols)}, prev_hash, hash, tag) "
                              f"SELECT {', '.join('r.' + c for c in cols)}, h.prev_hash, h.hash, h.tag "
-                             "FROM incoming_rows r POSITIONAL JOIN incoming_hashes h")
+                             f"FROM {typed} POSITIONAL JOIN incoming_hashes h")
         finally:
             self.con.unregister("incoming_rows")
             with suppress(duckdb.Error):
                 self.con.unregister("incoming_hashes")
         self._seq, self._prev = self._seq + len(out), prev
-
-    def _insert_frame(self, table: Table, frame: Any) -> None:
-        cols = ", ".join(COLUMNS[table] + ("prev_hash", "hash", "tag"))
-        self.con.register("incoming_rows", frame)
-        try:
-            self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming_rows")
-        finally:
-            self.con.unregister("incoming_rows")
 
     def chain(self, since: int = 1) -> Iterator[ChainRow]:
         return _chain_rows(self.con, in_transaction=True, since=since)

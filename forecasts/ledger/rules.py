@@ -406,11 +406,16 @@ def check_forecast_frame(frame: pd.DataFrame, questions: pd.DataFrame, *, source
             raise InvalidInput(f"the import has no {col!r} column")
     if "probability" not in df.columns and "probabilities" not in df.columns:
         raise InvalidInput("the import has neither a 'probability' nor a 'probabilities' column")
+    absent = {c for c in ("probabilities", "rationale", "model_version", "params") if c not in df.columns}
     for col, default in (("probability", np.nan), ("probabilities", None), ("rationale", None),
                          ("source_id", None), ("model_version", None), ("params", None),
                          ("backtest", is_backtest_source(src))):
         if col not in df.columns:
             df[col] = default
+
+    def texts_of(col: str) -> Any:
+        """The column as an object array (None where missing); one of Nones where it was not given."""
+        return np.full(n, None, dtype=object) if col in absent else _objects(df[col])
 
     # every look-up is made once per distinct question id and forecaster name, then spread
     qid = df["question"].to_numpy(dtype=object)
@@ -483,7 +488,7 @@ def check_forecast_frame(frame: pd.DataFrame, questions: pd.DataFrame, *, source
     if ids.nunique(dropna=False) != n:  # a count first: duplicates are rare, and the full check costs more
         problems.flag(~ids.isna().to_numpy() & ids.duplicated(keep="first").to_numpy(), InvalidInput,
                       lambda i: f"source_id {ids.iloc[i]!r} appears twice in the import")
-    text = _objects(df["rationale"])
+    text = texts_of("rationale")
     given = np.flatnonzero(~pd.isna(text))
     rationale = np.full(n, None, dtype=object)
     if len(given):  # each by the rule of the live path (domain.optional_text)
@@ -500,7 +505,7 @@ def check_forecast_frame(frame: pd.DataFrame, questions: pd.DataFrame, *, source
 
     if problems.found and not skip_malformed:
         problems.raise_if_any()
-    params = _objects(df["params"])
+    params = texts_of("params")
     for i in np.flatnonzero(~pd.isna(params)).tolist():
         v = params[i]
         params[i] = None if isinstance(v, float) and v != v else (v if isinstance(v, str) else to_json(v))
@@ -508,7 +513,7 @@ def check_forecast_frame(frame: pd.DataFrame, questions: pd.DataFrame, *, source
         "question": qid, "forecaster": names,
         "made_at": made, "probability": p, "probabilities": probs_json,
         "rationale": rationale, "source": src, "source_id": sid,
-        "model_version": _objects(df["model_version"]),
+        "model_version": texts_of("model_version"),
         "params": params, "backtest": df["backtest"].astype(bool).to_numpy(),
     })
     out["probability"] = out["probability"].astype("float64")
