@@ -380,6 +380,13 @@ def _after(head: str, when: str, end: str, word: str) -> str:
     return f"{head}{_quote(word)},{when}{end}" if word else f"{head},{end}"
 
 
+def _target(path: str | Path) -> Path:
+    """The file an export writes: ``path``, or ``fatebook.csv`` in it if it is a folder or does
+    not end in ``.csv`` (as for 'forecasts export OUT')."""
+    out = Path(path)
+    return output_folder(out) / "fatebook.csv" if is_folder(out) or out.suffix.lower() != ".csv" else out
+
+
 def export_fatebook(ledger: Ledger, path: str | Path, *, as_of: object = None) -> Path:
     """Write the ledger's forecasts as a Fatebook CSV export (see the module notes): one row per
     forecast, one per option for a multiple-choice forecast, to ``path`` (a ``.csv`` file, or a
@@ -394,12 +401,8 @@ def export_fatebook(ledger: Ledger, path: str | Path, *, as_of: object = None) -
     import pandas as pd
     import pyarrow as pa
 
-    qs = ledger.questions(as_of)
-    fs = ledger.forecasts(as_of)
-    rs = ledger.resolutions(as_of)
-    out = Path(path)
-    if is_folder(out) or out.suffix.lower() != ".csv":  # a folder, as for 'forecasts export OUT'
-        out = output_folder(out) / "fatebook.csv"
+    qs, fs, rs = ledger.questions(as_of), ledger.forecasts(as_of), ledger.resolutions(as_of)
+    out = _target(path)
     q_code = pd.Index(qs["id"]).get_indexer(fs["question"])
     fs, q_code = fs[q_code >= 0], q_code[q_code >= 0]  # forecasts on the questions known as of then
     questions = _question_cells(qs, rs)

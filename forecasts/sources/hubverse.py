@@ -295,6 +295,12 @@ def tasks_config(model: Any, questions: Any) -> dict[str, Any]:
         groups[(qid,)] = {"questions": [qid], "dates": {dates[d] for d in pair_d[date_at[i]:date_at[i + 1]]},
                           "cats": tuple(str(cat_names[c]) for c in seen_c[cat_at[i]:cat_at[i + 1]]),
                           "type": "ordinal" if ordered.get(qid) else "nominal"}
+    return _tasks_json(groups)
+
+
+def _tasks_json(groups: dict[tuple[str, ...], dict[str, Any]]) -> dict[str, Any]:
+    """``tasks.json`` from its groups of questions: ``("binary",)`` or ``(question id,)`` ->
+    ``questions``, ``dates``, ``cats`` (categories) and ``type`` (the target type)."""
     tasks = []
     for n, (key, g) in enumerate(sorted(groups.items())):
         target = "outcome" if key == ("binary",) else f"outcome_{n}"
@@ -359,24 +365,32 @@ def export_hubverse(ledger: Ledger, path: str | Path, *, fmt: str = "csv", as_of
     imported = _imported(fs)
     del fs  # the largest thing held: the files are written from ``model``
     who = maintainer or domain.parse_forecaster(None)
-    files: dict[str, Path] = {}
+    admin = admin_config(fmt=fmt, name=name, maintainer=who,
+                         contact_email=contact_email or f"{_part(who)}@example.invalid",
+                         repository=repository or f"{_part(who)}/{_part(folder.name)}")
+    files = _write_config(folder, admin, tasks_config(model, qs)) | _write_metadata(folder, imported)
+    written = _write_model_output(model, folder / "model-output", fmt)
+    return HubFiles(files, written, {"oracle_output": _write_oracle(folder, _oracle_output(rs, qs), fmt)})
 
+
+def _write_config(folder: Path, admin: dict[str, Any], tasks: dict[str, Any]) -> dict[str, Path]:
+    """``hub-config/``: ``admin.json``, ``tasks.json`` and the model metadata schema."""
     config = folder / "hub-config"
     config.mkdir(parents=True, exist_ok=True)
-    contents = {
-        "admin": admin_config(fmt=fmt, name=name, maintainer=who,
-                              contact_email=contact_email or f"{_part(who)}@example.invalid",
-                              repository=repository or f"{_part(who)}/{_part(folder.name)}"),
-        "tasks": tasks_config(model, qs),
-        "model_metadata_schema": MODEL_METADATA_SCHEMA,
-    }
-    for role, data in contents.items():
+    files = {}
+    for role, data in {"admin": admin, "tasks": tasks, "model_metadata_schema": MODEL_METADATA_SCHEMA}.items():
         target = config / ("model-metadata-schema.json" if role == "model_metadata_schema" else f"{role}.json")
         target.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         files[role] = target
+    return files
 
+
+def _write_metadata(folder: Path, imported: dict[str, bool]) -> dict[str, Path]:
+    """``model-metadata/<model_id>.yml`` for each forecaster (in ``imported``, sorted by name,
+    with whether any of its forecasts was imported)."""
     meta = folder / "model-metadata"
     meta.mkdir(exist_ok=True)
+    files = {}
     for (person, mid), was_imported in zip(_model_ids(list(imported)).items(), imported.values(), strict=True):
         team, model_abbr = mid.split("-", 1)
         target = meta / f"{mid}.yml"
@@ -385,13 +399,16 @@ def export_hubverse(ledger: Ledger, path: str | Path, *, fmt: str = "csv", as_of
                                  "forecaster_kind": domain.forecaster_kind(person),
                                  "imported": bool(was_imported)}), encoding="utf-8")
         files[f"metadata:{mid}"] = target
+    return files
 
-    written = _write_model_output(model, folder / "model-output", fmt)
+
+def _write_oracle(folder: Path, oracle: Any, fmt: str) -> Path:
+    """``target-data/oracle-output.<fmt>``."""
     target_data = folder / "target-data"
     target_data.mkdir(exist_ok=True)
-    oracle = target_data / f"oracle-output.{fmt}"
-    _write(_oracle_output(rs, qs), oracle, fmt)
-    return HubFiles(files, written, {"oracle_output": oracle})
+    target = target_data / f"oracle-output.{fmt}"
+    _write(oracle, target, fmt)
+    return target
 
 
 def _imported(fs: Any) -> dict[str, bool]:

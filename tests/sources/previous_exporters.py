@@ -1,28 +1,34 @@
 """The interchange exporters as they were before they were made column-wise (commit ab37794),
 row by row, kept as the reference the column-wise ones must equal: byte for byte for CSV, value
-for value for Parquet.  Copied unchanged but for their imports; the helpers that did not change
-(model ids, ``admin.json``, the metadata YAML, the spreadsheet guard) are the modules' own."""
+for value for Parquet.  What changed is copied as it was (the frames, the grouping of
+``tasks.json``, one pandas writer per file, the Fatebook rows and times); what did not (model ids,
+``admin.json``, the JSON of ``tasks.json``, the oracle output, the metadata and oracle files, the spreadsheet guard,
+the Fatebook file name and quoting) is the modules' own."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from forecasts import domain
 from forecasts.errors import InvalidInput
 from forecasts.ledger import Ledger
-from forecasts.ledger.sql import csv_guard
-from forecasts.paths import is_folder, output_file, output_folder
-from forecasts.sources.fatebook import COLUMNS, MARKER, TAGS_SEPARATOR
-from forecasts.sources.hubverse import MODEL_METADATA_SCHEMA, SCHEMAS, _model_ids, _part, _yaml, admin_config
+from forecasts.paths import output_file, output_folder
+from forecasts.sources.fatebook import COLUMNS, MARKER, TAGS_SEPARATOR, _quote, _target
+from forecasts.sources.hubverse import (
+    _model_ids,
+    _oracle_output,
+    _part,
+    _tasks_json,
+    _write,
+    _write_config,
+    _write_metadata,
+    _write_oracle,
+    admin_config,
+)
 
 
 def hubverse_frames(ledger: Ledger, *, as_of: object = None, forecaster: str | None = None) -> tuple[Any, Any, int]:
-    """``(model_output, oracle_output, same_day_replaced)``: the model output of every
-    forecaster (with a ``model_id`` column, as hubverse's ``collect_hub`` adds it), one row
-    per category of the last forecast of each forecaster, question and day; the oracle
-    output; and how many earlier same-day forecasts were left out."""
     import pandas as pd
 
     qs = ledger.questions(as_of)
@@ -47,19 +53,10 @@ def hubverse_frames(ledger: Ledger, *, as_of: object = None, forecaster: str | N
                 rows.append((mid, f.origin_date, f.question, "pmf", option, float(f.probabilities[option])))
     model = pd.DataFrame(rows, columns=["model_id", "origin_date", "question_id", "output_type",
                                         "output_type_id", "value"])
-    oracle = []
-    for r in rs.itertuples():
-        if r.outcome in domain.VOID_OUTCOMES or r.question not in kind:
-            continue
-        cats = ["yes", "no"] if kind[r.question] == "binary" else list(options[r.question] or [])
-        for c in cats:
-            oracle.append((r.question, "pmf", c, 1.0 if c == r.outcome else 0.0))
-    oracle_df = pd.DataFrame(oracle, columns=["question_id", "output_type", "output_type_id", "oracle_value"])
-    return model, oracle_df, replaced
+    return model, _oracle_output(rs, qs), replaced
 
 
 def tasks_config(model: Any, questions: Any) -> dict[str, Any]:
-    """``tasks.json`` for a model output frame (see the module docstring)."""
     kind = dict(zip(questions["id"], questions["kind"], strict=True))
     ordered = dict(zip(questions["id"], questions["ordered"], strict=True)) if "ordered" in questions else {}
     groups: dict[tuple[str, ...], dict[str, Any]] = {}
@@ -73,39 +70,13 @@ def tasks_config(model: Any, questions: Any) -> dict[str, Any]:
                                         else ("ordinal" if ordered.get(qid) else "nominal")})
         group["questions"].append(str(qid))
         group["dates"].update(g["origin_date"].tolist())
-    tasks = []
-    for n, (key, g) in enumerate(sorted(groups.items())):
-        target = "outcome" if key == ("binary",) else f"outcome_{n}"
-        tasks.append({
-            "task_ids": {"origin_date": {"required": None, "optional": sorted(g["dates"])},
-                         "question_id": {"required": None, "optional": g["questions"]}},
-            "output_type": {"pmf": {"output_type_id": {"required": list(g["cats"])},
-                                    "value": {"type": "double", "minimum": 0, "maximum": 1},
-                                    "is_required": True}},
-            "target_metadata": [{"target_id": target,
-                                 "target_name": "Binary question outcome" if key == ("binary",)
-                                 else f"Outcome of question {key[0]}"[:100],
-                                 "target_units": "category", "target_keys": None, "target_type": g["type"],
-                                 "is_step_ahead": False}],
-        })
-    return {"schema_version": f"{SCHEMAS}/tasks-schema.json",
-            "rounds": [{"round_id_from_variable": True, "round_id": "origin_date", "model_tasks": tasks,
-                        "submissions_due": {"relative_to": "origin_date", "start": 0, "end": 0}}],
-            "output_type_id_datatype": "character", "derived_task_ids": None}
+    return _tasks_json(groups)
 
 
 def export_hubverse(ledger: Ledger, path: str | Path, *, fmt: str = "csv", as_of: object = None,
                     forecaster: str | None = None, name: str = "forecasts ledger export",
                     maintainer: str | None = None, contact_email: str | None = None,
                     repository: str | None = None) -> dict[str, Path]:
-    """Write a complete hub into the folder ``path`` (``fmt``: ``csv`` or ``parquet``); returns
-    the files written, by role (``admin``, ``tasks``, ``model_metadata_schema``,
-    ``metadata:<model_id>``, ``output:<model_id>:<round_id>``, ``oracle_output``).
-
-    ``maintainer`` defaults to the ledger's user (``FORECASTS_USER`` or the OS user);
-    ``contact_email`` to ``<maintainer>@example.invalid`` and ``repository`` to
-    ``<maintainer>/<folder name>``, placeholders to replace before publishing the hub.
-    CSV writes missing values as ``NA``, as hubverse tools expect."""
     if fmt not in ("csv", "parquet"):
         raise InvalidInput("hubverse export format must be csv or parquet")
     folder = output_folder(path)
@@ -113,35 +84,14 @@ def export_hubverse(ledger: Ledger, path: str | Path, *, fmt: str = "csv", as_of
     if model.empty:
         raise InvalidInput("no forecasts to export: a hub needs at least one model output file")
     who = maintainer or domain.parse_forecaster(None)
-    files: dict[str, Path] = {}
-
-    config = folder / "hub-config"
-    config.mkdir(parents=True, exist_ok=True)
-    contents = {
-        "admin": admin_config(fmt=fmt, name=name, maintainer=who,
-                              contact_email=contact_email or f"{_part(who)}@example.invalid",
-                              repository=repository or f"{_part(who)}/{_part(folder.name)}"),
-        "tasks": tasks_config(model, ledger.questions(as_of)),
-        "model_metadata_schema": MODEL_METADATA_SCHEMA,
-    }
-    for role, data in contents.items():
-        target = config / ("model-metadata-schema.json" if role == "model_metadata_schema" else f"{role}.json")
-        target.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        files[role] = target
+    admin = admin_config(fmt=fmt, name=name, maintainer=who,
+                         contact_email=contact_email or f"{_part(who)}@example.invalid",
+                         repository=repository or f"{_part(who)}/{_part(folder.name)}")
+    files = _write_config(folder, admin, tasks_config(model, ledger.questions(as_of)))
 
     fs = ledger.forecasts(as_of, forecaster=forecaster)
     sources = fs.groupby("forecaster")["source"].agg(lambda s: bool(s.astype(str).str.startswith("import:").any()))
-    meta = folder / "model-metadata"
-    meta.mkdir(exist_ok=True)
-    ids = _model_ids(sorted(sources.index))
-    for person, mid in ids.items():
-        team, model_abbr = mid.split("-", 1)
-        target = meta / f"{mid}.yml"
-        target.write_text(_yaml({"team_abbr": team, "model_abbr": model_abbr, "team_name": team,
-                                 "model_name": person, "designated_model": False, "forecaster": person,
-                                 "forecaster_kind": domain.forecaster_kind(person),
-                                 "imported": bool(sources[person])}), encoding="utf-8")
-        files[f"metadata:{mid}"] = target
+    files |= _write_metadata(folder, {str(k): bool(v) for k, v in sources.items()})
 
     out = folder / "model-output"
     for (mid, round_id), g in model.groupby(["model_id", "origin_date"], sort=True):
@@ -150,21 +100,8 @@ def export_hubverse(ledger: Ledger, path: str | Path, *, fmt: str = "csv", as_of
         target = d / f"{round_id}-{mid}.{fmt}"
         _write(g.drop(columns=["model_id"]), target, fmt)
         files[f"output:{mid}:{round_id}"] = target
-
-    target_data = folder / "target-data"
-    target_data.mkdir(exist_ok=True)
-    files["oracle_output"] = target_data / f"oracle-output.{fmt}"
-    _write(oracle, files["oracle_output"], fmt)
+    files["oracle_output"] = _write_oracle(folder, oracle, fmt)
     return files
-
-
-def _write(frame: Any, target: Path, fmt: str) -> None:
-    frame = frame.astype({"output_type_id": "string"}).reset_index(drop=True)
-    if fmt == "csv":
-        frame.to_csv(target, index=False, na_rep="NA", float_format="%.17g")
-    else:
-        frame.to_parquet(target, index=False)
-
 
 
 def _stamp(v: Any) -> str:
@@ -178,26 +115,11 @@ def _stamp(v: Any) -> str:
     return f"{t:%Y-%m-%d %H:%M}:{t.second}"
 
 
-def _quote(text: object) -> str:
-    """A text cell as Fatebook's ``printForCsv`` writes it (always quoted, quotes doubled), and
-    guarded so that no spreadsheet reads it as a formula (:func:`forecasts.ledger.sql.csv_guard`;
-    the import takes the guard off again for a file this export wrote)."""
-    return '"' + csv_guard(str(text)).replace('"', '""') + '"'
-
-
 def export_fatebook(ledger: Ledger, path: str | Path, *, as_of: object = None) -> Path:
-    """Write the ledger's forecasts as a Fatebook CSV export (see the module notes): one row per
-    forecast, one per option for a multiple-choice forecast, to ``path`` (a ``.csv`` file, or a
-    folder that gets ``fatebook.csv``); returns the file.  Times are UTC, cut to the second.
-
-    A ledger tag that starts with ``ledger:`` (the marker prefix) is refused.
-    """
     qs = ledger.questions(as_of)
     fs = ledger.forecasts(as_of)
     rs = ledger.resolutions(as_of)
-    out = Path(path)
-    if is_folder(out) or out.suffix.lower() != ".csv":  # a folder, as for 'forecasts export OUT'
-        out = output_folder(out) / "fatebook.csv"
+    out = _target(path)
     res = {r.question: r for r in rs.itertuples()}
     qmap = {q.id: q for q in qs.itertuples()}
     lines = [",".join(COLUMNS)]

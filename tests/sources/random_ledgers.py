@@ -14,9 +14,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from forecasts.ledger import Ledger
+
+#: Hypothesis settings for a test that builds a ledger per example (from a function-scoped
+#: factory such as ``new_ledger``, on purpose): no deadline, as a ledger takes a while to write.
+LEDGER_PER_EXAMPLE = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 FORECASTERS = ("ana", "Bo", "zed", "model:hazard", "crowd:median", "import:metaculus", "backtest:hazard",
                "fatebook:Ana.L", "gjp:1234", "x+y@z", "a_b")
