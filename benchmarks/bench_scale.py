@@ -8,7 +8,8 @@ How to run::
     options: --seed N (data is a pure function of it), --workdir DIR (default a temp dir),
              --keep (leave the generated CSVs and ledgers), --timeout S (per step, default 900),
              --skip 'report,export hubverse' (steps not run; their targets are n/a; with verify
-             skipped its floors are not measured either)
+             skipped its floors are not measured either),
+             --hub-round day|week|month (the rounds of the hubverse step; default day)
 
 Each size builds a synthetic ledger: ``n/100`` questions (100 forecasts each: 25 forecasters x
 4 revisions), ``max(25, n/1000)`` forecasters, human-like probabilities on a 1% grid (clustered
@@ -43,7 +44,18 @@ Floors, measured in the same run on the same data:
 4. disk: the ledger file vs the forecasts table's non-hash columns copied into a new DuckDB
    file (and, for reference, the same with both hashes on every row, as 64 hex characters and
    as 32-byte BLOBs, from an export of the ledger);
-5. startup: ``forecasts log`` cold start.
+5. startup: ``forecasts log`` cold start;
+6. export hubverse: the file system alone: as many files as the export wrote (its ``wrote N
+   file(s)``), of their mean size, in as many folders, each written with one
+   ``os.open``/``os.write``/``os.close`` (child process; its files are deleted after);
+7. export fatebook: one DuckDB ``COPY`` writing the same CSV from the ledger file (binary
+   questions; the benchmark's ledgers have no other kind), whose bytes are compared with the
+   export's.
+
+A daily hub (``--hub-round day``) has about one model output file per forecast here (each
+forecaster forecasts on hundreds of distinct days): 8.6 million 4 KB files at 10M forecasts, and
+the floor writes as many again.  Run 10M with ``--hub-round week`` (4.5 million) or ``month``
+(1.4 million) unless the disk and its inodes allow that (``df -i``).
 
 The import, SQL verify and SQL score floors run as child processes like the CLI steps, so their
 times include starting Python and importing DuckDB (about 0.2 s here), as the CLI's include its
@@ -363,6 +375,84 @@ con.execute("SET enable_progress_bar = false")
 rows = con.execute(open(sys.argv[2]).read()).fetchall()
 json.dump({r[0]: [r[1], r[2]] for r in rows}, open(sys.argv[3], "w"))
 """
+FILES_FLOOR = """
+import os, sys
+root, files, folders, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+data = b"x" * max(size - 1, 0) + b"\\n"
+for k in range(folders):
+    os.makedirs(f"{root}/{k}")
+for i in range(files):
+    fd = os.open(f"{root}/{i * folders // files}/{i}.csv", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    os.write(fd, data)
+    os.close(fd)
+"""
+#: The Fatebook export of a ledger of binary questions as one query, the conventions of
+#: forecasts.sources.fatebook (text quoted and guarded, times with unpadded seconds, marker tags);
+#: {title}, {created_by} and {criteria} are the guarded columns (forecasts.ledger.sql.csv_safe).
+FATEBOOK_SQL = """
+WITH r AS (SELECT question, outcome, resolved_at FROM (
+             SELECT *, row_number() OVER (PARTITION BY question ORDER BY seq DESC) AS k FROM resolutions) x
+           WHERE k = 1),
+q AS (SELECT id, {title}, {created_by}, {criteria}, opens_at, closes_at,
+             array_to_string(list_concat(coalesce(from_json(tags, '["VARCHAR"]'), []), ['ledger:id=' || id]),
+                             '; ') AS tags
+      FROM questions)
+SELECT f.seq, '"' || replace(q.title, '"', '""') || '",,"' || replace(f.forecaster, '"', '""') || '",'
+       || CAST(f.probability AS VARCHAR) || ',' || strftime(f.made_at, '%Y-%m-%d %H:%M:') || second(f.made_at)
+       || ',"' || replace(q.created_by, '"', '""') || '",' || strftime(q.opens_at, '%Y-%m-%d %H:%M:')
+       || second(q.opens_at) || ',' || strftime(q.closes_at, '%Y-%m-%d %H:%M:') || second(q.closes_at) || ','
+       || CASE WHEN r.outcome IS NULL THEN ','
+               ELSE '"' || CASE r.outcome WHEN 'yes' THEN 'YES' WHEN 'no' THEN 'NO' ELSE 'AMBIGUOUS' END || '",'
+                    || strftime(r.resolved_at, '%Y-%m-%d %H:%M:') || second(r.resolved_at) END
+       || ',,,' || coalesce('"' || replace(q.criteria, '"', '""') || '"', '') || ',,false,,"'
+       || replace(q.tags, '"', '""') || '"' AS line
+FROM forecasts f JOIN q ON q.id = f.question LEFT JOIN r ON r.question = f.question
+WHERE f.corrects IS NULL
+"""
+FATEBOOK_FLOOR = """
+import duckdb, sys
+con = duckdb.connect(sys.argv[1], read_only=True)
+con.execute("SET enable_progress_bar = false")
+query = open(sys.argv[2]).read()
+options = "FORMAT csv, HEADER false, QUOTE '" + chr(2) + "', ESCAPE '" + chr(2) + "', DELIMITER '" + chr(1) + "'"
+con.execute(f"COPY ({query}) TO '{sys.argv[3]}' ({options})")
+"""
+
+
+def fatebook_sql() -> str:
+    """:data:`FATEBOOK_SQL` with its header line first, rows in ``seq`` order."""
+    from forecasts.ledger.sql import csv_safe
+    from forecasts.sources.fatebook import COLUMNS
+
+    body = FATEBOOK_SQL.format(**{c: csv_safe(c) for c in ("title", "created_by", "criteria")})
+    header = ",".join(COLUMNS).replace("'", "''")
+    return f"SELECT line FROM (SELECT -1 AS seq, '{header}' AS line UNION ALL ({body})) x ORDER BY seq"
+
+
+def same_file(floor: Path, export: Path) -> bool:
+    """Whether the floor's CSV is the export's bytes (plus the line end DuckDB puts after the last line)."""
+    if floor.stat().st_size != export.stat().st_size + 1:
+        return False
+    with floor.open("rb") as a, export.open("rb") as b:
+        while chunk := b.read(1 << 24):
+            if a.read(len(chunk)) != chunk:
+                return False
+        return a.read() == b"\n"
+
+
+def hub_files(hub: Path, said: str) -> dict[str, Any]:
+    """The model output files of an exported hub: how many (from the command's ``wrote N
+    file(s)``, less the hub's own config, metadata and oracle files), in how many folders, and
+    their mean size (over up to 2,000 of them)."""
+    import re
+
+    found = re.search(r"wrote ([\d,]+) file", said)
+    folders = [p for p in (hub / "model-output").iterdir() if p.is_dir()]
+    sizes = [f.stat().st_size for p in folders[:400] for f in list(p.iterdir())[:5]]
+    models = len(list((hub / "model-metadata").iterdir()))
+    total = int(found.group(1).replace(",", "")) if found else 0
+    return {"files": total - models - 4, "folders": len(folders),
+            "mean_bytes": round(sum(sizes) / len(sizes)) if sizes else 0}
 
 
 def score_numbers(path: Path) -> dict[str, float]:
@@ -460,7 +550,13 @@ def one_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
         shutil.rmtree(target, ignore_errors=True)
         if target.is_file():
             target.unlink()
-        step(f"export {fmt}", cli("export", str(target), "--format", fmt, "--db", str(db)))
+        rounds = ["--round", args.hub_round] if fmt == "hubverse" and args.hub_round != "day" else []
+        r = step(f"export {fmt}", cli("export", str(target), "--format", fmt, *rounds, "--db", str(db)),
+                 stdout=d / f"export-{fmt}.out")
+        if fmt == "hubverse":
+            r["round"] = args.hub_round
+            if r["status"] == "ok":
+                r.update(hub_files(target, (d / f"export-{fmt}.out").read_text()))
     upd_db = d / "update.duckdb"
     if db.exists():
         shutil.copy(db, upd_db)
@@ -503,6 +599,20 @@ def one_size(n: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 out["score_compare"] = {"error": f"cannot read score --json: {exc!r}"}
         floors["disk"] = disk_floor(exported, d)
         shutil.rmtree(d / "floor-export", ignore_errors=True)
+        fb, fb_sql = d / "floor-fatebook.csv", d / "fatebook.sql"
+        fb_sql.write_text(fatebook_sql())
+        floors["fatebook_sql"] = run(py(FATEBOOK_FLOOR) + [str(db), str(fb_sql), str(fb)], timeout=T)
+        mine = d / "export-fatebook" / "fatebook.csv"
+        if floors["fatebook_sql"]["status"] == "ok" and mine.exists():
+            floors["fatebook_sql"]["same_bytes"] = same_file(fb, mine)
+        fb.unlink(missing_ok=True)
+    if steps["export hubverse"].get("files"):
+        h = steps["export hubverse"]
+        root = d / "floor-files"
+        shutil.rmtree(root, ignore_errors=True)
+        floors["hubverse_files"] = run(py(FILES_FLOOR) + [str(root), str(h["files"]), str(h["folders"]),
+                                                         str(h["mean_bytes"])], timeout=T)
+        shutil.rmtree(root, ignore_errors=True)
     for k, v in floors.items():
         if isinstance(v, dict) and "wall" in v:
             print(f"  floor {k:<22} {fmt_s(v):>9} s  cpu {v['cpu']:.2f} s" + (f"  rss {v['rss'] / 2**20:.0f} MiB" if "rss" in v else ""), flush=True)
@@ -586,6 +696,8 @@ def table(res: dict[str, Any]) -> None:
         "verify": ("floor SQL sha256 / hashlib", f.get("verify_sql")),
         "score": ("floor SQL query", f.get("score_sql")),
         "report": ("score", s.get("score")),
+        "export hubverse": ("writing as many files", f.get("hubverse_files")),
+        "export fatebook": ("SQL COPY of the same CSV", f.get("fatebook_sql")),
     }
     for name, r in s.items():
         ref = ""
@@ -606,6 +718,8 @@ def table(res: dict[str, Any]) -> None:
             ref = f"stdout {r['stdout_bytes']:,} bytes"
         if name == "report" and "html_bytes" in r:
             ref += f", HTML {r['html_bytes']:,} bytes"
+        if name == "export hubverse" and r.get("files"):
+            ref += f"; {r['files']:,} files ({r['round']} rounds), {r['wall'] / r['files'] * 1e6:.0f} us a file"
         if name.startswith("update") and r.get("per_open_question"):
             ref = f"{r['per_open_question']:.3f} s per open question ({r['open_questions']} open)"
         err = f" [{r['error'][:80]}]" if r.get("error") else ""
@@ -614,6 +728,7 @@ def table(res: dict[str, Any]) -> None:
         if k == "disk":
             continue
         extra = f"  mismatches {v['mismatches']}" if "mismatches" in v else ""
+        extra += f"  same bytes as the export: {v['same_bytes']}" if "same_bytes" in v else ""
         print(f"{'floor ' + k:<26} {fmt_s(v):>9} {v['cpu']:>8.2f} {v.get('rss', 0) / 2**20:>8.0f}{extra}")
     if "score_compare" in res:
         print(f"score --json vs SQL: {res['score_compare']}")
@@ -688,6 +803,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per step")
     ap.add_argument("--json", type=Path, default=None, help="write every number to this file")
     ap.add_argument("--skip", default="", help="comma-separated steps not to run, e.g. 'report,export hubverse'")
+    ap.add_argument("--hub-round", default="day", choices=["day", "week", "month"],
+                    help="the rounds of the hubverse export step (forecasts export --round)")
     args = ap.parse_args(argv)
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     sizes = [10_000, 30_000] if args.quick else [parse_size(s) for s in args.sizes.split(",") if s.strip()]

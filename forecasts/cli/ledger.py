@@ -322,14 +322,21 @@ def due(
 def export(
     out: Annotated[Path, typer.Argument(help="Folder to write one file per table into.")],
     format: Annotated[str, typer.Option("--format", help="csv or parquet (every table, lossless), hubverse or fatebook.")] = "csv",
+    rounds: Annotated[str | None, typer.Option(
+        "--round", help="hubverse only: one round per day (the default: each forecaster's last forecast of a "
+                        "question per UTC day), week (ISO week, origin_date its Sunday) or month (origin_date "
+                        "its last day). A day's rounds make about one file per forecast; a long track record "
+                        "is easier to read by week or month.")] = None,
     db: Db = None,
 ) -> None:
     """Export every table, hashes included (lossless; 'forecasts import ledger' restores it),
     or the forecasts in the hubverse model-output format or as a Fatebook-compatible CSV."""
     from forecasts.cli import sources
 
+    if rounds is not None and format != "hubverse":
+        raise InvalidInput("--round is for --format hubverse (a hub's rounds); the other formats have none")
     if format in sources.EXPORTS:
-        files = sources.export_to(format, open_ledger(db), out)
+        written = len(sources.export_to(format, open_ledger(db), out, rounds=rounds or "day"))
     else:
-        files = list(open_ledger(db).export(out, cast("ExportFormat", format)).values())  # checked by the ledger
-    line(f"wrote {len(files)} file(s) to {out}")
+        written = len(open_ledger(db).export(out, cast("ExportFormat", format)))  # checked by the ledger
+    line(f"wrote {written:,} file(s) to {out}")

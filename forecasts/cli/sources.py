@@ -12,7 +12,7 @@ imported here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -39,15 +39,16 @@ SHOWN = 20
 EXPORTS = ("hubverse", "fatebook")
 
 
-def export_to(format: str, ledger: Ledger, out: Path) -> list[Path]:
-    """Write the ledger's forecasts in an interchange format (one of :data:`EXPORTS`); the files written."""
+def export_to(format: str, ledger: Ledger, out: Path, *, rounds: str = "day") -> Mapping[str, Path]:
+    """Write the ledger's forecasts in an interchange format (one of :data:`EXPORTS`; ``rounds``
+    for hubverse); the files written, by role."""
     if format == "hubverse":
         from forecasts.sources.hubverse import export_hubverse
 
-        return list(export_hubverse(ledger, out).values())
+        return export_hubverse(ledger, out, rounds=rounds)
     from forecasts.sources.fatebook import export_fatebook
 
-    return [export_fatebook(ledger, out)]
+    return {"fatebook": export_fatebook(ledger, out)}
 
 
 def _run(importer: Callable[..., Any], db: str | None, path: Path, as_json: bool, **kwargs: Any) -> None:

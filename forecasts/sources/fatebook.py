@@ -68,6 +68,7 @@ from forecasts import domain
 from forecasts.errors import InvalidInput
 from forecasts.ledger.sql import csv_guard, csv_unguard
 from forecasts.paths import is_folder, output_file, output_folder
+from forecasts.sources import csv_text
 from forecasts.sources.generic import (
     ImportSummary,
     Progress,
@@ -321,15 +322,30 @@ def _option_forecasts(g: Any, names: dict[str, str], other: str, prefix: str,
     return out, needs_other
 
 
-def _stamp(v: Any) -> str:
-    """A time in Fatebook's format (``2021-02-05 00:00:0``: seconds not zero-padded, cut to the
-    second); empty for a missing time."""
+def _stamps(values: Any) -> Any:
+    """Times in Fatebook's format (``2021-02-05 00:00:0``: seconds not zero-padded, cut to the
+    second), an empty cell for a missing time: a pyarrow string array, made column-wise (each
+    distinct day, each minute of a day and each second written once)."""
+    import numpy as np
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    if v is None or (not isinstance(v, str) and pd.isna(v)):
-        return ""
-    t = pd.Timestamp(v)
-    return f"{t:%Y-%m-%d %H:%M}:{t.second}"
+    t = pd.to_datetime(pd.Series(values)).astype("datetime64[us]").to_numpy()
+    missing = np.isnat(t)
+    seconds = np.where(missing, 0, t.view(np.int64)) // 1_000_000  # floor: cut to the second
+    day_code, days = pd.factorize(seconds // 86_400)
+    of_day = seconds % 86_400
+    day_text = pa.array(np.datetime_as_string(days.astype("datetime64[D]")).tolist(), pa.large_string())
+    minute_text = pa.array([f"{m // 60:02d}:{m % 60:02d}:" for m in range(1440)], pa.large_string())
+    second_text = pa.array([str(s) for s in range(60)], pa.large_string())
+    text = csv_text.joined(day_text.take(day_code), " ", minute_text.take(of_day // 60), second_text.take(of_day % 60))
+    return pc.call_function("if_else", [pa.array(missing), pa.scalar("", pa.large_string()), text])
+
+
+def _stamp(v: Any) -> str:
+    """One time in Fatebook's format (:func:`_stamps`); empty for a missing time."""
+    return str(_stamps([v])[0].as_py())
 
 
 def _quote(text: object) -> str:
@@ -339,47 +355,105 @@ def _quote(text: object) -> str:
     return '"' + csv_guard(str(text)).replace('"', '""') + '"'
 
 
+def _question_cells(qs: Any, rs: Any) -> list[tuple[str, str, str, str, str | None, str]]:
+    """What every row of a question repeats, per question in ``qs`` order: its quoted title; the
+    cells after the forecast's time up to the resolution word, the resolution time and the cells
+    after it (see :func:`_after`); its outcome (None if unresolved); and its first tag that
+    clashes with the marker prefix ('' if none)."""
+    when = dict(zip(rs["question"], _stamps(rs["resolved_at"]).to_pylist(), strict=True))
+    outcome = dict(zip(rs["question"], rs["outcome"], strict=True))
+    cells = []
+    for q, opens, closes in zip(qs.itertuples(), _stamps(qs["opens_at"]).to_pylist(),
+                                _stamps(qs["closes_at"]).to_pylist(), strict=True):
+        tags = [str(tag) for tag in (q.tags if isinstance(q.tags, list) else [])]
+        clash = next((tag for tag in tags if tag.startswith(MARKER)), "")
+        tags += [f"{MARKER}id={q.id}", *([f"{MARKER}ordered"] if bool(q.ordered) else [])]
+        notes = _quote(q.criteria) if isinstance(q.criteria, str) and q.criteria else ""
+        cells.append((_quote(q.title), f",{_quote(q.created_by)},{opens},{closes},", when.get(q.id, ""),
+                      f",,,{notes},,false,,{_quote(TAGS_SEPARATOR.join(tags))}", outcome.get(q.id), clash))
+    return cells
+
+
+def _after(head: str, when: str, end: str, word: str) -> str:
+    """The cells of a row after the forecast's time: the resolution word and time only if there
+    is a word (the forecast's question, or option, is resolved)."""
+    return f"{head}{_quote(word)},{when}{end}" if word else f"{head},{end}"
+
+
+def _target(path: str | Path) -> Path:
+    """The file an export writes: ``path``, or ``fatebook.csv`` in it if it is a folder or does
+    not end in ``.csv`` (as for 'forecasts export OUT')."""
+    out = Path(path)
+    return output_folder(out) / "fatebook.csv" if is_folder(out) or out.suffix.lower() != ".csv" else out
+
+
 def export_fatebook(ledger: Ledger, path: str | Path, *, as_of: object = None) -> Path:
     """Write the ledger's forecasts as a Fatebook CSV export (see the module notes): one row per
     forecast, one per option for a multiple-choice forecast, to ``path`` (a ``.csv`` file, or a
     folder that gets ``fatebook.csv``); returns the file.  Times are UTC, cut to the second.
 
-    A ledger tag that starts with ``ledger:`` (the marker prefix) is refused.
+    The rows are made column-wise: the cells of a question once, each distinct probability
+    once, the lines joined by pyarrow and written :data:`~forecasts.sources.csv_text.BLOCK_ROWS` at a
+    time.  A ledger tag
+    that starts with ``ledger:`` (the marker prefix) is refused.
     """
-    qs = ledger.questions(as_of)
-    fs = ledger.forecasts(as_of)
-    rs = ledger.resolutions(as_of)
-    out = Path(path)
-    if is_folder(out) or out.suffix.lower() != ".csv":  # a folder, as for 'forecasts export OUT'
-        out = output_folder(out) / "fatebook.csv"
-    res = {r.question: r for r in rs.itertuples()}
-    qmap = {q.id: q for q in qs.itertuples()}
-    lines = [",".join(COLUMNS)]
-    for f in fs.itertuples():
-        q = qmap.get(f.question)
-        if q is None:
-            continue
-        tags = [str(tag) for tag in (q.tags if isinstance(q.tags, list) else [])]
-        clash = [tag for tag in tags if tag.startswith(MARKER)]
-        if clash:
-            raise InvalidInput(f"question {q.id!r} has tag {clash[0]!r}: the prefix {MARKER!r} is reserved "
-                               "for the export's marker tags")
-        tags += [f"{MARKER}id={q.id}", *([f"{MARKER}ordered"] if bool(q.ordered) else [])]
-        r = res.get(f.question)
-        resolved = _stamp(r.resolved_at) if r is not None else ""
-        tail = [_stamp(f.made_at), _quote(q.created_by), _stamp(q.opens_at), _stamp(q.closes_at)]
-        notes = [_quote(q.criteria) if isinstance(q.criteria, str) and q.criteria else "", "", "false", "",
-                 _quote(TAGS_SEPARATOR.join(tags))]
-        if isinstance(f.probabilities, dict) and f.probabilities:
-            for option, p in f.probabilities.items():
-                word = "" if r is None else ("YES" if r.outcome == option else
-                                             "AMBIGUOUS" if r.outcome in domain.VOID_OUTCOMES else "NO")
-                lines.append(",".join([_quote(q.title), _quote(option), _quote(f.forecaster), repr(float(p)), *tail,
-                                       _quote(word) if word else "", resolved if word else "", "", "", *notes]))
-        else:
-            word = "" if r is None else {"yes": "YES", "no": "NO"}.get(r.outcome, "AMBIGUOUS")
-            lines.append(",".join([_quote(q.title), "", _quote(f.forecaster), repr(float(f.probability)), *tail,
-                                   _quote(word) if word else "", resolved if word else "", "", "", *notes]))
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    qs, fs, rs = ledger.questions(as_of), ledger.forecasts(as_of), ledger.resolutions(as_of)
+    out = _target(path)
+    q_code = pd.Index(qs["id"]).get_indexer(fs["question"])
+    fs, q_code = fs[q_code >= 0], q_code[q_code >= 0]  # forecasts on the questions known as of then
+    questions = _question_cells(qs, rs)
+    clashing = np.array([bool(q[-1]) for q in questions], dtype=bool)
+    if clashing[q_code].any():
+        q = int(q_code[np.argmax(clashing[q_code])])
+        raise InvalidInput(f"question {qs['id'].iloc[q]!r} has tag {questions[q][-1]!r}: the prefix {MARKER!r} "
+                           "is reserved for the export's marker tags")
+
+    # Each row is before[key] + forecaster + probability + time + after[key], the key being the
+    # question (a binary forecast) or the (question, option) pair (a row of a multiple-choice
+    # forecast, one per option in the order the forecast holds them).
+    probabilities = fs["probabilities"].to_numpy(dtype=object)
+    mc = np.flatnonzero(pd.notna(probabilities))
+    mc = mc[[isinstance(d, dict) and len(d) > 0 for d in probabilities[mc]]]
+    counts = np.ones(len(fs), dtype=np.int64)
+    counts[mc] = [len(d) for d in probabilities[mc]]
+    is_mc = np.zeros(len(fs), dtype=bool)
+    is_mc[mc] = True
+    row = np.repeat(np.arange(len(fs)), counts)
+    on_option = is_mc[row]
+    pairs = [(o, p) for d in probabilities[mc] for o, p in d.items()]
+    option_code, options = pd.factorize(pd.Series([o for o, _ in pairs], dtype=object), use_na_sentinel=False)
+    width = max(len(options), 1)
+    pair_code, pair_keys = pd.factorize(q_code[row[on_option]].astype(np.int64) * width + option_code)
+    before = [f"{title},," for title, *_ in questions]
+    after = [_after(head, when, end, "" if outcome is None else {"yes": "YES", "no": "NO"}.get(outcome, "AMBIGUOUS"))
+             for _, head, when, end, outcome, _ in questions]
+    for q, o in (divmod(k, width) for k in pair_keys.tolist()):
+        title, head, when, end, outcome, _ = questions[q]
+        option = str(options[o])
+        before.append(f"{title},{_quote(option)},")
+        after.append(_after(head, when, end, "" if outcome is None else "YES" if outcome == option
+                            else "AMBIGUOUS" if outcome in domain.VOID_OUTCOMES else "NO"))
+    key = q_code[row].astype(np.int64)
+    key[on_option] = len(questions) + pair_code
+    value = fs["probability"].to_numpy(dtype=np.float64)[row]
+    value[on_option] = [float(p) for _, p in pairs]
+    who_code, who = pd.factorize(fs["forecaster"], use_na_sentinel=False)
+    who_cells = pa.array([_quote(w) for w in who], pa.large_string())
+    before_cells, after_cells = pa.array(before, pa.large_string()), pa.array(after, pa.large_string())
+    made_at = fs["made_at"].to_numpy()
+
     out = output_file(out)
-    out.write_text("\n".join(lines), encoding="utf-8")
+    with out.open("wb") as fh:
+        fh.write(",".join(COLUMNS).encode())
+        for a in range(0, len(row), csv_text.BLOCK_ROWS):
+            rows, f = slice(a, a + csv_text.BLOCK_ROWS), row[a:a + csv_text.BLOCK_ROWS]
+            lines = csv_text.joined("\n", before_cells.take(key[rows]), who_cells.take(who_code[f]), ",",
+                                    csv_text.distinct_text(value[rows], repr), ",", _stamps(made_at[f]),
+                                    after_cells.take(key[rows]))
+            data, offsets = csv_text.text_block(lines)
+            fh.write(data[offsets[0]:offsets[-1]])
     return out

@@ -66,6 +66,7 @@ PLAUSIBLE = {
     "rule": ["brier", "log", "spherical", "baseline", "peer", "accuracy"],
     "group": ["forecaster", "tag", "question", "kind", "period", "all", "colour"],
     "format": ["csv", "parquet", "hubverse", "fatebook", "xml"],
+    "round": ["day", "week", "month", "fortnight"],
     "kind": ["binary", "multiple_choice", "numeric"],
     "outcome": ["yes", "no", "ambiguous", "annulled", "a", "b", "maybe"],
     "strength": ["weak for yes", "moderate for no", "strong for yes", "very strong", "weak"],
@@ -82,7 +83,7 @@ KIND_OF = {  # parameter name -> which plausible values it takes
     "db": "path", "path": "path", "out": "path", "folder": "path", "questions": "path", "resolutions": "path",
     "model": "model", "by": "who", "relative_to": "who", "crowd": "who", "forecaster": "who",
     "rule": "rule", "format": "format", "kind": "kind", "outcome": "outcome", "strength": "strength",
-    "map_": "mapping",
+    "map_": "mapping", "rounds": "round",
 }
 #: What ``demo --db`` may be given here (see the module docstring).
 DEMO_DB = ["<ledger>", "<dir>", "<junk>", "<good.csv>", "<dir.csv>", "<empty>"]

@@ -10,6 +10,7 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+import previous_exporters
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -241,3 +242,13 @@ def test_the_export_guards_spreadsheet_formulas_and_the_round_trip_restores_them
     import_fatebook(fresh, out)
     (q,) = fresh.questions().itertuples()
     assert q.title == evil and q.criteria == "+1 if it rains; -1 otherwise"
+
+
+# ---------------------------------------------------------------------- the column-wise export
+
+def test_times_are_written_as_before():
+    """The column-wise stamps are the row-by-row ones (:mod:`previous_exporters`), missing times
+    included, either side of 1970 and to the last microsecond of a day."""
+    times = [datetime(2021, 2, 5), datetime(2021, 2, 5, 0, 0, 7, 999_999), datetime(1969, 12, 31, 23, 59, 59, 500_000),
+             datetime(2024, 2, 29, 23, 59, 59), datetime(9998, 12, 31, 23, 59, 59), None]
+    assert [_stamp(t) for t in times] == [previous_exporters._stamp(t) for t in times]

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import random_ledgers
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from forecasts.errors import InvalidInput
-from forecasts.sources.hubverse import MODEL_ID, export_hubverse, model_id
+from forecasts.sources.hubverse import MODEL_ID, export_hubverse, hubverse_frames, model_id
 
 SCHEMAS = Path(__file__).parent / "fixtures" / "hubverse" / "schemas-v6.0.0"
 
@@ -109,3 +113,70 @@ def test_model_id():
     assert model_id("import:metaculus") == "import-metaculus" and model_id("pb:Robin_Z.") == "pb-Robin_Z"
     assert model_id("ana") == "person-ana" and model_id("illustrative-analyst-a") == "person-illustrative_analyst_a"
     assert MODEL_ID.match(model_id("fatebook:Ana Lopez"))
+
+
+# ---------------------------------------------------------------------- rounds by week and month
+
+def _round_of(day: str, rounds: str) -> str:
+    """The last day of the week (Monday to Sunday) or month holding ``day``."""
+    d = date.fromisoformat(day)
+    if rounds == "week":
+        return (d + timedelta(days=6 - d.weekday())).isoformat()
+    return ((d.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)).isoformat()
+
+
+@settings(random_ledgers.LEDGER_PER_EXAMPLE, max_examples=10)
+@given(recipe=random_ledgers.ledgers(), rounds=st.sampled_from(["week", "month"]))
+def test_a_coarser_round_holds_the_last_forecast_of_its_days(new_ledger, tmp_path_factory, recipe, rounds):
+    """A week's (or month's) round is what the daily hub holds on the latest day of that round
+    on which the model forecast the question, dated the round's last day; the rest count as
+    replaced.  The hub it makes validates against hubverse's schemas."""
+    ledger = random_ledgers.build(new_ledger(), recipe)
+    try:
+        daily = hubverse_frames(ledger)
+    except InvalidInput as exc:  # two forecasters with one model id, whatever the rounds
+        with pytest.raises(InvalidInput, match=re.escape(exc.message)):
+            hubverse_frames(ledger, rounds=rounds)
+        return
+    model, oracle, replaced = hubverse_frames(ledger, rounds=rounds)
+    days = daily[0].assign(round=[_round_of(d, rounds) for d in daily[0]["origin_date"]])
+    latest = days.groupby(["model_id", "question_id", "round"])["origin_date"].transform("max")
+    expected = (days[days["origin_date"] == latest].assign(origin_date=lambda f: f["round"]).drop(columns="round")
+                .sort_values(["model_id", "origin_date", "question_id"], kind="stable").reset_index(drop=True))
+    expected = expected.astype({c: "str" for c in expected.columns if c != "value"})
+    pd.testing.assert_frame_equal(model.sort_values(["model_id", "origin_date", "question_id"], kind="stable")
+                                  .reset_index(drop=True), expected)
+    pd.testing.assert_frame_equal(oracle, daily[1])
+    forecasts = ledger.forecasts()
+    assert replaced == len(forecasts) - len(expected.drop_duplicates(["model_id", "origin_date", "question_id"]))
+    hub = tmp_path_factory.mktemp("hub") / "hub"
+    files = export_hubverse(ledger, hub, rounds=rounds)
+    validate(json.loads((hub / "hub-config" / "tasks.json").read_text()),
+             json.loads((SCHEMAS / "tasks-schema.json").read_text()))
+    outputs = sorted((hub / "model-output").rglob("*.csv"))
+    assert sorted(p for role, p in files.items() if role.startswith("output:")) == outputs
+    assert {(p.parent.name, p.name[:10]) for p in outputs} == set(zip(model["model_id"], model["origin_date"],
+                                                                      strict=True))
+
+
+def test_rounds_by_week_and_month_on_the_cli(cli, tmp_path, filled):
+    for rounds, first in (("week", "2020-02-02"), ("month", "2020-02-29")):
+        r = cli("export", str(tmp_path / rounds), "--format", "hubverse", "--round", rounds)
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / rounds / "model-output" / "person-ana" / f"{first}-person-ana.csv").is_file()
+    bad = cli("export", str(tmp_path / "x"), "--format", "csv", "--round", "week")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--round is for --format hubverse" in bad.stderr
+    bad = cli("export", str(tmp_path / "y"), "--format", "hubverse", "--round", "fortnight")
+    assert bad.returncode == 2 and "day, week, month" in bad.stderr and not (tmp_path / "y" / "hub-config").exists()
+
+
+def test_the_files_written_are_listed_without_holding_every_path(filled, tmp_path):
+    files = export_hubverse(filled, tmp_path / "hub")
+    assert len(files) == len(list(files)) == 3 + 2 + 3 + 1
+    assert files["output:person-ana:2020-03-04"] == tmp_path / "hub" / "model-output" / "person-ana" / \
+        "2020-03-04-person-ana.csv"
+    for missing in ("output:person-ana:2020-03-05", "output:person-bo:2020-03-04", "metadata:x", "nope"):
+        assert missing not in files
+        with pytest.raises(KeyError):
+            files[missing]
+    assert all(p.is_file() for p in files.values())
