@@ -67,6 +67,7 @@ from forecasts.report.results import (
     scoped_frames,
     with_resolution_note,
 )
+from forecasts.scoring import Holdings
 
 __all__ = ["build_report", "default_out", "headline"]
 
@@ -147,26 +148,25 @@ def _who_table(forecasts: pd.DataFrame, names: Sequence[str]) -> list[dict[str, 
     return rows
 
 
-def question_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame, *,
-                    as_of: Any = None, crowd: str | None = None) -> pd.DataFrame:
-    """One row per question (indexed by id, in the order of ``questions``): ``forecasters`` and
-    ``forecasts`` (counts, everyone's), and for questions resolved to an outcome ``brier``
-    (the mean of the forecasters' time-averaged Brier scores on it, as
-    :func:`forecasts.scoring.score_table` ``by="question"`` gives it), ``median_brier`` (their
-    median) and ``crowd_brier`` (``crowd``'s, if given and it forecast the question).
+def question_scores(held: Holdings, *, crowd: str | None = None) -> pd.DataFrame:
+    """One row per question of prepared frames (:class:`~forecasts.scoring.Holdings`; indexed
+    by id, in the order of its questions): ``forecasters`` and ``forecasts`` (counts,
+    everyone's), and for questions resolved to an outcome ``brier`` (the mean of the
+    forecasters' time-averaged Brier scores on it, as :func:`forecasts.scoring.score_table`
+    ``by="question"`` gives it), ``median_brier`` (their median) and ``crowd_brier``
+    (``crowd``'s, if given and it forecast the question).
 
-    One time-averaged scoring pass and a few grouped reductions, whatever the number of
-    questions.
+    The pairs' Brier scores the score table has computed, and a few grouped reductions,
+    whatever the number of questions.
     """
-    from forecasts.scoring import time_averaged
-
+    forecasts, questions = held.forecasts, held.questions
     ids = questions["id"]
     g = forecasts.groupby("question", sort=False)
     out = pd.DataFrame({"forecasters": g["forecaster"].nunique(), "forecasts": g.size()}).reindex(ids)
     out = out.fillna(0).astype(np.int64)
     out["brier"] = out["median_brier"] = out["crowd_brier"] = np.nan
-    if len(forecasts) and len(resolutions):
-        pairs = time_averaged(forecasts, questions, resolutions, "brier", as_of)
+    pairs = held.pairs("brier")
+    if len(pairs):
         valid = pairs.assign(s=pairs["score"].where(pairs["coverage"] > 0))
         by_q = valid.groupby("question", sort=True)["s"]  # as score_table groups (sort=False sums in another order)
         out["brier"] = by_q.mean().reindex(ids).to_numpy()
@@ -178,10 +178,32 @@ def question_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolution
     return out
 
 
+def latest_rows(forecasts: pd.DataFrame) -> np.ndarray:
+    """The positions (in ``forecasts``) of each forecaster's latest forecast on each question,
+    latest by ``made_at``, then ``seq``, in the order of the rows: grouped passes over integer
+    codes, no sort of the rows.
+
+    >>> f = pd.DataFrame({"question": ["q", "q", "q"], "forecaster": ["a", "a", "b"], "seq": [2, 1, 3],
+    ...                   "made_at": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-02"])})
+    >>> latest_rows(f).tolist()
+    [0, 2]
+    """
+    if not len(forecasts):
+        return np.zeros(0, dtype=np.int64)
+    qc = pd.factorize(forecasts["question"])[0].astype(np.int64)
+    fc, names = pd.factorize(forecasts["forecaster"])
+    pair = pd.Series(qc * max(len(names), 1) + fc, copy=False)
+    made = forecasts["made_at"].to_numpy().astype("datetime64[us]").view(np.int64)
+    last = made == pd.Series(made).groupby(pair).transform("max").to_numpy()
+    rows = np.flatnonzero(last)
+    seq = pd.Series(forecasts["seq"].to_numpy(dtype=np.int64)[rows])
+    return np.sort(rows[seq.groupby(pair.to_numpy()[rows]).idxmax().to_numpy()])
+
+
 def latest_spread(forecasts: pd.DataFrame) -> pd.Series:
     """How much the forecasters disagree on each question: the standard deviation (population,
     in probability) of each forecaster's latest binary forecast on it (latest by ``made_at``,
-    then ``seq``); only questions with two forecasters or more.
+    then ``seq``: :func:`latest_rows`); only questions with two forecasters or more.
 
     >>> f = pd.DataFrame({"question": ["q"] * 3, "forecaster": ["a", "a", "b"], "seq": [1, 2, 3],
     ...                   "made_at": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01"]),
@@ -189,9 +211,11 @@ def latest_spread(forecasts: pd.DataFrame) -> pd.Series:
     >>> round(float(latest_spread(f)["q"]), 3)
     0.2
     """
-    b = forecasts[forecasts["probability"].notna()]
-    last = (b.sort_values(["question", "forecaster", "made_at", "seq"], kind="stable")
-            .drop_duplicates(["question", "forecaster"], keep="last"))
+    b = forecasts[forecasts["probability"].notna().to_numpy()]
+    last = b.iloc[latest_rows(b)][["question", "forecaster", "probability"]]
+    # by question, then forecaster (the order the deviation adds them up in)
+    last = last.iloc[np.lexsort((pd.factorize(last["forecaster"], sort=True)[0],
+                                 pd.factorize(last["question"], sort=True)[0]))]
     g = last.groupby("question", sort=True)["probability"]
     spread = g.std(ddof=0)
     return spread[g.size() >= 2].astype(float)
@@ -506,19 +530,17 @@ def _decomposition_table(results: list[CalibrationResult]) -> str:
             f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
-def _calibrations(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
-                  names: Sequence[str], as_of: Any, *,
+def _calibrations(held: Holdings, names: Sequence[str], *,
                   everyone: bool = False) -> tuple[list[CalibrationResult], dict, pd.DataFrame]:
-    """Every forecaster's :class:`CalibrationResult` from one :func:`calibration_cases` pass over
-    all of them, sorted by forecaster once and sliced (each slice holds the very rows, in the
-    very order, of the forecaster's own ``CalibrationResult.from_frames``, so the numbers are
-    identical); the excluded-question counts; and all the cases.  ``everyone``: ``names`` are
-    all the forecasters of ``forecasts``, so no row needs filtering (nor any name checking)."""
-    from forecasts.scoring import calibration_cases
-
+    """Every forecaster's :class:`CalibrationResult` from one pass over the calibration cases of
+    prepared frames (:meth:`forecasts.scoring.Holdings.calibration_cases`), sorted by forecaster
+    once and sliced (each slice holds the very rows, in the very order, of the forecaster's own
+    ``CalibrationResult.from_frames``, so the numbers are identical); the excluded-question
+    counts; and all the cases.  ``everyone``: ``names`` are all the forecasters of the frames,
+    so no row needs filtering."""
     if not names:
         return [], {}, pd.DataFrame()
-    cases = calibration_cases(forecasts, questions, resolutions, None if everyone else list(names), as_of=as_of)
+    cases = held.calibration_cases(None if everyone else list(names))
     excluded = dict(cases.attrs.get("excluded", {}))
     ordered, at = sorted_slices(cases, "forecaster")
     results = []
@@ -630,21 +652,22 @@ def build_report(ledger: LedgerReader, out: str | os.PathLike | None = None, *,
             progress(step, total, label)
 
     tick("scores")
-    scores = ScoreTable.from_frames(f, q, r, as_of=frames["as_of"], forecasters=shown)
+    held = Holdings(f, q, r, frames["as_of"])  # the frames prepared once for every score and case
+    scores = ScoreTable.from_holdings(held, forecasters=shown)
     tick("calibration")
-    calibrations, excluded, cases = _calibrations(f, q, r, shown, frames["as_of"], everyone=not forecasters)
+    calibrations, excluded, cases = _calibrations(held, shown, everyone=not forecasters)
     tick("reliability diagrams")
     diagrams, diagram_rule = choose_diagrams(calibrations, cases)
     diagram_html = [c.to_html(colour=plots.colour_of(c.label, shown)) for c in diagrams]
     tick("sharpness")
     sharp_table, sharp_figure, sharp_rule = _sharpness(f, shown)
     tick("question index")
-    per_question = question_scores(f, q, r, as_of=frames["as_of"], crowd=scores.crowd)
+    per_question = question_scores(held, crowd=scores.crowd)
     index_html = _question_index(q, per_question, scores.crowd, {qid for qid, _ in picked})
     rows = q.set_index("id", drop=False)
     chosen = [with_resolution_note(rows.loc[qid].to_dict(), r) for qid, _ in picked]
     chosen_events = _timeline_events(chosen, frames["events"], frames["evidence"])
-    ordered, at = sorted_slices(fs, "question")
+    ordered, at = sorted_slices(fs[fs["question"].isin([qid for qid, _ in picked]).to_numpy()], "question")
     timelines = []
     for row, (qid, reasons) in zip(chosen, picked, strict=True):
         tick(f"timeline: {qid}")

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from numpy.typing import ArrayLike
 
-    from forecasts.scoring import Weighting
+    from forecasts.scoring import Holdings, Weighting
 
 __all__ = ["CalibrationResult", "LedgerReader", "QuestionTimeline", "ScoreTable", "kind_badge",
            "scoped_frames"]
@@ -247,16 +247,24 @@ class ScoreTable(_Shown):
         persons).  ``crowd`` names the reference for ``vs_crowd`` (default: the crowd
         aggregate with the most questions, else the imported record with the most, else none).
         """
-        from forecasts.scoring import score_table
+        from forecasts.scoring import Holdings
 
-        args = (forecasts, questions, resolutions)
-        brier = score_table(*args, rule="brier", relative_to="crowd:median", as_of=as_of)
+        return cls.from_holdings(Holdings(forecasts, questions, resolutions, as_of), forecasters=forecasters,
+                                 crowd=crowd)
+
+    @classmethod
+    def from_holdings(cls, held: Holdings, *, forecasters: Sequence[str] | None = None,
+                      crowd: str | None = None) -> ScoreTable:
+        """:meth:`from_frames` of frames prepared once (:class:`forecasts.scoring.Holdings`),
+        so that a caller that also needs their pairs or calibration cases prepares them once.
+        Every column is the :func:`~forecasts.scoring.score_table` of the frames."""
+        brier = held.table(rule="brier", relative_to="crowd:median")
         if brier.empty:
             frame = pd.DataFrame(columns=["kind", "record"] + [c for c, *_ in _SCORE_COLUMNS] + ["n_vs_crowd"])
             return cls(frame.rename_axis("forecaster"), crowd, dict(brier.attrs.get("excluded", {})))
-        log = score_table(*args, rule="log", as_of=as_of)
-        baseline = score_table(*args, rule="baseline", as_of=as_of)
-        peer = score_table(*args, rule="peer", as_of=as_of)
+        log = held.table(rule="log")
+        baseline = held.table(rule="baseline")
+        peer = held.table(rule="peer")
         frame = pd.DataFrame({
             "kind": [forecaster_kind(str(n)) for n in brier.index],
             "n_questions": brier["n_questions"], "n_forecasts": brier["n_forecasts"],
@@ -266,11 +274,12 @@ class ScoreTable(_Shown):
             "peer": peer["score"].reindex(brier.index),
             "vs_median": brier["relative"],
         }, index=brier.index)
+        forecasts = held.forecasts
         crowd = crowd if crowd is not None else _pick_crowd(forecasts)
         frame["vs_crowd"] = np.nan
         frame["n_vs_crowd"] = 0
         if crowd is not None and crowd in brier.index and brier["n_questions"].to_dict()[crowd] > 0:
-            rel = score_table(*args, rule="brier", relative_to=crowd, as_of=as_of)
+            rel = held.table(rule="brier", relative_to=crowd)
             frame["vs_crowd"] = rel["relative"].reindex(frame.index)
             frame["n_vs_crowd"] = rel["n_relative"].reindex(frame.index).fillna(0).astype(np.int64)
         else:

@@ -136,6 +136,7 @@ if TYPE_CHECKING:  # what the type checker sees; at run time __getattr__ imports
         spherical,
     )
     from forecasts.scoring.timeavg import (
+        Holdings,
         baseline_scores,
         holding_table,
         metaculus_baseline,
@@ -159,7 +160,7 @@ _HOMES = {
                 "Weighting"),
     "rules": ("brier", "brier_two_category", "count_infinite", "log_score", "multi_brier", "multi_log_score",
               "multi_spherical", "rps", "spherical"),
-    "timeavg": ("baseline_scores", "holding_table", "metaculus_baseline", "metaculus_peer", "peer_scores",
+    "timeavg": ("Holdings", "baseline_scores", "holding_table", "metaculus_baseline", "metaculus_peer", "peer_scores",
                 "relative_scores", "score_table", "spot_scores", "time_averaged"),
 }
 
@@ -173,6 +174,7 @@ __all__ = [
     "Band",
     "CalibrationGrouping",
     "Engine",
+    "Holdings",
     "LogBase",
     "LossRule",
     "ScoreGrouping",

@@ -817,37 +817,13 @@ def calibration_cases(forecasts: pd.DataFrame, questions: pd.DataFrame, resoluti
     >>> cases.attrs["excluded"]["before_scheduled_close"]
     0
     """
-    from forecasts.scoring.timeavg import holding_table
+    from forecasts.scoring.timeavg import Holdings
 
     check_choice(weighting, ("time", "forecast", "last"), "weighting")
     check_columns(forecasts, ("seq", "question", "forecaster", "made_at"), "forecasts")
     check_forecasters(forecasts, forecaster)
-    held, excluded = holding_table(forecasts, questions, resolutions, as_of=as_of,
-                                   forecaster=forecaster, past_close_only=True,
-                                   binary_only=True)
-    cols = ["question", "forecaster", "p", "y", "weight", "kind", "closes_at"]
-    if held.empty:
-        out = pd.DataFrame({c: [] for c in cols})
-        out.attrs["excluded"] = excluded
-        return out
-    held = held[held["made_at"] < held["period_end"]]
-    if weighting == "time":
-        tot = held.groupby(["question", "forecaster"], sort=False)["duration"].transform("sum")
-        weight = np.where(tot > 0, held["duration"] / tot.where(tot > 0, 1.0), 0.0)
-    elif weighting == "forecast":
-        weight = np.ones(len(held))
-    else:
-        last = held.groupby(["question", "forecaster"], sort=False)["order"].transform("max")
-        weight = (held["order"] == last).to_numpy(dtype=np.float64)
-    out = pd.DataFrame({
-        "question": held["question"].to_numpy(), "forecaster": held["forecaster"].to_numpy(),
-        "p": held["probability"].to_numpy(dtype=np.float64), "y": held["y"].to_numpy(),
-        "weight": np.asarray(weight, dtype=np.float64), "kind": held["kind"].to_numpy(),
-        "closes_at": held["closes_at"].to_numpy(),
-    })
-    out = out[out["weight"] > 0].reset_index(drop=True)
-    out.attrs["excluded"] = excluded
-    return out
+    held = Holdings(forecasts, questions, resolutions, as_of, forecaster=forecaster)
+    return held.calibration_cases(weighting=weighting)
 
 
 SUMMARY_COLUMNS = ("n_questions", "n_forecasts", "brier", "mcb", "dsc", "unc", "log",

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["group_next", "merge_pool", "time_average"]
+__all__ = ["group_next", "merge_pool", "peer_rows", "relative_days", "time_average"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -245,3 +245,347 @@ def merge_pool(x0: np.ndarray, x1: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     """Merge sorted no-event and event forecasts into distinct values, counts, events."""
     return _merge_pool(np.ascontiguousarray(x0, dtype=np.float64),
                        np.ascontiguousarray(x1, dtype=np.float64))
+
+
+US_PER_DAY = 86_400_000_000
+
+
+@numba.njit(cache=True, nogil=True)
+def _by_question(q, nq):  # pragma: no cover - compiled
+    """Rows in question order (stable) and each question's ``[offsets[j], offsets[j + 1])``."""
+    offsets = _question_offsets(q, nq)
+    pos = offsets[:-1].copy()
+    rows = np.empty(q.shape[0], np.int64)
+    for i in range(q.shape[0]):
+        rows[pos[q[i]]] = i
+        pos[q[i]] += 1
+    return rows, offsets
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _peer_rows(q, st, en, lp, zero, member, hz, ac, nq):  # pragma: no cover - compiled
+    # timeavg.metaculus_peer for each question, operation for operation (sums in the same
+    # order: numpy's add.at and cumsum are sequential), so the numbers are the same
+    n = q.shape[0]
+    rows, offsets = _by_question(q, nq)
+    score = np.zeros(n)
+    cov = np.zeros(n)
+    for j in range(nq):
+        lo = offsets[j]
+        k = offsets[j + 1] - lo
+        if k == 0:
+            continue
+        first = rows[lo]
+        hzj = hz[first]
+        acj = ac[first]
+        stop = hzj if hzj < acj else acj  # min(actual close, horizon end)
+        total = hzj - 0.0
+        s = np.empty(k)
+        e = np.empty(k)
+        valid = np.zeros(k, np.bool_)
+        ends = np.empty(2 * k)
+        nb = 0
+        outside = False
+        for r in range(k):
+            i = rows[lo + r]
+            a = st[i] if st[i] > 0.0 else 0.0  # np.clip(x, 0, stop): min(max(x, 0), stop)
+            s[r] = a if a < stop else stop
+            b = en[i] if en[i] > 0.0 else 0.0
+            b = b if b < stop else stop
+            e[r] = b if b >= s[r] else s[r]
+            if e[r] > s[r]:
+                valid[r] = True
+                ends[nb] = s[r]
+                ends[nb + 1] = e[r]
+                nb += 2
+                if not member[i]:
+                    outside = True
+        if nb == 0:
+            for r in range(k):
+                i = rows[lo + r]
+                cov[i] = (e[r] - s[r]) / total
+            continue
+        srt = np.sort(ends[:nb])
+        bounds = np.empty(nb)
+        m = 0
+        for t in range(nb):
+            if m == 0 or srt[t] != bounds[m - 1]:
+                bounds[m] = srt[t]
+                m += 1
+        if m < 2:
+            for r in range(k):
+                i = rows[lo + r]
+                cov[i] = (e[r] - s[r]) / total
+            continue
+        bounds = bounds[:m]
+        ia = np.minimum(np.searchsorted(bounds, s), m - 1)
+        ib = np.minimum(np.searchsorted(bounds, e), m - 1)
+        dn = np.zeros(m)
+        dsum = np.zeros(m)
+        dinf = np.zeros(m)
+        for r in range(k):  # np.add.at: every start in row order, then every end
+            i = rows[lo + r]
+            if valid[r] and member[i]:
+                dn[ia[r]] += 1.0
+        for r in range(k):
+            i = rows[lo + r]
+            if valid[r] and member[i]:
+                dn[ib[r]] += -1.0
+        for r in range(k):
+            i = rows[lo + r]
+            if valid[r] and member[i] and not zero[i]:
+                dsum[ia[r]] += lp[i]
+        for r in range(k):
+            i = rows[lo + r]
+            if valid[r] and member[i] and not zero[i]:
+                dsum[ib[r]] += -lp[i]
+        for r in range(k):
+            i = rows[lo + r]
+            if valid[r] and member[i] and zero[i]:
+                dinf[ia[r]] += 1.0
+        for r in range(k):
+            i = rows[lo + r]
+            if valid[r] and member[i] and zero[i]:
+                dinf[ib[r]] += -1.0
+        n_parts = 7 if outside else 4
+        cum = np.zeros((n_parts, m))
+        cnt = 0.0
+        ssum = 0.0
+        ninf = 0.0
+        for t in range(m - 1):
+            cnt = dn[t] if t == 0 else cnt + dn[t]
+            ssum = dsum[t] if t == 0 else ssum + dsum[t]
+            ninf = dinf[t] if t == 0 else ninf + dinf[t]
+            length = bounds[t + 1] - bounds[t]
+            several = cnt > 1.5
+            safe = cnt - 1.0 if several else 1.0
+            parts = np.empty(n_parts)
+            parts[0] = (cnt / safe if several else 0.0) * length
+            parts[1] = (ssum / safe if several else 0.0) * length
+            parts[2] = length if several and ninf > 0.5 else 0.0
+            parts[3] = length if several else 0.0
+            if outside:
+                some = cnt > 0.5
+                per = cnt if some else 1.0
+                parts[4] = length if some else 0.0
+                parts[5] = (ssum / per if some else 0.0) * length
+                parts[6] = length if some and ninf > 0.5 else 0.0
+            for c in range(n_parts):
+                cum[c, t + 1] = parts[c] if t == 0 else cum[c, t] + parts[c]
+        for r in range(k):
+            i = rows[lo + r]
+            cov[i] = (e[r] - s[r]) / total
+            if not valid[r]:
+                score[i] = 100.0 * 0.0 / total
+                continue
+            a = ia[r]
+            b = ib[r]
+            i1 = cum[0, b] - cum[0, a]
+            i2 = cum[1, b] - cum[1, a]
+            i3 = cum[2, b] - cum[2, a]
+            i4 = cum[3, b] - cum[3, a]
+            if zero[i]:
+                v = -np.inf if i4 > 0 else 0.0
+            else:
+                v = np.inf if i3 > 0 else lp[i] * i1 - i2
+            if outside and not member[i]:
+                j1 = cum[4, b] - cum[4, a]
+                j2 = cum[5, b] - cum[5, a]
+                j3 = cum[6, b] - cum[6, a]
+                if zero[i]:
+                    v = -np.inf if j1 > 0 else 0.0
+                else:
+                    v = np.inf if j3 > 0 else lp[i] * j1 - j2
+            score[i] = 100.0 * v / total
+    return score, cov
+
+
+def peer_rows(q: np.ndarray, st: np.ndarray, en: np.ndarray, lp: np.ndarray, zero: np.ndarray,
+              member: np.ndarray, hz: np.ndarray, ac: np.ndarray, nq: int) -> tuple[np.ndarray, np.ndarray]:
+    """Metaculus peer score and coverage of every row, question by question in one compiled
+    pass: :func:`forecasts.scoring.timeavg.metaculus_peer` of each question's rows (``st``,
+    ``en``: the rows' holding in days from the period start; ``lp``: ln of the outcome's
+    probability, 0 where it is 0, flagged by ``zero``; ``member``: in the pool; ``hz``,
+    ``ac``: each row's question's horizon and actual close in days)."""
+    return _peer_rows(np.ascontiguousarray(q, dtype=np.int64), np.ascontiguousarray(st, dtype=np.float64),
+                      np.ascontiguousarray(en, dtype=np.float64), np.ascontiguousarray(lp, dtype=np.float64),
+                      np.ascontiguousarray(zero, dtype=np.bool_), np.ascontiguousarray(member, dtype=np.bool_),
+                      np.ascontiguousarray(hz, dtype=np.float64), np.ascontiguousarray(ac, dtype=np.float64),
+                      int(nq))
+
+
+@numba.njit(cache=True, nogil=True)
+def _block_sum(a, lo, n):  # pragma: no cover - compiled
+    """numpy's sum of at most 128 numbers: one by one below 8, else eight accumulators."""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[lo + i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    while i < n - (n % 8):
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@numba.njit(cache=True, nogil=True)
+def _pairwise_sum(a, lo, n):  # pragma: no cover - compiled
+    """``a[lo:lo + n].sum()`` as numpy adds it up (halves, split at a multiple of 8, down to
+    blocks of at most 128: :func:`_block_sum`), so the sum is numpy's to the last bit.  The
+    halving is walked with a stack of its own (numba does not cache recursive functions)."""
+    if n <= 128:
+        return _block_sum(a, lo, n)
+    los = np.empty(64, np.int64)
+    ns = np.empty(64, np.int64)
+    stage = np.zeros(64, np.int64)  # 0: to split, 1: left half being summed, 2: right half
+    left = np.empty(64)
+    d = 0
+    los[0] = lo
+    ns[0] = n
+    while True:
+        if ns[d] > 128:  # split: the left half first
+            half = ns[d] // 2
+            half -= half % 8
+            stage[d] = 1
+            los[d + 1] = los[d]
+            ns[d + 1] = half
+            stage[d + 1] = 0
+            d += 1
+            continue
+        ret = _block_sum(a, los[d], ns[d])
+        d -= 1
+        while d >= 0:  # hand the sum back up
+            if stage[d] == 1:  # the left half is done: the right half next
+                left[d] = ret
+                stage[d] = 2
+                half = ns[d] // 2
+                half -= half % 8
+                los[d + 1] = los[d] + half
+                ns[d + 1] = ns[d] - half
+                stage[d + 1] = 0
+                d += 1
+                break
+            ret = left[d] + ret
+            d -= 1
+        if d < 0:
+            return ret
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _relative_days(layout, gb, gq, gpool, start, end, vals, ps, pe, nq):  # pragma: no cover - compiled
+    # timeavg._relative's numpy pass for each question, operation for operation: the score
+    # standing at each day's end, the median of the pool's (numpy's nanmedian), the sums
+    ng = gq.shape[0]
+    rel = np.zeros(ng)
+    med_out = np.zeros(ng)
+    own = np.zeros(ng)
+    covered = np.zeros(ng, np.int64)
+    days = np.zeros(ng, np.int64)
+    groups, qoff = _by_question(gq, nq)
+    for j in range(nq):
+        g_lo = qoff[j]
+        n_g = qoff[j + 1] - g_lo
+        if n_g == 0:
+            continue
+        day0 = ps[j] - ps[j] % US_PER_DAY
+        ndays = -(-(pe[j] - day0) // US_PER_DAY)
+        if ndays <= 0:
+            continue
+        evals = np.empty(ndays, np.int64)
+        for k in range(ndays):
+            t = day0 + US_PER_DAY * (k + 1)
+            evals[k] = t if t < pe[j] else pe[j]
+        mat = np.empty((n_g, ndays))
+        changed = np.zeros(ndays, np.bool_)  # a pool member's score differs from the day before
+        changed[0] = True
+        any_pool = False
+        finite = False
+        for r in range(n_g):
+            g = groups[g_lo + r]
+            p = gb[g] - 1
+            for k in range(ndays):
+                while p + 1 < gb[g + 1] and start[layout[p + 1]] < evals[k]:
+                    p += 1
+                if p >= gb[g] and end[layout[p]] >= evals[k]:
+                    mat[r, k] = vals[layout[p]]
+                else:
+                    mat[r, k] = np.nan
+                if gpool[g]:
+                    v = mat[r, k]
+                    if np.isfinite(v):
+                        finite = True
+                    if k > 0 and not (v == mat[r, k - 1] or (np.isnan(v) and np.isnan(mat[r, k - 1]))):
+                        changed[k] = True
+            if gpool[g]:
+                any_pool = True
+        med = np.full(ndays, np.nan)
+        if any_pool and finite:
+            col = np.empty(n_g)
+            for k in range(ndays):
+                if not changed[k]:  # the same numbers: the same median
+                    med[k] = med[k - 1]
+                    continue
+                c = 0
+                for r in range(n_g):
+                    v = mat[r, k]
+                    if gpool[groups[g_lo + r]] and not np.isnan(v):
+                        t = c  # insertion sort of the column's numbers
+                        while t > 0 and col[t - 1] > v:
+                            col[t] = col[t - 1]
+                            t -= 1
+                        col[t] = v
+                        c += 1
+                if c > 0:
+                    hi = c // 2
+                    lo = hi if c % 2 == 1 else hi - 1
+                    med[k] = (col[lo] + col[hi]) / 2.0
+        diff = np.empty(ndays)
+        kept_med = np.empty(ndays)
+        kept_own = np.empty(ndays)
+        for r in range(n_g):
+            g = groups[g_lo + r]
+            nd = 0
+            for k in range(ndays):
+                if not np.isnan(mat[r, k]) and not np.isnan(med[k]):
+                    diff[k] = mat[r, k] - med[k]
+                    kept_med[nd] = med[k]
+                    kept_own[nd] = mat[r, k]
+                    nd += 1
+                else:
+                    diff[k] = 0.0
+            rel[g] = _pairwise_sum(diff, 0, ndays) / ndays
+            med_out[g] = _pairwise_sum(kept_med, 0, nd) / nd if nd else np.nan
+            own[g] = _pairwise_sum(kept_own, 0, nd) / nd if nd else np.nan
+            covered[g] = nd
+            days[g] = ndays
+    return rel, med_out, own, covered, days
+
+
+def relative_days(layout: np.ndarray, gb: np.ndarray, gq: np.ndarray, gpool: np.ndarray, start: np.ndarray,
+                  end: np.ndarray, vals: np.ndarray, ps: np.ndarray, pe: np.ndarray,
+                  nq: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Good Judgment style daily relative scores of every (question, forecaster) group in one
+    compiled pass (:func:`forecasts.scoring.timeavg.relative_scores`): the rows ``layout``
+    group after group in holding order (group g at ``gb[g]:gb[g + 1]``), each group's question
+    ``gq`` and whether it is in the pool ``gpool``, each row's holding ``start``/``end`` (us)
+    and score ``vals``, each question's period ``ps``/``pe`` (us).  Returns each group's
+    relative score, mean median, mean own score, days covered and days (0 days: no row)."""
+    return _relative_days(np.ascontiguousarray(layout, dtype=np.int64), np.ascontiguousarray(gb, dtype=np.int64),
+                          np.ascontiguousarray(gq, dtype=np.int64), np.ascontiguousarray(gpool, dtype=np.bool_),
+                          np.ascontiguousarray(start, dtype=np.int64), np.ascontiguousarray(end, dtype=np.int64),
+                          np.ascontiguousarray(vals, dtype=np.float64), np.ascontiguousarray(ps, dtype=np.int64),
+                          np.ascontiguousarray(pe, dtype=np.int64), int(nq))

@@ -96,10 +96,12 @@ from forecasts.scoring.options import (
     LossRule,
     ScoreGrouping,
     ScoreRule,
+    Weighting,
     check_choice,
 )
 
 __all__ = [
+    "Holdings",
     "baseline_scores",
     "holding_table",
     "metaculus_baseline",
@@ -134,6 +136,17 @@ class Holding:
     seq: np.ndarray
     excluded: dict
     stop: np.ndarray  # int64 us: ended_at, or int64 max when the forecast was never ended
+    # every row read (as of the cut-off), scored or not: its question's code into ``all_qids``
+    # (-1 for none) and its forecaster's into ``all_names``; ``all_qpos``: each of those ids'
+    # position in the questions (-1 if unknown); ``status``: each question's (_question_status)
+    all_q: np.ndarray = field(default_factory=_no_rows)
+    all_qids: np.ndarray = field(default_factory=_no_rows)
+    all_qpos: np.ndarray = field(default_factory=_no_rows)
+    all_f: np.ndarray = field(default_factory=_no_rows)
+    all_names: np.ndarray = field(default_factory=_no_rows)
+    status: np.ndarray = field(default_factory=_no_rows)
+    cutoff_us: int = 0  # as_of (default: the time of reading) in microseconds
+    engine: str = "auto"
     # filled in by _attach_holding (empty until then)
     start: np.ndarray = field(default_factory=_no_rows)
     end: np.ndarray = field(default_factory=_no_rows)
@@ -182,6 +195,7 @@ def _prepare(forecasts, questions, resolutions, *, as_of=None, forecaster=None,
         forecasts = forecasts[forecasts["forecaster"].isin(names)]
     qcodes_raw, quniq = pd.factorize(forecasts["question"], sort=False)
     qpos_of_uniq = pd.Index(questions["id"]).get_indexer(quniq)
+    all_f, all_names = pd.factorize(forecasts["forecaster"], sort=False)
     outcome, resolved, status = _question_status(questions, resolutions)
     kind = questions["kind"].to_numpy(dtype=object)
     closes = fr.as_us(questions["closes_at"])
@@ -213,9 +227,11 @@ def _prepare(forecasts, questions, resolutions, *, as_of=None, forecaster=None,
     qmap = np.append(remap[qpos_of_uniq], -1)  # code -1 (missing question) -> -1
     q = qmap[qcodes_raw]
     keep = q >= 0
+    fcodes = all_f
     if not keep.all():
         forecasts = forecasts[keep]
         q = q[keep]
+        fcodes = all_f[keep]
     qinfo = questions.iloc[used].reset_index(drop=True).copy()
     qinfo["outcome"] = outcome[used]
     ps = fr.as_us(qinfo["opens_at"]) if len(qinfo) else np.zeros(0, np.int64)
@@ -231,11 +247,15 @@ def _prepare(forecasts, questions, resolutions, *, as_of=None, forecaster=None,
     qinfo["period_start"] = ps
     qinfo["period_end"] = pe
     qinfo["horizon_end"] = cl
-    fcodes, fnames = pd.factorize(forecasts["forecaster"], sort=False)
-    fnames = np.asarray(fnames, dtype=object)
+    # the scored rows' forecasters in their own order of first appearance (as factorizing their names)
+    fcodes, used_f = pd.factorize(fcodes, sort=False)
+    all_names = np.asarray(all_names, dtype=object)
+    fnames = all_names[used_f]
     seq = forecasts["seq"].to_numpy(dtype=np.int64)
     h = Holding(forecasts, q, fcodes, fnames, qinfo, made, seq, excluded,
-                _stops(forecasts, cutoff_us if as_of is not None else None))
+                _stops(forecasts, cutoff_us if as_of is not None else None),
+                all_q=qcodes_raw, all_qids=np.asarray(quniq, dtype=object), all_qpos=qpos_of_uniq, all_f=all_f,
+                all_names=all_names, status=status, cutoff_us=cutoff_us, engine=engine)
     if holding:
         _attach_holding(h, engine)
     return h
@@ -831,8 +851,10 @@ def metaculus_peer(p_outcome: ArrayLike, start: ArrayLike, end: ArrayLike, horiz
     if bounds.shape[0] < 2:
         return scores, (e - s) / total
     m = bounds.shape[0]
-    a = np.searchsorted(bounds, s)
-    b = np.searchsorted(bounds, e)
+    # a forecast that holds for no time may lie past every bound (all the others ended
+    # before it): its index is clipped, and its score is 0 whatever it reads
+    a = np.minimum(np.searchsorted(bounds, s), m - 1)
+    b = np.minimum(np.searchsorted(bounds, e), m - 1)
     dn = np.zeros(m)
     dsum = np.zeros(m)
     dinf = np.zeros(m)
@@ -878,12 +900,45 @@ def metaculus_peer(p_outcome: ArrayLike, start: ArrayLike, end: ArrayLike, horiz
     return 100.0 * scores / total, (e - s) / total
 
 
-def _metaculus(h: Holding, which: str, in_pool_f: np.ndarray | None = None) -> pd.DataFrame:
-    po = _outcome_probability(h)
-    ps = h.qinfo["period_start"].to_numpy()
-    he = h.qinfo["horizon_end"].to_numpy()
-    pe = h.qinfo["period_end"].to_numpy()
-    nopt = _n_options(h)
+def _days(h: Holding) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's holding in days from its question's period start (the unit in which
+    :func:`metaculus_baseline` and :func:`metaculus_peer` take times), and its question's
+    scheduled horizon and actual close in the same unit."""
+    t0 = h.qinfo["period_start"].to_numpy()[h.q]
+    he = h.qinfo["horizon_end"].to_numpy()[h.q]
+    pe = h.qinfo["period_end"].to_numpy()[h.q]
+    return ((h.start - t0) / US_PER_DAY, (h.end - t0) / US_PER_DAY, (he - t0) / US_PER_DAY,
+            (pe - t0) / US_PER_DAY)
+
+
+def _baseline_rows(h: Holding, po: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`metaculus_baseline` of every row at once (each row clipped to its own question's
+    horizon: the very operations, element by element, so the very numbers)."""
+    st, en, hz, ac = _days(h)
+    stop = np.minimum(ac, hz)
+    s = np.clip(st, 0.0, stop)
+    e = np.maximum(np.clip(en, 0.0, stop), s)
+    total = hz - 0.0
+    dur = e - s
+    vals = _baseline_values(po, _n_options(h))
+    with np.errstate(invalid="ignore"):
+        contrib = np.where(dur > 0, vals * dur, 0.0)
+    return contrib / total, dur / total
+
+
+def _peer_rows(h: Holding, po: np.ndarray, in_pool_f: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`metaculus_peer` of every question's rows: a compiled pass over all questions for
+    large frames (the same operations in the same order, so the same numbers), else a call per
+    question."""
+    member = np.ones(h.q.shape[0], dtype=bool) if in_pool_f is None else in_pool_f[h.f]
+    st, en, hz, ac = _days(h)
+    if _use_numba(h.q.shape[0], h.engine):
+        from forecasts.scoring.fastpath import peer_rows
+
+        zero = po <= 0
+        with np.errstate(divide="ignore"):
+            lp = np.where(zero, 0.0, np.log(np.where(zero, 1.0, po)))
+        return peer_rows(h.q, st, en, lp, zero, member, hz, ac, len(h.qinfo))
     score = np.zeros(h.q.shape[0])
     cov = np.zeros(h.q.shape[0])
     order = np.argsort(h.q, kind="stable")
@@ -892,18 +947,19 @@ def _metaculus(h: Holding, which: str, in_pool_f: np.ndarray | None = None) -> p
         rows = order[bounds[k]:bounds[k + 1]]
         if rows.shape[0] == 0:
             continue
-        j = h.q[rows[0]]
-        # times in days relative to the horizon start, for conditioning
-        t0 = ps[j]
-        st = (h.start[rows] - t0) / US_PER_DAY
-        en = (h.end[rows] - t0) / US_PER_DAY
-        hs, hz, ac = 0.0, (he[j] - t0) / US_PER_DAY, (pe[j] - t0) / US_PER_DAY
-        if which == "baseline":
-            sc, cv = metaculus_baseline(po[rows], st, en, hs, hz, ac, n_options=int(nopt[rows[0]]))
-        else:
-            member = None if in_pool_f is None else in_pool_f[h.f[rows]]
-            sc, cv = metaculus_peer(po[rows], st, en, hs, hz, ac, in_pool=member)
-        score[rows], cov[rows] = sc, cv
+        first = rows[0]
+        score[rows], cov[rows] = metaculus_peer(po[rows], st[rows], en[rows], 0.0, hz[first], ac[first],
+                                                in_pool=member[rows])
+    return score, cov
+
+
+def _metaculus(h: Holding, which: str, in_pool_f: np.ndarray | None = None) -> pd.DataFrame:
+    po = _outcome_probability(h)
+    pe = h.qinfo["period_end"].to_numpy()
+    if which == "baseline":
+        score, cov = _baseline_rows(h, po)
+    else:
+        score, cov = _peer_rows(h, po, in_pool_f)
     ng = h.n_groups
     first = np.full(ng, -1, dtype=np.int64)
     first[h.group[::-1]] = np.arange(h.group.shape[0])[::-1]
@@ -950,7 +1006,7 @@ def baseline_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolution
     2       q2      alice  67.8072       1.0            1
     3       q2        bob -32.1928       1.0            1
     """
-    return _metaculus(_prepare(forecasts, questions, resolutions, as_of=as_of), "baseline")
+    return Holdings(forecasts, questions, resolutions, as_of).pairs("baseline")
 
 
 def peer_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
@@ -994,8 +1050,7 @@ def peer_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: p
     2       q2      alice  69.3147       1.0            1
     3       q2        bob -69.3147       1.0            1
     """
-    h = _prepare(forecasts, questions, resolutions, as_of=as_of)
-    return _metaculus(h, "peer", _pool_mask(h.fnames, pool))
+    return Holdings(forecasts, questions, resolutions, as_of).pairs("peer", pool=pool)
 
 
 def _pool_mask(names: np.ndarray, pool: Sequence[str] | None) -> np.ndarray:
@@ -1074,20 +1129,48 @@ def relative_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolution
     3       q2        bob      0.16     0.2  0.36            10    10
     """
     check_choice(rule, RULES, "rule")
-    h = _prepare(forecasts, questions, resolutions, as_of=as_of)
+    return Holdings(forecasts, questions, resolutions, as_of).relative(rule, pool=pool)
+
+
+def _by_group(h: Holding) -> tuple[np.ndarray, np.ndarray]:
+    """The rows laid out group after group, each group in holding order (``made_at``, then
+    ``seq``: ``h.order`` is a row's place in it), and each group's ``[start, stop)`` there."""
+    size = np.bincount(h.group, minlength=h.n_groups)
+    bounds = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
+    layout = np.empty(h.group.shape[0], dtype=np.int64)
+    layout[bounds[:-1][h.group] + h.order] = np.arange(h.group.shape[0])
+    return layout, bounds
+
+
+def _relative(h: Holding, rule: str, pool: Sequence[str] | None) -> pd.DataFrame:
+    """:func:`relative_scores` of prepared frames: a compiled pass over all questions for large
+    frames (the same operations in the same order, sums as numpy's, so the same numbers),
+    else numpy question by question."""
     vals = _row_scores(h, rule)
     names = h.fnames
     in_pool_f = _pool_mask(names, pool)
     ps = h.qinfo["period_start"].to_numpy()
     pe = h.qinfo["period_end"].to_numpy()
-    order = np.lexsort((h.frame["seq"].to_numpy(), h.start, h.group))
-    gsorted = h.group[order]
-    gb = np.flatnonzero(np.diff(np.concatenate([[-1], gsorted, [h.n_groups]])))
-    records = []
-    qids = h.qinfo["id"].to_numpy()
-    # per question: collect its groups
-    first_of_group = order[gb[:-1]]
+    layout, gb = _by_group(h)
+    first_of_group = layout[gb[:-1]]
     gq = h.q[first_of_group]
+    gf = h.f[first_of_group]
+    qids = h.qinfo["id"].to_numpy()
+    columns = ["question", "forecaster", "relative", "median", "own", "days_covered", "days"]
+    if _use_numba(h.q.shape[0], h.engine):
+        from forecasts.scoring.fastpath import relative_days
+
+        rel, med, own, covered, days = relative_days(layout, gb, gq, in_pool_f[gf], h.start, h.end, vals, ps, pe,
+                                                     len(h.qinfo))
+        shown = np.flatnonzero(days > 0)
+        shown = shown[np.argsort(gq[shown], kind="stable")]  # by question, then group
+        out = pd.DataFrame({"question": qids[gq[shown]], "forecaster": names[gf[shown]],
+                            "relative": rel[shown], "median": med[shown], "own": own[shown],
+                            "days_covered": covered[shown], "days": days[shown]}, columns=columns)
+        out.attrs["excluded"] = dict(h.excluded)
+        return out
+    records = []
+    # per question: collect its groups
     by_q = pd.Series(np.arange(h.n_groups)).groupby(gq).apply(list)
     for jq, groups in by_q.items():
         j = int(jq)  # type: ignore[arg-type]
@@ -1097,12 +1180,13 @@ def relative_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolution
             continue
         evals = np.minimum(day0 + US_PER_DAY * np.arange(1, ndays + 1), pe[j])
         # each forecaster's forecast standing at the end of each day: one search for all of the
-        # question's forecasters, their start times (sorted within each) laid end to end, each
-        # shifted by a band wider than any start or day so that a day of forecaster r finds
-        # the last start of r before it, or the end of the band before (nothing standing)
+        # question's forecasters, their start times (in holding order, so not decreasing within
+        # each) laid end to end, each shifted by a band wider than any start or day so that a day
+        # of forecaster r finds the last start of r before it, or the end of the band before
+        # (nothing standing)
         garr = np.asarray(groups, dtype=np.int64)
         lens = gb[garr + 1] - gb[garr]
-        rows = np.concatenate([order[gb[g]:gb[g + 1]] for g in groups])
+        rows = np.concatenate([layout[gb[g]:gb[g + 1]] for g in groups])
         first = np.concatenate([[0], np.cumsum(lens)[:-1]])
         st = h.start[rows] - day0  # >= 0: a forecast counts from the period start
         band = max(int(st.max()), int(evals[-1] - day0)) + 1
@@ -1114,8 +1198,7 @@ def relative_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolution
         hit = rows[np.where(ok, idx, 0)]
         ok &= h.end[hit] >= evals[None, :]  # a late retraction ended it
         mat = np.where(ok, vals[hit], np.nan)
-        gf = h.f[first_of_group[groups]]
-        pool_rows = in_pool_f[gf]
+        pool_rows = in_pool_f[gf[garr]]
         with np.errstate(all="ignore"):
             if pool_rows.any() and np.isfinite(mat[pool_rows]).any():
                 med = nan_median_columns(mat[pool_rows])
@@ -1130,11 +1213,10 @@ def relative_scores(forecasts: pd.DataFrame, questions: pd.DataFrame, resolution
             nd = int(nds[r])
             st_r = standing[r]
             # x.sum() / n is what x.mean() computes, without its overhead
-            records.append((qid, names[gf[r]], float(diff[r].sum() / ndays),
+            records.append((qid, names[gf[garr[r]]], float(diff[r].sum() / ndays),
                             float(med[st_r].sum() / nd) if nd else math.nan,
                             float(mat[r][st_r].sum() / nd) if nd else math.nan, nd, ndays))
-    out = pd.DataFrame(records, columns=["question", "forecaster", "relative", "median",
-                                         "own", "days_covered", "days"])
+    out = pd.DataFrame(records, columns=columns)
     out.attrs["excluded"] = dict(h.excluded)
     return out
 
@@ -1149,17 +1231,6 @@ def tags_of(questions: pd.DataFrame) -> dict[str, list[str]]:
         tags = [str(x) for x in t] if isinstance(t, (list, tuple, np.ndarray)) else []
         out[q] = tags or [UNTAGGED]
     return out
-
-
-def _excluded_pairs(forecasts, questions, resolutions, as_of):
-    """Distinct (question, forecaster) pairs of excluded questions with their reason."""
-    forecasts, resolutions = fr.filter_as_of(forecasts, resolutions, as_of)
-    _, _, status = _question_status(questions, resolutions)
-    st = pd.Series(status, index=questions["id"].to_numpy())
-    pairs = forecasts[["question", "forecaster"]].drop_duplicates()
-    reason = pairs["question"].map(st).fillna("unknown_question")
-    pairs = pairs.assign(reason=reason.to_numpy())
-    return pairs[pairs["reason"] != "scored"]
 
 
 def _group_keys(frame: pd.DataFrame, by: str, questions: pd.DataFrame) -> pd.DataFrame:
@@ -1252,66 +1323,223 @@ def score_table(forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: p
     check_choice(rule, SCORE_RULES, "rule")
     rl._log_factor(log_base)
     _check_frames(forecasts, questions, resolutions)
-    if relative_to is not None:
-        if not isinstance(relative_to, str):
-            raise InvalidInput(f"relative_to must be \"crowd:median\" or a forecaster name, "
-                               f"got {type(relative_to).__name__}")
-        if rule not in RULES:
-            raise InvalidInput("relative_to applies to brier, log and spherical; baseline "
-                               "and peer scores are relative already")
-        if relative_to != "crowd:median" and not (forecasts["forecaster"] == relative_to).any():
+    _check_relative_to(relative_to, rule)
+    return Holdings(forecasts, questions, resolutions, as_of).table(by, rule, relative_to, log_base=log_base)
+
+
+def _check_relative_to(relative_to: object, rule: object) -> None:
+    if relative_to is None:
+        return
+    if not isinstance(relative_to, str):
+        raise InvalidInput(f"relative_to must be \"crowd:median\" or a forecaster name, "
+                           f"got {type(relative_to).__name__}")
+    if rule not in RULES:
+        raise InvalidInput("relative_to applies to brier, log and spherical; baseline "
+                           "and peer scores are relative already")
+
+
+class Holdings:
+    """Ledger frames prepared once for every time-averaged score of them.
+
+    Every score of this module starts from the same preparation of the frames: the ``as_of``
+    cut, each question's status, and each forecast's holding interval (the rule of the module
+    docstring).  :func:`score_table`, :func:`baseline_scores`, :func:`peer_scores` and
+    :func:`relative_scores` each prepare their frames here and ask for one thing; a caller that
+    needs several (a report's score table has the Brier, log, baseline and peer scores, two
+    relative scores and every pair's Brier) prepares them once and asks for each, and gets the
+    very numbers of those functions.
+
+    >>> from forecasts.scoring.frames import example_frames
+    >>> held = Holdings(*example_frames())
+    >>> held.table(rule="brier")["score"].equals(score_table(*example_frames())["score"])
+    True
+    """
+
+    def __init__(self, forecasts: pd.DataFrame, questions: pd.DataFrame, resolutions: pd.DataFrame,
+                 as_of: TimeLike = None, *, forecaster: str | Sequence[str] | None = None,
+                 engine: Engine = "auto") -> None:
+        self.forecasts = forecasts
+        self.questions = questions
+        self.holding = _prepare(forecasts, questions, resolutions, as_of=as_of, forecaster=forecaster,
+                                engine=engine)
+        self._pairs: dict[tuple, pd.DataFrame] = {}
+
+    @property
+    def excluded(self) -> dict[str, int]:
+        """The questions left out (with at least one forecast), by reason."""
+        return dict(self.holding.excluded)
+
+    def pairs(self, rule: ScoreRule = "brier", *, log_base: LogBase = "e",
+              pool: Sequence[str] | None = None) -> pd.DataFrame:
+        """Each (question, forecaster) pair's time-averaged score under ``rule``: the frame of
+        :func:`time_averaged` (brier, log, spherical), :func:`baseline_scores` or
+        :func:`peer_scores` (``pool`` as there).  Computed once per rule; do not modify it."""
+        check_choice(rule, SCORE_RULES, "rule")
+        key = (rule, log_base if rule == "log" else None, None if pool is None else tuple(pool))
+        if key not in self._pairs:
+            h = self.holding
+            if rule in RULES:
+                out = _aggregate(h, _row_scores(h, rule, log_base))
+                out.attrs["excluded"] = dict(h.excluded)
+                out.attrs["rule"] = rule
+            elif rule == "baseline":
+                out = _metaculus(h, "baseline")
+            else:
+                out = _metaculus(h, "peer", _pool_mask(h.fnames, pool))
+            self._pairs[key] = out
+        return self._pairs[key]
+
+    def relative(self, rule: LossRule = "brier", *, pool: Sequence[str] | None = None) -> pd.DataFrame:
+        """:func:`relative_scores` of the frames."""
+        check_choice(rule, RULES, "rule")
+        key = ("relative", rule, None if pool is None else tuple(pool))
+        if key not in self._pairs:
+            self._pairs[key] = _relative(self.holding, rule, pool)
+        return self._pairs[key]
+
+    def excluded_pairs(self) -> pd.DataFrame:
+        """The distinct (question, forecaster) pairs of the questions left out, with the reason
+        (``ambiguous``, ``annulled``, ``unresolved`` or ``unknown_question``), in the order of
+        their first forecast.  Computed once; do not modify it."""
+        if "excluded_pairs" not in self._pairs:
+            h = self.holding
+            reasons = np.array(["scored", "ambiguous", "annulled", "unresolved", "unknown_question"], dtype=object)
+            index = {str(r): i for i, r in enumerate(reasons)}
+            code = np.array([index[str(st)] for st in h.status] + [4], dtype=np.int8)  # each question's, then unknown
+            code = code[np.append(h.all_qpos, -1)[h.all_q]]  # no question (code -1) or unknown: the last
+            rows = np.flatnonzero(code != 0)
+            key = h.all_q[rows].astype(np.int64) * max(len(h.all_names), 1) + h.all_f[rows]
+            _, first = np.unique(key, return_index=True)
+            rows = rows[np.sort(first)]
+            self._pairs["excluded_pairs"] = pd.DataFrame({
+                "question": _obj(np.append(h.all_qids, None)[h.all_q[rows]]),
+                "forecaster": _obj(h.all_names[h.all_f[rows]]), "reason": _obj(reasons[code[rows]])})
+        return self._pairs["excluded_pairs"]
+
+    def calibration_cases(self, forecaster: str | Sequence[str] | None = None, *,
+                          weighting: Weighting = "time") -> pd.DataFrame:
+        """:func:`forecasts.scoring.calibration_cases` of the frames (of ``forecaster`` only, if
+        given): the forecasts on binary questions resolved yes or no and past their scheduled
+        close (at ``as_of``), made before the period end, with their weights."""
+        check_choice(weighting, ("time", "forecast", "last"), "weighting")
+        h = self.holding
+        qi = h.qinfo
+        binary = qi["kind"].to_numpy(dtype=object) == "binary"
+        past = qi["horizon_end"].to_numpy() <= h.cutoff_us
+        rows = (binary & past)[h.q] & (h.made < qi["period_end"].to_numpy()[h.q])
+        names = forecaster_names(forecaster)
+        if names is not None:
+            rows &= np.isin(h.fnames.astype(object), np.asarray(names, dtype=object))[h.f]
+        rows = np.flatnonzero(rows)
+        excluded = self._calibration_excluded(names)
+        cols = ["question", "forecaster", "p", "y", "weight", "kind", "closes_at"]
+        if not rows.shape[0]:
+            out = pd.DataFrame({c: [] for c in cols})
+            out.attrs["excluded"] = excluded
+            return out
+        group = h.group[rows]
+        if weighting == "time":
+            duration = pd.Series(h.dur[rows] / 1e6)
+            tot = duration.groupby(group, sort=False).transform("sum")
+            weight = np.where(tot > 0, duration / tot.where(tot > 0, 1.0), 0.0)
+        elif weighting == "forecast":
+            weight = np.ones(rows.shape[0])
+        else:
+            order = pd.Series(h.order[rows])
+            weight = (order == order.groupby(group, sort=False).transform("max")).to_numpy(dtype=np.float64)
+        kinds = qi["kind"].to_numpy(dtype=object)[h.q[rows]]
+        outcome = qi["outcome"].to_numpy(dtype=object)[h.q[rows]]
+        out = pd.DataFrame({
+            "question": h.frame["question"].to_numpy(dtype=object)[rows],
+            "forecaster": h.frame["forecaster"].to_numpy(dtype=object)[rows],
+            "p": h.frame["probability"].to_numpy(dtype=np.float64)[rows],
+            "y": np.where(outcome == "yes", 1.0, 0.0),
+            "weight": np.asarray(weight, dtype=np.float64), "kind": kinds,
+            "closes_at": qi["horizon_end"].to_numpy()[h.q[rows]].astype("datetime64[us]"),
+        })
+        out = out[out["weight"] > 0].reset_index(drop=True)
+        out.attrs["excluded"] = excluded
+        return out
+
+    def _calibration_excluded(self, names: list[str] | None) -> dict[str, int]:
+        """The questions calibration leaves out (with a forecast by ``names``, or anyone's), by
+        reason: those of the scores, then ``before_scheduled_close`` and ``not_binary``."""
+        h = self.holding
+        excluded = dict.fromkeys((*EXCLUSION_REASONS, "before_scheduled_close", "not_binary"), 0)
+        codes = h.all_q
+        if names is not None:
+            codes = codes[np.isin(h.all_names.astype(object), np.asarray(names, dtype=object))[h.all_f]]
+        codes = np.unique(codes[codes >= 0])
+        pos = h.all_qpos[codes]
+        excluded["unknown_question"] = int((pos < 0).sum())
+        pos = pos[pos >= 0]
+        status = h.status[pos]
+        for reason in ("ambiguous", "annulled", "unresolved"):
+            excluded[reason] = int((status == reason).sum())
+        pos = pos[status == "scored"]
+        binary = self.questions["kind"].to_numpy(dtype=object)[pos] == "binary"
+        excluded["not_binary"] = int((~binary).sum())
+        closes = fr.as_us(self.questions["closes_at"])[pos[binary]]
+        excluded["before_scheduled_close"] = int((closes > h.cutoff_us).sum())
+        return excluded
+
+    def table(self, by: ScoreGrouping = "forecaster", rule: ScoreRule = "brier",
+              relative_to: str | None = None, *, log_base: LogBase = "e") -> pd.DataFrame:
+        """The :func:`score_table` of the frames (arguments as there)."""
+        check_choice(by, SCORE_GROUPINGS, "by")
+        check_choice(rule, SCORE_RULES, "rule")
+        rl._log_factor(log_base)
+        _check_relative_to(relative_to, rule)
+        if (relative_to is not None and relative_to != "crowd:median"
+                and not (self.forecasts["forecaster"] == relative_to).any()):
             raise UnknownForecaster(f"reference forecaster {relative_to!r} has no forecasts, so no "
                                     "scored forecasts to compare with")
-    if rule in RULES:
-        pairs = time_averaged(forecasts, questions, resolutions, rule, as_of,  # type: ignore[arg-type]
-                              log_base=log_base)
-    elif rule == "baseline":
-        pairs = baseline_scores(forecasts, questions, resolutions, as_of)
-    else:
-        pairs = peer_scores(forecasts, questions, resolutions, as_of)
-    excluded = dict(pairs.attrs.get("excluded", {}))
-    if relative_to is not None:
-        if relative_to == "crowd:median":
-            rel = relative_scores(forecasts, questions, resolutions, rule, as_of)  # type: ignore[arg-type]
-            pairs = pairs.merge(rel[["question", "forecaster", "relative"]],
-                                on=["question", "forecaster"], how="left")
-        else:
-            ref = pairs[pairs["forecaster"] == relative_to][["question", "score"]]
-            if ref.empty:
-                raise InvalidInput(f"reference forecaster {relative_to!r} has no scored "
-                                   "forecasts (none on a question resolved to an outcome)")
-            pairs = pairs.merge(ref.rename(columns={"score": "ref"}), on="question",
-                                how="left")
-            pairs["relative"] = pairs["score"] - pairs["ref"]
-            pairs = pairs.drop(columns="ref")
-    grouped = _group_keys(pairs, by, questions)
-    g = grouped.groupby("group", sort=True)
-    valid = grouped.assign(s=grouped["score"].where(grouped["coverage"] > 0))
-    out = pd.DataFrame({
-        "n_questions": g["question"].nunique(),
-        "n_forecasts": g["n_forecasts"].sum(),
-        "score": valid.groupby("group", sort=True)["s"].mean(),
-        "coverage": g["coverage"].mean(),
-        "n_infinite": g["score"].apply(lambda s: int(np.isinf(s).sum())),
-    })
-    ex = _excluded_pairs(forecasts, questions, resolutions, as_of)
-    for reason in ("ambiguous", "annulled", "unresolved"):
-        sub = ex[ex["reason"] == reason]
-        if len(sub):
-            cnt = _group_keys(sub, by, questions).groupby("group")["question"].nunique()
-        else:
-            cnt = pd.Series(dtype=np.int64)
-        out = out.join(cnt.rename(f"excluded_{reason}"), how="outer")
-    for reason in ("ambiguous", "annulled", "unresolved"):
-        out[f"excluded_{reason}"] = out[f"excluded_{reason}"].fillna(0).astype(np.int64)
-    for col in ("n_questions", "n_forecasts", "n_infinite"):
-        out[col] = out[col].fillna(0).astype(np.int64)
-    if relative_to is not None:
-        out["relative"] = g["relative"].mean()
-        out["n_relative"] = g["relative"].count().reindex(out.index).fillna(0).astype(np.int64)
-    out.index.name = by
-    out.attrs["excluded"] = excluded
-    out.attrs["rule"] = rule
-    out.attrs["higher_is_better"] = rule in ("baseline", "peer")
-    out.attrs["by"] = by
-    return out
+        questions = self.questions
+        pairs = self.pairs(rule, log_base=log_base)
+        excluded = dict(pairs.attrs.get("excluded", {}))
+        if relative_to is not None:
+            if relative_to == "crowd:median":
+                rel = self.relative(rule)  # type: ignore[arg-type]
+                pairs = pairs.merge(rel[["question", "forecaster", "relative"]],
+                                    on=["question", "forecaster"], how="left")
+            else:
+                ref = pairs[pairs["forecaster"] == relative_to][["question", "score"]]
+                if ref.empty:
+                    raise InvalidInput(f"reference forecaster {relative_to!r} has no scored "
+                                       "forecasts (none on a question resolved to an outcome)")
+                pairs = pairs.merge(ref.rename(columns={"score": "ref"}), on="question",
+                                    how="left")
+                pairs["relative"] = pairs["score"] - pairs["ref"]
+                pairs = pairs.drop(columns="ref")
+        grouped = _group_keys(pairs, by, questions)
+        g = grouped.groupby("group", sort=True)
+        valid = grouped.assign(s=grouped["score"].where(grouped["coverage"] > 0),
+                               infinite=np.isinf(grouped["score"].to_numpy(dtype=np.float64)))
+        out = pd.DataFrame({
+            "n_questions": g["question"].nunique(),
+            "n_forecasts": g["n_forecasts"].sum(),
+            "score": valid.groupby("group", sort=True)["s"].mean(),
+            "coverage": g["coverage"].mean(),
+            "n_infinite": valid.groupby("group", sort=True)["infinite"].sum(),
+        })
+        ex = self.excluded_pairs()
+        for reason in ("ambiguous", "annulled", "unresolved"):
+            sub = ex[ex["reason"] == reason]
+            if len(sub):
+                cnt = _group_keys(sub, by, questions).groupby("group")["question"].nunique()
+            else:
+                cnt = pd.Series(dtype=np.int64)
+            out = out.join(cnt.rename(f"excluded_{reason}"), how="outer")
+        for reason in ("ambiguous", "annulled", "unresolved"):
+            out[f"excluded_{reason}"] = out[f"excluded_{reason}"].fillna(0).astype(np.int64)
+        for col in ("n_questions", "n_forecasts", "n_infinite"):
+            out[col] = out[col].fillna(0).astype(np.int64)
+        if relative_to is not None:
+            out["relative"] = g["relative"].mean()
+            out["n_relative"] = g["relative"].count().reindex(out.index).fillna(0).astype(np.int64)
+        out.index.name = by
+        out.attrs["excluded"] = excluded
+        out.attrs["rule"] = rule
+        out.attrs["higher_is_better"] = rule in ("baseline", "peer")
+        out.attrs["by"] = by
+        return out

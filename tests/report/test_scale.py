@@ -29,7 +29,7 @@ from forecasts.report.build import (
     latest_spread,
     sorted_slices,
 )
-from forecasts.scoring import score_table, time_averaged
+from forecasts.scoring import Holdings, score_table, time_averaged
 from forecasts.sources.generic import import_csv
 from tests.report.conftest import Markup, numbers
 
@@ -188,7 +188,7 @@ def test_the_diagram_drawn_from_a_slice_is_the_forecasters_own(big):
     ledger, _ = big
     f, q, r = _frames(ledger)
     names = sorted(f["forecaster"].unique())
-    results, _, _ = _calibrations(f, q, r, names, None)
+    results, _, _ = _calibrations(Holdings(f, q, r), names)
     for res in results[:4]:
         own = CalibrationResult.from_frames(f, q, r, res.label)
         pd.testing.assert_frame_equal(res.cases, own.cases.reset_index(drop=True), check_exact=True)

@@ -571,3 +571,26 @@ def test_nan_median_columns_is_nanmedian_exactly():
             warnings.simplefilter("ignore", RuntimeWarning)
             expected[has] = np.nanmedian(a[:, has], axis=0)
         assert np.array_equal(nan_median_columns(a), expected, equal_nan=True)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_compiled_peer_and_relative_passes_give_numpys_numbers(seed, shuffle):
+    """The compiled passes over all questions (large frames) give exactly the numbers of the
+    question-by-question numpy code (small frames): peer scores with and without a pool, and
+    relative scores against the daily median (rows compared by question and forecaster: the
+    two engines number the pairs in different orders)."""
+    from forecasts.scoring import Holdings
+
+    f, q, r = random_frames(seed, shuffle=shuffle)
+    f.loc[f.index[::17], "probability"] = 0.0  # certain and wrong: the peer score's infinite case
+    slow = Holdings(f, q, r, engine="numpy")
+    fast = Holdings(f, q, r, engine="numba")
+    pool = ["f0", "f2", "f5"]
+    for a, b in ((slow.pairs("peer"), fast.pairs("peer")),
+                 (slow.pairs("peer", pool=pool), fast.pairs("peer", pool=pool)),
+                 (slow.relative("brier"), fast.relative("brier")),
+                 (slow.relative("log", pool=pool), fast.relative("log", pool=pool))):
+        assert len(a) > 0
+        a, b = (x.sort_values(["question", "forecaster"]).reset_index(drop=True) for x in (a, b))
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
