@@ -74,7 +74,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -948,7 +948,7 @@ def _peer_rows(h: Holding, po: np.ndarray, in_pool_f: np.ndarray | None) -> tupl
         if rows.shape[0] == 0:
             continue
         first = rows[0]
-        score[rows], cov[rows] = metaculus_peer(po[rows], st[rows], en[rows], 0.0, hz[first], ac[first],
+        score[rows], cov[rows] = metaculus_peer(po[rows], st[rows], en[rows], 0.0, float(hz[first]), float(ac[first]),
                                                 in_pool=member[rows])
     return score, cov
 
@@ -1362,7 +1362,7 @@ class Holdings:
         self.questions = questions
         self.holding = _prepare(forecasts, questions, resolutions, as_of=as_of, forecaster=forecaster,
                                 engine=engine)
-        self._pairs: dict[tuple, pd.DataFrame] = {}
+        self._pairs: dict[Any, pd.DataFrame] = {}
 
     @property
     def excluded(self) -> dict[str, int]:
@@ -1412,7 +1412,7 @@ class Holdings:
             _, first = np.unique(key, return_index=True)
             rows = rows[np.sort(first)]
             self._pairs["excluded_pairs"] = pd.DataFrame({
-                "question": _obj(np.append(h.all_qids, None)[h.all_q[rows]]),
+                "question": _obj(np.append(h.all_qids, np.array([None], dtype=object))[h.all_q[rows]]),
                 "forecaster": _obj(h.all_names[h.all_f[rows]]), "reason": _obj(reasons[code[rows]])})
         return self._pairs["excluded_pairs"]
 
