@@ -54,14 +54,11 @@ def test_a_bulk_append_stores_full_hashes_on_its_marks_only(bulk, _sql):
 
 
 def _checked(monkeypatch, how: str) -> None:
-    """Verify by walking the chain, in batches, or in batches in two processes."""
-    from forecasts.ledger import duckdb_storage
-
+    """Verify by walking the chain or in batches."""
     monkeypatch.setattr(store, "VECTORISED_VERIFY_FROM", 10**9 if how == "walk" else 0)
-    monkeypatch.setattr(duckdb_storage, "PARALLEL_FROM", 0 if how == "two processes" else 10**9)
 
 
-HOW = ["walk", "batches", "two processes"]
+HOW = ["walk", "batches"]
 
 
 @pytest.mark.parametrize("how", HOW)
