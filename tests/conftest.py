@@ -190,6 +190,23 @@ def modules_loaded(args: list[str], modules: tuple[str, ...]) -> list[str]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def duckdb_ledger_at_schema(path: Path, version: int) -> None:
+    """Write a DuckDB ledger file as the code of schema ``version`` wrote it: its migrations
+    table and the first ``version`` migrations (to test how a later one brings it up to date)."""
+    import duckdb
+
+    from forecasts import domain
+    from forecasts.ledger import migrations
+
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE _forecasts_migrations (version INTEGER NOT NULL, name VARCHAR NOT NULL, "
+                "applied_at TIMESTAMP NOT NULL)")
+    for number, step in enumerate(migrations.MIGRATIONS[:version], start=1):
+        step(con)
+        con.execute("INSERT INTO _forecasts_migrations VALUES (?, ?, ?)", [number, step.__name__, domain.now()])
+    con.close()
+
+
 @pytest.fixture
 def cli(db_path):
     """Run the ``forecasts`` command line in this process: ``cli("log", "rain", "60%")`` returns

@@ -13,6 +13,7 @@ from forecasts.errors import InvalidDate, InvalidInput, QuestionClosed, UnknownE
 from forecasts.ledger import integrity, migrations
 from forecasts.ledger.migrations import COLUMNS
 from forecasts.ledger.store import Ledger
+from tests.conftest import duckdb_ledger_at_schema
 
 
 def _question(ledger, qid="rain"):
@@ -177,13 +178,7 @@ def test_an_export_without_amendments_restores(ledger, open_question, tmp_path, 
 
 def test_a_ledger_of_schema_2_is_brought_up_to_date_when_opened(tmp_path):
     path = tmp_path / "old.duckdb"
-    con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE _forecasts_migrations (version INTEGER NOT NULL, name VARCHAR NOT NULL, "
-                "applied_at TIMESTAMP NOT NULL)")
-    for version, step in enumerate(migrations.MIGRATIONS[:2], start=1):
-        step(con)
-        con.execute("INSERT INTO _forecasts_migrations VALUES (?, ?, ?)", [version, step.__name__, domain.now()])
-    con.close()
+    duckdb_ledger_at_schema(path, 2)
     ledger = Ledger(path)
     assert ledger.question_records() == []  # the first open migrates it
     ledger.add_question("q", title="Q?", closes=domain.now() + timedelta(days=3))

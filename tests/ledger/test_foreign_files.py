@@ -15,6 +15,7 @@ import pytest
 
 from forecasts.errors import StoreCorrupt
 from forecasts.ledger import Ledger
+from tests.conftest import duckdb_ledger_at_schema
 
 pytestmark = pytest.mark.duckdb_only
 
@@ -132,20 +133,12 @@ def test_a_write_the_folder_refuses_is_one_line_with_the_first_error(tmp_path, s
     """A ledger in a folder that refuses new files (its write-ahead log cannot be made): a
     write fails at its commit, and an older schema cannot be brought up to date; either is one
     line naming the real error (the rollback after it is not one), and nothing changes."""
-    from forecasts import domain
-    from forecasts.ledger import migrations
 
     folder = tmp_path / "locked"
     folder.mkdir()
     path = folder / "ledger.duckdb"
     if schema == "older":  # schema 3, as written before the sparse chain
-        con = duckdb.connect(str(path))
-        con.execute("CREATE TABLE _forecasts_migrations (version INTEGER NOT NULL, name VARCHAR NOT NULL, "
-                    "applied_at TIMESTAMP NOT NULL)")
-        for version, step in enumerate(migrations.MIGRATIONS[:3], start=1):
-            step(con)
-            con.execute("INSERT INTO _forecasts_migrations VALUES (?, ?, ?)", [version, step.__name__, domain.now()])
-        con.close()
+        duckdb_ledger_at_schema(path, 3)
     else:
         Ledger.open(path, create=True).add_question("rain", title="Rain?", closes="2300-01-01")
     before = path.read_bytes()
