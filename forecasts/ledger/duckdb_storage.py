@@ -500,23 +500,19 @@ class DuckDBStorage:
             except duckdb.Error as exc:
                 raise self._failure(exc, final=True) from None  # type: ignore[misc]
 
-    def chain_batches(self, since: int = 1, until: int | None = None) -> Generator[integrity.ChainBatch]:
-        """Each table's rows (``seq`` from ``since`` to ``until``) in ``seq`` order with what
-        they store of the chain, their texts built by DuckDB
-        (:func:`~forecasts.ledger.integrity.canonical_sql`; a row it cannot write exactly is
-        read whole and written by :func:`~forecasts.ledger.integrity.canonical`), one
-        connection for them all, a batch ahead of the caller (:func:`_ahead`)."""
+    def chain_batches(self) -> Generator[integrity.ChainBatch]:
+        """Each table's rows in ``seq`` order with what they store of the chain, their texts
+        built by DuckDB (:func:`~forecasts.ledger.integrity.canonical_sql`; a row it cannot
+        write exactly is read whole and written by :func:`~forecasts.ledger.integrity.canonical`),
+        one connection for them all, a batch ahead of the caller (:func:`_ahead`)."""
         import numpy as np
-
-        where = f" WHERE seq >= {int(since)}" + ("" if until is None else f" AND seq <= {int(until)}")
 
         def batches() -> Iterator[integrity.ChainBatch]:
             with self._reader() as con:
                 for table in LEDGER_TABLES:
                     # in the order rows were stored (seq order, as the tool appends them; a
                     # table out of order is found by the check, which then walks it)
-                    rows = f"(SELECT * FROM {table}{where}) part" if since > 1 or until is not None else table
-                    texts = integrity.canonical_sql(table, rows, carry=("prev_hash", "hash", "tag"))
+                    texts = integrity.canonical_sql(table, table, carry=("prev_hash", "hash", "tag"))
                     for batch in con.sql(texts).to_arrow_reader(_CHAIN_BATCH):
                         seqs, text = batch.column(0).to_numpy(), batch.column(1).to_pylist()
                         inexact = (~batch.column(2).to_numpy(zero_copy_only=False)).nonzero()[0].tolist()
@@ -542,8 +538,7 @@ class DuckDBStorage:
         process hashing half the chain was measured no faster at 1M rows on 2 cores: 2.2-2.6 s
         against 2.1-2.4 s)."""
         with closing(self.chain_batches()) as batches:
-            whole = integrity.check_batches(batches)
-        return None if whole is None else whole[:2]
+            return integrity.check_batches(batches)
 
     def find_hash(self, h: str) -> int | None:
         """The ``seq`` of the row whose hash is ``h``: among the full hashes stored, else

@@ -472,21 +472,18 @@ class ChainBatch:
     tagged: Any = None
 
 
-def check_batches(batches: Iterable[ChainBatch], *, keep: Callable[[str, Any, list[str], list[str]], None] | None = None,
-                  start: int = 1) -> tuple[int, str, str] | None:
+def check_batches(batches: Iterable[ChainBatch], *,
+                  keep: Callable[[str, Any, list[str], list[str]], None] | None = None) -> tuple[int, str] | None:
     """The chain check of :func:`verify_rows` over each table's rows in batches (tables in any
     order) instead of one walk over every table in ``seq`` order: each stretch of consecutive
     ``seq`` numbers in a table is hashed from the ``prev_hash`` its first row stores, and every
     stored ``hash``, ``prev_hash`` and ``tag`` is compared with the computed chain; the links
     between stretches (across tables) and the numbering 1..n without gap or repeat are checked
     apart.  ``keep(table, seqs, prevs, hashes)``, if given, receives every batch's computed
-    chain (each row's ``prev_hash`` and ``hash``).  ``start``: the batches hold the rows from
-    that ``seq`` on (a part of the chain checked apart: its first row's link is returned, not
-    checked).
+    chain (each row's ``prev_hash`` and ``hash``).
 
-    Returns ``(rows, head, link)``, ``link`` being the ``prev_hash`` the first row stores
-    (:data:`GENESIS` for the first row of the chain), or None when anything does not match
-    (walk the chain with :func:`verify_rows` to name the row)."""
+    Returns ``(rows, head)``, or None when anything does not match (walk the chain with
+    :func:`verify_rows` to name the row)."""
     import numpy as np
 
     numbered: list[Any] = []
@@ -540,11 +537,10 @@ def check_batches(batches: Iterable[ChainBatch], *, keep: Callable[[str, Any, li
         if seqs[-1] > head_seq:
             head_seq, head = int(seqs[-1]), computed[-1]
     every = np.sort(np.concatenate(numbered)) if numbered else np.empty(0, np.int64)
-    if not np.array_equal(every, np.arange(start, start + len(every))):
+    if not np.array_equal(every, np.arange(1, 1 + len(every))):
         return None
-    link = starts.pop(start, GENESIS) if len(every) else GENESIS
-    if start == 1 and link != GENESIS:
+    if len(every) and starts.pop(1, GENESIS) != GENESIS:  # the first row links to the genesis
         return None
     if any(prev != ends.get(seq - 1) for seq, prev in starts.items()):
         return None
-    return len(every), head, link
+    return len(every), head

@@ -506,8 +506,7 @@ class PostgresStorage:
 
     def check_chain(self) -> tuple[int, str] | None:
         with closing(self.chain_batches()) as batches:
-            checked = integrity.check_batches(batches)
-        return None if checked is None else checked[:2]
+            return integrity.check_batches(batches)
 
     def find_hash(self, h: str) -> int | None:
         row = self._run(lambda conn: conn.execute(
