@@ -165,9 +165,8 @@ class _DuckDBTransaction(Lookups):
                         raise RuntimeError("DuckDB gave the rows out of order")  # preserve_insertion_order is on
                     texts = batch.column(1).to_pylist()
                     for i in np.flatnonzero(~batch.column(2).to_numpy(zero_copy_only=False)).tolist():
-                        row = done + i
-                        texts[i] = integrity.canonical_texts(
-                            table, {c: out[c].to_numpy()[row:row + 1] for c in cols})[0].encode()
+                        one = out.iloc[done + i:done + i + 1]  # that row only (not each column whole)
+                        texts[i] = integrity.canonical_texts(table, {c: one[c].to_numpy() for c in cols})[0].encode()
                     hashes = integrity.chain_hashes(prev, texts)
                     mark = integrity.marks(seqs, self._seq, self._seq + len(out) - 1)
                     prevs = [prev, *hashes[:-1]]

@@ -406,16 +406,15 @@ def check_forecast_frame(frame: pd.DataFrame, questions: pd.DataFrame, *, source
             raise InvalidInput(f"the import has no {col!r} column")
     if "probability" not in df.columns and "probabilities" not in df.columns:
         raise InvalidInput("the import has neither a 'probability' nor a 'probabilities' column")
-    absent = {c for c in ("probabilities", "rationale", "model_version", "params") if c not in df.columns}
-    for col, default in (("probability", np.nan), ("probabilities", None), ("rationale", None),
-                         ("source_id", None), ("model_version", None), ("params", None),
+    for col, default in (("probability", np.nan), ("probabilities", None), ("source_id", None),
                          ("backtest", is_backtest_source(src))):
         if col not in df.columns:
             df[col] = default
 
     def texts_of(col: str) -> Any:
-        """The column as an object array (None where missing); one of Nones where it was not given."""
-        return np.full(n, None, dtype=object) if col in absent else _objects(df[col])
+        """An optional text column as an object array (None where missing); one of Nones where
+        the import has no such column."""
+        return _objects(df[col]) if col in df.columns else np.full(n, None, dtype=object)
 
     # every look-up is made once per distinct question id and forecaster name, then spread
     qid = df["question"].to_numpy(dtype=object)

@@ -382,8 +382,7 @@ def stamp_frame(table: str, frame: pd.DataFrame, head: Head, now: datetime) -> t
     from forecasts.ledger.migrations import COLUMNS
 
     out = numbered_frame(table, frame, head, now)
-    texts = integrity.canonical_texts(table, {c: out[c].to_numpy() for c in COLUMNS[table]})
-    hashes = integrity.chain_hashes(head.hash, [t.encode() for t in texts])
+    hashes = integrity.chain_columns(table, {c: out[c].to_numpy() for c in COLUMNS[table]}, head.hash)
     out["prev_hash"] = [head.hash, *hashes[:-1]]
     out["hash"] = hashes
     return out, Head(head.next_seq + len(out), hashes[-1])
