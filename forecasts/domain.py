@@ -304,6 +304,13 @@ IMPORT_SOURCE = "import:"
 TRACK_RECORDS = ("live", "imported", "live+imported")
 
 
+def track_record(any_imported: bool, all_imported: bool) -> str:
+    """A forecaster's track record (:data:`TRACK_RECORDS`) from whether any and whether all of
+    their forecasts are imported history (:func:`is_imported`)."""
+    live, imported, both = TRACK_RECORDS
+    return imported if all_imported else both if any_imported else live
+
+
 def is_imported(source: object) -> bool:
     """Whether a row's ``source`` marks it as imported history (``import:<platform>``) rather
     than a forecast recorded live (``cli``, ``notebook``, ``model:...``).

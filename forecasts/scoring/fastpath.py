@@ -41,14 +41,21 @@ def _question_offsets(q, nq):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
+def _by_question(q, nq):  # pragma: no cover - compiled
+    """Rows in question order (stable) and each question's ``[offsets[j], offsets[j + 1])``."""
+    offsets = _question_offsets(q, nq)
+    pos = offsets[:-1].copy()
+    rows = np.empty(q.shape[0], np.int64)
+    for i in range(q.shape[0]):
+        rows[pos[q[i]]] = i
+        pos[q[i]] += 1
+    return rows, offsets
+
+
+@numba.njit(cache=True, nogil=True)
 def _group_next(q, f, t, seq, nq, nf):  # pragma: no cover - compiled
     n = q.shape[0]
-    counts = _question_offsets(q, nq)
-    pos = counts[:-1].copy()
-    perm = np.empty(n, np.int64)
-    for i in range(n):
-        perm[pos[q[i]]] = i
-        pos[q[i]] += 1
+    perm, counts = _by_question(q, nq)
     stamp = np.full(nf, -1, np.int64)
     last = np.empty(nf, np.int64)
     gid = np.empty(nf, np.int64)
@@ -250,18 +257,6 @@ def merge_pool(x0: np.ndarray, x1: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
 US_PER_DAY = 86_400_000_000
 
 
-@numba.njit(cache=True, nogil=True)
-def _by_question(q, nq):  # pragma: no cover - compiled
-    """Rows in question order (stable) and each question's ``[offsets[j], offsets[j + 1])``."""
-    offsets = _question_offsets(q, nq)
-    pos = offsets[:-1].copy()
-    rows = np.empty(q.shape[0], np.int64)
-    for i in range(q.shape[0]):
-        rows[pos[q[i]]] = i
-        pos[q[i]] += 1
-    return rows, offsets
-
-
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _peer_rows(q, st, en, lp, zero, member, hz, ac, nq):  # pragma: no cover - compiled
     # timeavg.metaculus_peer for each question, operation for operation (sums in the same
@@ -352,6 +347,7 @@ def _peer_rows(q, st, en, lp, zero, member, hz, ac, nq):  # pragma: no cover - c
         cnt = 0.0
         ssum = 0.0
         ninf = 0.0
+        parts = np.empty(n_parts)  # each segment's, overwritten in turn
         for t in range(m - 1):
             cnt = dn[t] if t == 0 else cnt + dn[t]
             ssum = dsum[t] if t == 0 else ssum + dsum[t]
@@ -359,7 +355,6 @@ def _peer_rows(q, st, en, lp, zero, member, hz, ac, nq):  # pragma: no cover - c
             length = bounds[t + 1] - bounds[t]
             several = cnt > 1.5
             safe = cnt - 1.0 if several else 1.0
-            parts = np.empty(n_parts)
             parts[0] = (cnt / safe if several else 0.0) * length
             parts[1] = (ssum / safe if several else 0.0) * length
             parts[2] = length if several and ninf > 0.5 else 0.0

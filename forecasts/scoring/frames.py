@@ -124,8 +124,7 @@ def track_records(forecasts: pd.DataFrame) -> dict[str, str]:
     marks = np.fromiter((domain.is_imported(s) for s in sources), dtype=bool, count=len(sources))
     imported = pd.Series(marks[codes], index=forecasts.index)
     share = imported.groupby(forecasts["forecaster"].astype(str)).agg(["any", "all"])
-    return {str(n): ("imported" if r["all"] else "live+imported" if r["any"] else "live")
-            for n, r in share.iterrows()}
+    return {str(n): domain.track_record(bool(r["any"]), bool(r["all"])) for n, r in share.iterrows()}
 
 
 def random_generator(random_state: object) -> np.random.Generator:

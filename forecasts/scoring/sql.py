@@ -61,7 +61,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from forecasts.domain import IMPORT_SOURCE, TRACK_RECORDS
+from forecasts.domain import IMPORT_SOURCE, track_record
 from forecasts.scoring.options import EXCLUSION_REASONS, SCORE_GROUPINGS, UNTAGGED
 
 __all__ = ["SQL_RULES", "covers", "score_query", "score_rows", "value_sql"]
@@ -240,12 +240,6 @@ def _groups(row: dict[str, Any], by: str) -> list[str]:
     return [str(t) for t in tags] or [UNTAGGED]
 
 
-def _record(any_imported: bool, all_imported: bool) -> str:
-    """A forecaster's track record (:func:`~forecasts.scoring.track_records`' words)."""
-    live, imported, both = TRACK_RECORDS
-    return imported if all_imported else both if any_imported else live
-
-
 _SUMS = ("n_questions", "n_pairs", "n_forecasts", "score_sum", "score_n", "coverage_sum", "n_infinite",
          "ambiguous", "annulled", "unresolved")
 
@@ -278,7 +272,7 @@ def score_rows(result: list[dict[str, Any]], *, by: str) -> tuple[list[dict[str,
             for k in _SUMS:
                 acc[k] += sums[k]
             if by == "forecaster":
-                acc["record"] = _record(row["any_imported"], row["all_imported"])
+                acc["record"] = track_record(row["any_imported"], row["all_imported"])
     rows = []
     for name in sorted(groups):
         acc = groups[name]

@@ -1363,6 +1363,7 @@ class Holdings:
         self.holding = _prepare(forecasts, questions, resolutions, as_of=as_of, forecaster=forecaster,
                                 engine=engine)
         self._pairs: dict[Any, pd.DataFrame] = {}
+        self._counts: dict[str, list[pd.Series]] = {}
 
     @property
     def excluded(self) -> dict[str, int]:
@@ -1483,6 +1484,23 @@ class Holdings:
         excluded["before_scheduled_close"] = int((closes > h.cutoff_us).sum())
         return excluded
 
+    def _excluded_counts(self, by: ScoreGrouping) -> list[pd.Series]:
+        """The questions left out per group, one Series per reason (``excluded_ambiguous``,
+        ``excluded_annulled``, ``excluded_unresolved``): the same for every rule, so counted
+        once per grouping."""
+        if by not in self._counts:
+            ex = self.excluded_pairs()
+            counts = []
+            for reason in ("ambiguous", "annulled", "unresolved"):
+                sub = ex[ex["reason"] == reason]
+                if len(sub):
+                    cnt = _group_keys(sub, by, self.questions).groupby("group")["question"].nunique()
+                else:
+                    cnt = pd.Series(dtype=np.int64)
+                counts.append(cnt.rename(f"excluded_{reason}"))
+            self._counts[by] = counts
+        return self._counts[by]
+
     def table(self, by: ScoreGrouping = "forecaster", rule: ScoreRule = "brier",
               relative_to: str | None = None, *, log_base: LogBase = "e") -> pd.DataFrame:
         """The :func:`score_table` of the frames (arguments as there)."""
@@ -1522,14 +1540,8 @@ class Holdings:
             "coverage": g["coverage"].mean(),
             "n_infinite": valid.groupby("group", sort=True)["infinite"].sum(),
         })
-        ex = self.excluded_pairs()
-        for reason in ("ambiguous", "annulled", "unresolved"):
-            sub = ex[ex["reason"] == reason]
-            if len(sub):
-                cnt = _group_keys(sub, by, questions).groupby("group")["question"].nunique()
-            else:
-                cnt = pd.Series(dtype=np.int64)
-            out = out.join(cnt.rename(f"excluded_{reason}"), how="outer")
+        for cnt in self._excluded_counts(by):
+            out = out.join(cnt, how="outer")
         for reason in ("ambiguous", "annulled", "unresolved"):
             out[f"excluded_{reason}"] = out[f"excluded_{reason}"].fillna(0).astype(np.int64)
         for col in ("n_questions", "n_forecasts", "n_infinite"):
