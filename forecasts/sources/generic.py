@@ -614,21 +614,7 @@ def import_csv(ledger: Ledger, path: str | Path, *, mapping: dict[str, str] | No
     import pandas as pd
 
     table = read_table(path, sep=sep)
-    mapping = dict(mapping or {})
-    for key, col in mapping.items():
-        if key not in CANONICAL:
-            raise InvalidInput(f"cannot map {key!r}: canonical columns are {', '.join(CANONICAL)}")
-        if col not in table.columns:
-            raise InvalidInput(f"{Path(path).name} has no column {col!r} (mapped to {key})")
-    col = {k: mapping.get(k, k) for k in CANONICAL}
-    for need in ("question", "forecaster", "made_at", "probability"):
-        if col[need] not in table.columns:
-            raise InvalidInput(f"{Path(path).name} has no {need!r} column; map one of its columns to {need}")
-    known = set(col.values()) | {"_line"}
-    unknown = [c for c in table.columns if c not in known]
-    if unknown:
-        raise InvalidInput(f"{Path(path).name} has column(s) not understood: {', '.join(map(repr, unknown))}; "
-                           f"map them (--map CANONICAL=COLUMN; canonical: {', '.join(CANONICAL)}) or remove them")
+    col = _file_columns(Path(path).name, list(table.columns), mapping)
     summary = ImportSummary(source=source, path=str(path), rows_read=len(table))
     lines = table["_line"].to_numpy()
     for k in DATE_COLUMNS:
@@ -689,6 +675,29 @@ def import_csv(ledger: Ledger, path: str | Path, *, mapping: dict[str, str] | No
                              summary=summary)
 
 
+def _file_columns(file_name: str, columns: Sequence[str], mapping: dict[str, str] | None) -> dict[str, str]:
+    """The file's column for each canonical name (``mapping``, else the name itself), once
+    ``columns`` (the file's, and ``_line``) are checked against them: a mapping of an unknown
+    name or to a missing column, a required column missing or a column not understood is
+    :class:`InvalidInput` naming it."""
+    given = dict(mapping or {})
+    for key, name in given.items():
+        if key not in CANONICAL:
+            raise InvalidInput(f"cannot map {key!r}: canonical columns are {', '.join(CANONICAL)}")
+        if name not in columns:
+            raise InvalidInput(f"{file_name} has no column {name!r} (mapped to {key})")
+    col = {k: given.get(k, k) for k in CANONICAL}
+    for need in ("question", "forecaster", "made_at", "probability"):
+        if col[need] not in columns:
+            raise InvalidInput(f"{file_name} has no {need!r} column; map one of its columns to {need}")
+    known = set(col.values()) | {"_line"}
+    unknown = [c for c in columns if c not in known]
+    if unknown:
+        raise InvalidInput(f"{file_name} has column(s) not understood: {', '.join(map(repr, unknown))}; "
+                           f"map them (--map CANONICAL=COLUMN; canonical: {', '.join(CANONICAL)}) or remove them")
+    return col
+
+
 def _column(table: Any, name: str) -> Any:
     """A column of a table read by :func:`read_table`, or one of missing values."""
     import pandas as pd
@@ -717,9 +726,11 @@ def _all_present(ledger: Ledger, path: str | Path, *, mapping: dict[str, str] | 
         header = next(csv.reader([_first_line(p, _FIRST_LINE_LIMIT)], delimiter=sep), [])
     except (OSError, UnicodeDecodeError):
         return None
-    col = {k: dict(mapping or {}).get(k, k) for k in CANONICAL}
-    if len(set(header)) != len(header) or any(c not in set(col.values()) for c in header) \
-            or col["source_id"] not in header or col["question"] not in header:
+    try:  # the checks of the whole path: a file it would refuse is left to it, which says why
+        col = _file_columns(p.name, header, mapping)
+    except InvalidInput:
+        return None
+    if len(set(header)) != len(header) or col["source_id"] not in header:
         return None
     import pyarrow as pa
     import pyarrow.csv as pacsv

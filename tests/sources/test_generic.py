@@ -329,3 +329,21 @@ def test_any_new_or_different_row_takes_the_whole_path(ledger, tmp_path, write, 
     path.write_text(change(PLAIN), encoding="utf-8")
     assert generic._all_present(ledger, path, mapping=None, source="import:mine", prefix=None, sep=None,
                                 decimal=".", forecasters=None) is None
+
+
+@pytest.mark.parametrize(("text", "mapping", "said"), [
+    ("question,source_id\nq1,a1\nq2,a3\n", None, "has no 'forecaster' column"),
+    (PLAIN, {"bogus": "title"}, "cannot map 'bogus'"),
+    (PLAIN.replace("source_id", "note"), {"source_id": "note", "rationale": "nope"}, "has no column 'nope'"),
+])
+def test_a_file_the_whole_path_refuses_is_refused_though_its_ids_are_present(ledger, tmp_path, write, text,
+                                                                             mapping, said):
+    """The quick path checks the columns as the whole path does: a file whose ids are all in
+    the ledger, but which the whole path refuses, is refused with the same message."""
+    path = write(tmp_path / "plain.csv", PLAIN)
+    import_csv(ledger, path, name="mine")
+    counts = ledger.counts()
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InvalidInput, match=said):
+        import_csv(ledger, path, name="mine", mapping=mapping)
+    assert ledger.counts() == counts
