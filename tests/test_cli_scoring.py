@@ -79,3 +79,17 @@ def test_group_by_groups_and_the_old_by_still_works_with_a_warning(cli, demo_db)
     assert new.stderr == "" and "--by is deprecated here, use --group-by" in old.stderr
     cal = cli("calibration", "--by", "tag", "--db", str(demo_db), env={"COLUMNS": "200"})
     assert cal.returncode == 0 and "arms-control" in cal.stdout and "use --group-by" in cal.stderr
+
+
+def test_json_writes_a_table_row_per_line(cli, demo_db):
+    """``--json`` is indented, but each row of a table is one line (``write_json``): the same
+    value as the standard library's indented JSON."""
+    out = cli("score", "--json", "--db", str(demo_db))
+    value = json.loads(out.stdout)
+    lines = out.stdout.splitlines()
+    assert lines[0] == "{" and lines[1] == ' "rule": "brier",' and lines[-1] == "}"
+    rows = [line for line in lines if line.startswith('  {"forecaster": ')]
+    assert len(rows) == len(value["rows"]) >= 4
+    assert [json.loads(r.rstrip(",")) for r in rows] == value["rows"]
+    listed = cli("questions", "--json", "--db", str(demo_db))
+    assert listed.stdout.startswith('[\n {"id": ') and len(listed.stdout.splitlines()) == len(json.loads(listed.stdout)) + 2

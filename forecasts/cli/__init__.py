@@ -69,6 +69,8 @@ class _Group(TyperGroup):
             if done.exit_code == 0:
                 _warn(options.WARNINGS)
             raise
+        finally:
+            options.release()
         _warn(options.WARNINGS)
         return result
 

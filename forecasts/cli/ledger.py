@@ -220,7 +220,7 @@ def history(
     db: Db = None,
 ) -> None:
     """Every forecast, event and resolution of a question, dated."""
-    df = open_ledger(db).history_records(question, as_of)
+    df = open_ledger(db, reads=True).history_records(question, as_of)
     table(df, ["at", "kind", "who", "what", "seq"], title=question, as_json=as_json, wide=wide)
 
 
@@ -240,7 +240,7 @@ def questions(
     chosen = [s for s, on in (("open", open_), ("closed", closed), ("resolved", resolved)) if on]
     if len(chosen) > 1:
         raise InvalidInput("choose at most one of --open, --closed, --resolved")
-    df = open_ledger(db).question_records(as_of, status=chosen[0] if chosen else None, tag=tag, by=by)
+    df = open_ledger(db, reads=True).question_records(as_of, status=chosen[0] if chosen else None, tag=tag, by=by)
     table(df, ["id", "title", "kind", "closes_at", "status", "outcome", "n_forecasts", "tags"],
           as_json=as_json, empty="no questions", wide=wide)
 
@@ -256,7 +256,7 @@ def events(
     db: Db = None,
 ) -> None:
     """List events (the seq column is the event id)."""
-    df = open_ledger(db).event_records(as_of, tag=tag, by=by, since=since)
+    df = open_ledger(db, reads=True).event_records(as_of, tag=tag, by=by, since=since)
     table(df, ["seq", "occurred_at", "title", "cameo", "goldstein", "tags", "source_url"],
           as_json=as_json, empty="no events", wide=wide)
 
@@ -273,7 +273,7 @@ def verify(
     from forecasts.ledger.integrity import read_key_file
 
     key = None if key_file is None else read_key_file(key_file)
-    result = open_ledger(db).verify(head, key=key)
+    result = open_ledger(db, reads=True).verify(head, key=key)
     if as_json:
         write_json(result.__dict__, indent=None)
         if not result.ok:
@@ -305,7 +305,7 @@ def due(
     db: Db = None,
 ) -> None:
     """Open questions closing soon, and your forecasts gone stale."""
-    ledger = open_ledger(db)
+    ledger = open_ledger(db, reads=True)
     if ics is not None:
         from forecasts import domain
         from forecasts.sources.ics import write_reminders

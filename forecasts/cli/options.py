@@ -9,6 +9,7 @@ the standard library are imported here: every area imports this module at start-
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -43,17 +44,32 @@ FORCE = False
 WARNINGS: list[str] = []
 
 
-def open_ledger(db: str | None, *, create: bool = False) -> Ledger:
+#: What a command holds until it ends (:func:`release`): a read command's one connection.
+_HELD = contextlib.ExitStack()
+
+
+def open_ledger(db: str | None, *, create: bool = False, reads: bool = False) -> Ledger:
     """The ledger ``--db`` names (``$FORECASTS_DB``, else data/forecasts.duckdb): a file, or a
     ``postgresql://`` URL; with ``create`` a missing one is created, otherwise it is an error
-    (StoreMissing)."""
+    (StoreMissing).  ``reads``: the command only reads, so the quick check and every read
+    after it share one read-only connection (:meth:`~forecasts.ledger.storage.Storage.reading`),
+    held until the command ends (:func:`release`); a write meanwhile is refused."""
     from forecasts.ledger.integrity import read_key_file
     from forecasts.ledger.store import Ledger
 
     key_file = os.environ.get("FORECASTS_KEY_FILE")
     ledger = Ledger.open(db, create=create, key=read_key_file(key_file) if key_file else None, force=FORCE)
+    if reads:
+        _HELD.enter_context(ledger.storage.reading())
     checked = ledger.quick_check()  # every command checks the newest rows (Ledger.quick_check)
     if not checked.ok:
         WARNINGS.append(f"warning: ledger {ledger.location} fails its check: {checked.problem}; "
                         "run 'forecasts verify'")
     return ledger
+
+
+def release() -> None:
+    """Close what :func:`open_ledger` held for the command that just ended (the group calls it
+    after every command: tests run many commands in one process, and DuckDB refuses a
+    read-write connection beside a read-only one to the same file)."""
+    _HELD.close()

@@ -81,8 +81,26 @@ def records(df: pd.DataFrame | list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def write_json(value: Any, *, indent: int | None = 1) -> None:
-    """``value`` as JSON on standard output (made plain first; anything else as its text)."""
-    sys.stdout.write(json.dumps(plain(value), indent=indent, default=str) + "\n")
+    """``value`` as JSON on standard output (made plain first; anything else as its text):
+    indented, but for each row of a table (a list of objects), which is written on one line, so
+    that a thousand rows read as a table and are written by the standard library's C encoder;
+    on one line when ``indent`` is None."""
+    sys.stdout.write(_json(plain(value), indent, 0) + "\n")
+
+
+def _json(value: Any, indent: int | None, depth: int) -> str:
+    """:func:`write_json`'s text of a plain value, nested ``depth`` deep."""
+    if indent is None or not isinstance(value, dict | list) or not value:
+        return json.dumps(value, default=str)
+    pad, inner = " " * indent * depth, " " * indent * (depth + 1)
+    if isinstance(value, list):
+        if all(isinstance(v, dict) for v in value):  # a table: a row per line
+            items = [json.dumps(v, default=str) for v in value]
+        else:
+            items = [_json(v, indent, depth + 1) for v in value]
+        return "[\n" + ",\n".join(inner + item for item in items) + "\n" + pad + "]"
+    items = [f"{json.dumps(str(k))}: {_json(v, indent, depth + 1)}" for k, v in value.items()]
+    return "{\n" + ",\n".join(inner + item for item in items) + "\n" + pad + "}"
 
 
 #: Below this, a float shown in a table is zero: the noise of a difference that is zero by

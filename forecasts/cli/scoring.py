@@ -75,7 +75,7 @@ def score(
 
     by = _grouping(group_by, by)
     # the library checks by, rule and the reference (InvalidInput, exit 2) and chooses how to compute the table
-    scores = ledger_scores(open_ledger(db), by=by, rule=rule, relative_to=relative_to, as_of=as_of,
+    scores = ledger_scores(open_ledger(db, reads=True), by=by, rule=rule, relative_to=relative_to, as_of=as_of,
                            log_base=2 if bits else "e", live_only=live_only, backtests=backtests)
     if as_json:
         write_json({"rule": rule, "by": by, "higher_is_better": scores.higher_is_better, "live_only": live_only,

@@ -79,7 +79,7 @@ def team_list(db: Db = None, as_json: Json = False) -> None:
     from forecasts.ledger.team import members
 
     cols = ["name", "role", "can_login"]
-    table(pd.DataFrame(members(open_ledger(db)), columns=cols), cols, as_json=as_json, empty="no members yet")
+    table(pd.DataFrame(members(open_ledger(db, reads=True)), columns=cols), cols, as_json=as_json, empty="no members yet")
 
 
 @app.command()

@@ -47,3 +47,30 @@ def test_history_and_due_records_are_their_frames(demo_copy):
 def test_listings_load_no_pandas(open_question, ledger, args):
     ledger.log("rain", 0.3, by="alice")
     assert modules_loaded(args, ("pandas", "numpy", "pyarrow")) == []
+
+
+@pytest.mark.duckdb_only
+@pytest.mark.parametrize("args", [["questions"], ["history", "rain"], ["due"], ["events"], ["score"], ["verify"],
+                                  ["score", "--json"]])
+def test_a_read_command_opens_the_file_once(open_question, ledger, cli, monkeypatch, args):
+    """Its quick check and every read share one read-only connection (``open_ledger(reads=True)``),
+    closed when the command ends: a write right after it in the same process works."""
+    import duckdb
+
+    ledger.log("rain", 0.3, by="alice")
+    ledger.resolve("rain", "yes", by="alice")
+    ledger.add_question("snow", title="Snow?", closes="2300-01-01")
+    opened: list[bool] = []
+    real = duckdb.connect
+
+    def counted(*a, **k):
+        opened.append(k.get("read_only", False))
+        return real(*a, **k)
+
+    monkeypatch.setattr(duckdb, "connect", counted)
+    result = cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert opened == [True]
+    monkeypatch.setattr(duckdb, "connect", real)
+    written = cli("log", "snow", "40%", "--by", "bob")
+    assert written.returncode == 0, written.stderr
