@@ -50,6 +50,7 @@ from forecasts.ledger.storage import (
     Lookups,
     Table,
     arrow_arrays,
+    arrow_numpy,
     decode_frame,
     decode_records,
     numbered_frame,
@@ -505,6 +506,7 @@ class DuckDBStorage:
         write exactly is read whole and written by :func:`~forecasts.ledger.integrity.canonical`),
         one connection for them all, a batch ahead of the caller (:func:`_ahead`)."""
         import numpy as np
+        import pyarrow.compute as pc
 
         def batches() -> Iterator[integrity.ChainBatch]:
             with self._reader() as con:
@@ -513,17 +515,15 @@ class DuckDBStorage:
                     # table out of order is found by the check, which then walks it)
                     texts = integrity.canonical_sql(table, table, carry=("prev_hash", "hash", "tag"))
                     for batch in con.sql(texts).to_arrow_reader(_CHAIN_BATCH):
-                        seqs, text = batch.column(0).to_numpy(), batch.column(1).to_pylist()
-                        inexact = (~batch.column(2).to_numpy(zero_copy_only=False)).nonzero()[0].tolist()
+                        seqs, text = arrow_numpy(batch.column(0)), batch.column(1).to_pylist()
+                        inexact = (~arrow_numpy(batch.column(2))).nonzero()[0].tolist()
                         if inexact:
                             text = _exact_texts(con, table, seqs, text, inexact)
                         prevs, hashes, tags = batch.column(3), batch.column(4), batch.column(5)
-                        kept = np.flatnonzero(prevs.is_valid().to_numpy(zero_copy_only=False)
-                                              | hashes.is_valid().to_numpy(zero_copy_only=False))
-                        yield integrity.ChainBatch(table, seqs, text, kept, prevs.take(kept).to_pylist(),
-                                                   hashes.take(kept).to_pylist(),
-                                                   tags.fill_null(0).to_numpy(),
-                                                   tags.is_valid().to_numpy(zero_copy_only=False))
+                        stores = pc.call_function("or", [prevs.is_valid(), hashes.is_valid()])
+                        yield integrity.ChainBatch(table, seqs, text, np.flatnonzero(arrow_numpy(stores)),
+                                                   prevs.filter(stores).to_pylist(), hashes.filter(stores).to_pylist(),
+                                                   arrow_numpy(tags, nulls=True), arrow_numpy(tags.is_valid()))
 
         try:
             yield from _ahead(batches())

@@ -389,10 +389,55 @@ def stamp_frame(table: str, frame: pd.DataFrame, head: Head, now: datetime) -> t
 
 
 def arrow_arrays(table: Any) -> dict[str, Any]:
-    """An Arrow table's columns as numpy arrays: times ``datetime64[us]`` (NaT for NULL),
-    numbers and truth values as they are (the query leaves no NULL in them), text as objects
-    (None for NULL)."""
-    return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+    """An Arrow table's columns as numpy arrays (:func:`arrow_numpy`): times ``datetime64[us]``
+    (NaT for NULL), numbers and truth values as they are (the query leaves no NULL in them),
+    text as objects (None for NULL)."""
+    return {name: arrow_numpy(table.column(name)) for name in table.column_names}
+
+
+def arrow_numpy(column: Any, *, nulls: bool = False) -> Any:
+    """An Arrow array (or chunked array) as a numpy array, read from its buffers: pyarrow's own
+    ``to_numpy`` (and ``combine_chunks``, ``fill_null``, ``take`` with numpy indices) import
+    pandas, 0.4 s that ``verify`` has no use for.  Integers, floats and truth values as they
+    are, refused with a NULL unless ``nulls`` (then the values at the NULLs are whatever the
+    buffer holds, for a caller that reads only the valid ones); times as ``datetime64`` of
+    their unit, NaT for NULL; text as objects, None for NULL."""
+    import numpy as np
+    import pyarrow as pa
+
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        out = np.empty(len(column), dtype=object)
+        out[:] = column.to_pylist()
+        return out
+    if pa.types.is_boolean(kind):
+        dtype = np.dtype(bool)
+    elif pa.types.is_timestamp(kind):
+        dtype = np.dtype(f"datetime64[{kind.unit}]")
+    elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        dtype = np.dtype(kind.to_pandas_dtype())
+    else:
+        raise ValueError(f"no plain numpy form for an Arrow column of {kind}")
+    if column.null_count and not (nulls or pa.types.is_timestamp(kind)):
+        raise ValueError(f"a column of {kind} with {column.null_count} NULLs has no plain numpy form")
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    parts = [_arrow_chunk(c, dtype) for c in chunks if len(c)]
+    return np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.zeros(0, dtype=dtype)
+
+
+def _arrow_chunk(arr: Any, dtype: Any) -> Any:
+    """:func:`arrow_numpy` of one non-empty Arrow array of fixed-width values."""
+    import numpy as np
+
+    data = arr.buffers()[1]
+    if dtype == np.dtype(bool):  # one bit a value, the first in the lowest bit
+        bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), count=arr.offset + len(arr), bitorder="little")
+        return bits[arr.offset:].view(bool)
+    out = np.frombuffer(data, dtype=dtype, count=len(arr), offset=arr.offset * dtype.itemsize)
+    if arr.null_count and dtype.kind == "M":
+        out = out.copy()
+        out.view(np.int64)[~_arrow_chunk(arr.is_valid(), np.dtype(bool))] = np.iinfo(np.int64).min  # NaT
+    return out
 
 
 def decode_frame(df: pd.DataFrame) -> pd.DataFrame:
