@@ -169,12 +169,13 @@ class _DuckDBTransaction(Lookups):
                         one = out.iloc[done + i:done + i + 1]  # that row only (not each column whole)
                         texts[i] = integrity.canonical_texts(table, {c: one[c].to_numpy() for c in cols})[0].encode()
                     hashes = integrity.chain_hashes(prev, texts)
-                    mark = integrity.marks(seqs, self._seq, self._seq + len(out) - 1)
-                    prevs = [prev, *hashes[:-1]]
-                    kept["prev_hash"].append(pa.array([p if m else None for p, m in zip(prevs, mark, strict=True)],
-                                                      pa.string()))
-                    kept["hash"].append(pa.array([h if m else None for h, m in zip(hashes, mark, strict=True)],
-                                                 pa.string()))
+                    marked = np.flatnonzero(integrity.marks(seqs, self._seq, self._seq + len(out) - 1)).tolist()
+                    prevs: list[str | None] = [None] * len(hashes)  # NULL but at the marks
+                    full: list[str | None] = [None] * len(hashes)
+                    for i in marked:
+                        prevs[i], full[i] = hashes[i - 1] if i else prev, hashes[i]
+                    kept["prev_hash"].append(pa.array(prevs, pa.string()))
+                    kept["hash"].append(pa.array(full, pa.string()))
                     kept["tag"].append(pa.array(integrity.hash_tags(hashes), pa.int32()))
                     prev, done = hashes[-1], done + len(texts)
             self.con.register("incoming_hashes", pa.table({k: pa.chunked_array(v) for k, v in kept.items()}))

@@ -269,14 +269,16 @@ def _other_separator(p: Path, sep: str) -> str | None:
     return best if best is not None and width[best] > max(mine, 1) else None
 
 
-def _record_lines(p: Path, n: int, sep: str, header: bool) -> list[int]:
-    """The starting line of each record, counting newlines inside quoted fields."""
+def _record_lines(p: Path, n: int, sep: str, header: bool) -> Any:
+    """The starting line of each record, counting newlines inside quoted fields (an int64 array)."""
     import csv
+
+    import numpy as np
 
     raw = p.read_bytes()
     first = 2 if header else 1
     if raw.count(b"\n") - (0 if raw.endswith(b"\n") else -1) == n + (1 if header else 0) and b'"' not in raw:
-        return list(range(first, first + n))
+        return np.arange(first, first + n, dtype=np.int64)
     lines = []
     with p.open(newline="", encoding="utf-8", errors="replace") as fh:
         reader = csv.reader(fh, delimiter=sep)
@@ -286,8 +288,8 @@ def _record_lines(p: Path, n: int, sep: str, header: bool) -> list[int]:
                 lines.append(start)
             start = reader.line_num + 1
     if len(lines) != n:  # a reader disagreement: fall back to arithmetic numbering
-        return list(range(first, first + n))
-    return lines
+        return np.arange(first, first + n, dtype=np.int64)
+    return np.asarray(lines, dtype=np.int64)
 
 
 # ---------------------------------------------------------------------- validation
@@ -525,9 +527,27 @@ def _root_causes_first(qproblems: list[tuple[int, str]], fproblems: list[tuple[i
 # ---------------------------------------------------------------------- the generic importer
 #: Day/month dates as spreadsheets write them: ``05/01/2021``, ``5.1.21``, ``05-01-2021 14:30``.
 _DM_DATE = re.compile(r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?=$|[ T])(.*)$")
-#: What every such date starts with (a pattern the vectorised string match takes).
-_DM_START = r"\s*\d{1,2}[/.-]"
+#: What every such date starts with, as a pattern for pyarrow's vectorised match (RE2): a
+#: superset of ``_DM_DATE``'s start, whose ``\s`` and ``\d`` are Python's (any Unicode space
+#: and decimal digit; RE2's ``\s`` and ``\d`` are ASCII), so that no date it reads is missed.
+_DM_START = r"^[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]*\p{N}{1,2}[/.-]"
 DATE_COLUMNS = ("made_at", "opens", "closes", "resolved_at")
+
+
+def _matches(values: Any, pattern: str) -> Any:
+    """Which of ``values`` (a column of text, missing values and perhaps other objects) are
+    texts that ``pattern`` (RE2) matches, as a bool array: pyarrow's match, ten times faster
+    here than pandas' (which runs Python's ``re`` on each row for this pattern)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: the rest is no match
+        text = pa.array([v if isinstance(v, str) else None for v in values], type=pa.string())
+    found = pc.call_function("match_substring_regex", [text], pc.MatchSubstringOptions(pattern))
+    return np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def day_month_dates(values: Any, *, column: str, lines: Sequence[int], order: str | None) -> Any:
@@ -548,7 +568,7 @@ def day_month_dates(values: Any, *, column: str, lines: Sequence[int], order: st
         return values
     # only a text starting with a one- or two-digit number and a separator can be one (ISO
     # dates start with four digits): found by one vectorised match, the rest passes unchanged
-    maybe = values.astype("string[pyarrow]").str.match(_DM_START, na=False).to_numpy(dtype=bool)
+    maybe = _matches(values, _DM_START)
     if not maybe.any():
         return values
     text = values.to_numpy(dtype=object)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from forecasts.errors import ImportRejected, InvalidInput
 from forecasts.ledger import Ledger
@@ -347,3 +349,33 @@ def test_a_file_the_whole_path_refuses_is_refused_though_its_ids_are_present(led
     with pytest.raises(InvalidInput, match=said):
         import_csv(ledger, path, name="mine", mapping=mapping)
     assert ledger.counts() == counts
+
+
+def test_the_day_month_prefilter_misses_no_date_python_reads():
+    """``_DM_START`` (RE2, run by pyarrow over the whole column) is a superset of the start of
+    ``_DM_DATE`` (Python's ``re``, run on the candidates only): every Unicode character
+    Python's ``\\d`` or ``\\s`` takes is taken by the prefilter too."""
+    import re
+    import sys
+
+    from forecasts.sources.generic import _DM_DATE, _DM_START, _matches
+
+    digits = [chr(c) for c in range(sys.maxunicode + 1) if re.match(r"\d", chr(c))]
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if re.match(r"\s", chr(c))]
+    dates = [f"{s}{d}{d}/1/2021" for d in digits for s in ("", spaces[len(d) % len(spaces)])] + \
+        [f"{s}{s}1{sep}2{sep}21 10:00" for s in spaces for sep in "/.-"]
+    assert all(_DM_DATE.match(v) for v in dates)
+    assert _matches(pd.Series(dates, dtype=object), _DM_START).all()
+    others = pd.Series(["2021-01-05", "x1/2/2021", "123/4/2021", None, float("nan"), 7, ""], dtype=object)
+    assert not _matches(others, _DM_START).any()
+
+
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=st.sampled_from(" \t\u00a01234567890١٢/.-Tx:"), max_size=14)),
+                max_size=30))
+def test_the_day_month_prefilter_holds_every_candidate(values):
+    from forecasts.sources.generic import _DM_DATE, _DM_START, _matches
+
+    found = _matches(pd.Series(values, dtype=object), _DM_START)
+    for v, hit in zip(values, found, strict=True):
+        if isinstance(v, str) and _DM_DATE.match(v):
+            assert hit, v
