@@ -755,6 +755,13 @@ def _all_present(ledger: Ledger, path: str | Path, *, mapping: dict[str, str] | 
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    with p.open(newline="", encoding="utf-8", errors="replace") as fh:  # the first row's id: a new one
+        fh.readline(_FIRST_LINE_LIMIT)                                   # settles it without reading on
+        row = next(csv.reader([fh.readline(_FIRST_LINE_LIMIT)], delimiter=sep), [])
+    if len(row) == len(header) and row[header.index(col["source_id"])] and \
+            ledger.new_source_ids("forecasts", source, pa.array([row[header.index(col["source_id"])]], pa.string())):
+        return None
+
     wanted = [c for c in (col["question"], col["source_id"], col["title"], col["outcome"], col["resolved_at"],
                           col["closes"]) if c in header]
     try:
