@@ -731,15 +731,15 @@ def _clip_intervals(start, end, horizon_start, horizon_end, actual_close):
     start = np.asarray(start, dtype=np.float64)
     end = np.asarray(end, dtype=np.float64)
     end = np.where(np.isnan(end), np.inf, end)
-    stop = min(actual_close, horizon_end)
+    stop = np.minimum(actual_close, horizon_end)  # scalars, or one per forecast
     s = np.clip(start, horizon_start, stop)
     e = np.clip(end, horizon_start, stop)
     return s, np.maximum(e, s)
 
 
 def metaculus_baseline(p_outcome: ArrayLike, start: ArrayLike, end: ArrayLike,
-                       horizon_start: float, horizon_end: float, actual_close: float,
-                       n_options: int = 2) -> tuple[np.ndarray, np.ndarray]:
+                       horizon_start: float, horizon_end: float | np.ndarray, actual_close: float | np.ndarray,
+                       n_options: int | np.ndarray = 2) -> tuple[np.ndarray, np.ndarray]:
     r"""Metaculus baseline accuracy of individual forecasts (higher is better).
 
     .. math::
@@ -759,9 +759,10 @@ def metaculus_baseline(p_outcome: ArrayLike, start: ArrayLike, end: ArrayLike,
         Forecast start and end times (any numeric unit; ``end`` NaN or inf
         means open-ended).
     horizon_start, horizon_end, actual_close : float
-        In the same unit.
-    n_options : int
-        K, the number of options (2 for binary).
+        In the same unit; ``horizon_end`` and ``actual_close`` may also be arrays, one per
+        forecast (forecasts of many questions at once, each clipped to its own).
+    n_options : int or array
+        K, the number of options (2 for binary), or one per forecast.
 
     Returns
     -------
@@ -777,9 +778,9 @@ def metaculus_baseline(p_outcome: ArrayLike, start: ArrayLike, end: ArrayLike,
     """
     po = np.asarray(p_outcome, dtype=np.float64)
     s, e = _clip_intervals(start, end, horizon_start, horizon_end, actual_close)
-    total = float(horizon_end - horizon_start)
+    total = np.asarray(horizon_end, dtype=np.float64) - horizon_start
     dur = e - s
-    vals = _baseline_values(po, float(n_options))
+    vals = _baseline_values(po, np.asarray(n_options, dtype=np.float64))
     with np.errstate(invalid="ignore"):
         contrib = np.where(dur > 0, vals * dur, 0.0)
     return contrib / total, dur / total
@@ -912,18 +913,9 @@ def _days(h: Holding) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _baseline_rows(h: Holding, po: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`metaculus_baseline` of every row at once (each row clipped to its own question's
-    horizon: the very operations, element by element, so the very numbers)."""
+    """:func:`metaculus_baseline` of every row at once, each clipped to its own question's horizon."""
     st, en, hz, ac = _days(h)
-    stop = np.minimum(ac, hz)
-    s = np.clip(st, 0.0, stop)
-    e = np.maximum(np.clip(en, 0.0, stop), s)
-    total = hz - 0.0
-    dur = e - s
-    vals = _baseline_values(po, _n_options(h))
-    with np.errstate(invalid="ignore"):
-        contrib = np.where(dur > 0, vals * dur, 0.0)
-    return contrib / total, dur / total
+    return metaculus_baseline(po, st, en, 0.0, hz, ac, n_options=_n_options(h))
 
 
 def _peer_rows(h: Holding, po: np.ndarray, in_pool_f: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

@@ -5,6 +5,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.stats import gmean
 
 from forecasts.errors import InvalidInput
@@ -594,3 +596,19 @@ def test_compiled_peer_and_relative_passes_give_numpys_numbers(seed, shuffle):
         assert len(a) > 0
         a, b = (x.sort_values(["question", "forecaster"]).reset_index(drop=True) for x in (a, b))
         pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+@given(st.lists(st.tuples(st.floats(0.001, 1.0), st.floats(-5, 40), st.one_of(st.just(np.nan), st.floats(-5, 40)),
+                          st.integers(0, 2)), min_size=1, max_size=20),
+       st.lists(st.tuples(st.floats(0.5, 30), st.floats(0.1, 40), st.sampled_from([2, 3, 5])), min_size=3, max_size=3))
+def test_metaculus_baseline_of_many_questions_is_each_question_alone(rows, questions):
+    """Arrays of horizons (one per forecast: what the frames path passes for every row at once)
+    give exactly the numbers of one call per question."""
+    po, start, end, q = (np.array(c) for c in zip(*rows, strict=True))
+    hz, ac, k = (np.array(c, dtype=float) for c in zip(*questions, strict=True))
+    many = metaculus_baseline(po, start, end, 0.0, hz[q], ac[q], n_options=k[q])
+    for j in range(3):
+        rows_j = q == j
+        alone = metaculus_baseline(po[rows_j], start[rows_j], end[rows_j], 0.0, float(hz[j]), float(ac[j]),
+                                   n_options=int(k[j]))
+        assert np.array_equal(many[0][rows_j], alone[0]) and np.array_equal(many[1][rows_j], alone[1])
