@@ -327,8 +327,8 @@ def standing(forecasts: pd.DataFrame, t: Any) -> pd.Series:
 def _latest(rows: pd.DataFrame, t: Any) -> pd.DataFrame:
     """Of ``rows``, each forecaster's latest on each question made by ``t`` (by ``made_at``,
     then ``seq``), left out if a retraction ended it by then."""
-    last = (rows[rows["made_at"] <= t].sort_values(["question", "forecaster", "made_at", "seq"], kind="stable")
-            .drop_duplicates(["question", "forecaster"], keep="last"))
+    made = rows[(rows["made_at"] <= t).to_numpy()]
+    last = made.iloc[latest_rows(made)].sort_values(["question", "forecaster"], kind="stable")
     if "ended_at" in last:
         last = last[~(last["ended_at"].notna() & (last["ended_at"] <= t)).to_numpy()]
     return last

@@ -11,6 +11,8 @@ import re
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from forecasts.errors import InvalidInput
 from forecasts.report import CalibrationResult, QuestionTimeline, ScoreTable, build_report
@@ -271,3 +273,28 @@ def test_an_unusable_out_path_is_one_line_and_nothing_is_written(ledger, open_qu
         assert result.returncode == 2 and result.stderr.startswith("error: cannot write the report to")
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".duckdb") == ["a-file"]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["q1", "q2", "q3"]), st.sampled_from(["ann", "bob", "cy"]),
+                          st.integers(0, 6), st.one_of(st.none(), st.integers(0, 8))), min_size=1, max_size=25),
+       st.integers(0, 7))
+def test_standing_is_the_latest_forecast_by_made_at_then_seq(rows, t_day):
+    """``standing`` (the first screen's probabilities) finds each forecaster's latest forecast by
+    ``latest_rows``, the report's one rule for it: the same rows, in the same order, as sorting
+    every forecast by question, forecaster, ``made_at`` and ``seq`` and keeping the last."""
+    import numpy as np
+
+    from forecasts.report.build import standing
+
+    day = pd.Timestamp("2024-01-01")
+    f = pd.DataFrame({"question": [r[0] for r in rows], "forecaster": [r[1] for r in rows],
+                      "made_at": [day + pd.Timedelta(days=r[2]) for r in rows],
+                      "ended_at": [pd.NaT if r[3] is None else day + pd.Timedelta(days=r[3]) for r in rows],
+                      "probability": np.linspace(0.05, 0.95, len(rows))})
+    f["seq"] = np.random.default_rng(len(rows)).permutation(len(rows)) + 1
+    t = day + pd.Timedelta(days=t_day)
+    plain = (f[f["made_at"] <= t].sort_values(["question", "forecaster", "made_at", "seq"], kind="stable")
+             .drop_duplicates(["question", "forecaster"], keep="last"))
+    plain = plain[~(plain["ended_at"].notna() & (plain["ended_at"] <= t))]
+    expected = plain.set_index(["question", "forecaster"])["probability"].astype(float)
+    pd.testing.assert_series_equal(standing(f, t), expected)
