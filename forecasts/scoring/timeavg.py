@@ -184,6 +184,14 @@ def _check_frames(forecasts: object, questions: object, resolutions: object) -> 
         check_columns(resolutions, ("question", "outcome", "resolved_at"), "resolutions")
 
 
+def _calibrated(kind: np.ndarray, closes_us: np.ndarray, cutoff_us: int) -> tuple[np.ndarray, np.ndarray]:
+    """Calibration's rule for a scored question, as two masks: it is ``binary``, and ``past``
+    its scheduled close at the cutoff (a question resolved early is still open on its
+    schedule: counting it would fake a bias); it counts where both hold.  Left out otherwise as
+    ``not_binary``, else ``before_scheduled_close``."""
+    return kind == "binary", closes_us <= cutoff_us
+
+
 def _prepare(forecasts, questions, resolutions, *, as_of=None, forecaster=None,
              past_close_only=False, binary_only=False, engine="auto",
              holding=True) -> Holding:
@@ -206,6 +214,7 @@ def _prepare(forecasts, questions, resolutions, *, as_of=None, forecaster=None,
     if binary_only:
         excluded["not_binary"] = 0
     cutoff_us = int(np.datetime64(cutoff, "us").astype(np.int64))
+    binary, past = _calibrated(kind, closes, cutoff_us)
     usable_q = np.zeros(len(questions), dtype=bool)
     for pos in qpos_of_uniq:
         if pos < 0:
@@ -214,9 +223,9 @@ def _prepare(forecasts, questions, resolutions, *, as_of=None, forecaster=None,
         st = status[pos]
         if st != "scored":
             excluded[st] += 1
-        elif binary_only and kind[pos] != "binary":
+        elif binary_only and not binary[pos]:
             excluded["not_binary"] += 1
-        elif past_close_only and closes[pos] > cutoff_us:
+        elif past_close_only and not past[pos]:
             excluded["before_scheduled_close"] += 1
         else:
             usable_q[pos] = True
@@ -1417,8 +1426,7 @@ class Holdings:
         check_choice(weighting, ("time", "forecast", "last"), "weighting")
         h = self.holding
         qi = h.qinfo
-        binary = qi["kind"].to_numpy(dtype=object) == "binary"
-        past = qi["horizon_end"].to_numpy() <= h.cutoff_us
+        binary, past = _calibrated(qi["kind"].to_numpy(dtype=object), qi["horizon_end"].to_numpy(), h.cutoff_us)
         rows = (binary & past)[h.q] & (h.made < qi["period_end"].to_numpy()[h.q])
         names = forecaster_names(forecaster)
         if names is not None:
@@ -1470,10 +1478,10 @@ class Holdings:
         for reason in ("ambiguous", "annulled", "unresolved"):
             excluded[reason] = int((status == reason).sum())
         pos = pos[status == "scored"]
-        binary = self.questions["kind"].to_numpy(dtype=object)[pos] == "binary"
+        binary, past = _calibrated(self.questions["kind"].to_numpy(dtype=object)[pos],
+                                   fr.as_us(self.questions["closes_at"])[pos], h.cutoff_us)
         excluded["not_binary"] = int((~binary).sum())
-        closes = fr.as_us(self.questions["closes_at"])[pos[binary]]
-        excluded["before_scheduled_close"] = int((closes > h.cutoff_us).sum())
+        excluded["before_scheduled_close"] = int((binary & ~past).sum())
         return excluded
 
     def _excluded_counts(self, by: ScoreGrouping) -> list[pd.Series]:
