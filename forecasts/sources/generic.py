@@ -741,10 +741,10 @@ def _all_present(ledger: Ledger, path: str | Path, *, mapping: dict[str, str] | 
     if p.suffix.lower() in (".parquet", ".pq") or len(sep) != 1 or decimal != ".":
         return None
     try:
-        if b'"' in p.read_bytes():
-            return None
-        header = next(csv.reader([_first_line(p, _FIRST_LINE_LIMIT)], delimiter=sep), [])
-    except (OSError, UnicodeDecodeError):
+        with p.open(newline="", encoding="utf-8", errors="replace") as fh:  # the header and the first row
+            header = next(csv.reader([fh.readline(_FIRST_LINE_LIMIT)], delimiter=sep), [])
+            row = next(csv.reader([fh.readline(_FIRST_LINE_LIMIT)], delimiter=sep), [])
+    except OSError:
         return None
     try:  # the checks of the whole path: a file it would refuse is left to it, which says why
         col = _file_columns(p.name, header, mapping)
@@ -755,11 +755,14 @@ def _all_present(ledger: Ledger, path: str | Path, *, mapping: dict[str, str] | 
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    with p.open(newline="", encoding="utf-8", errors="replace") as fh:  # the first row's id: a new one
-        fh.readline(_FIRST_LINE_LIMIT)                                   # settles it without reading on
-        row = next(csv.reader([fh.readline(_FIRST_LINE_LIMIT)], delimiter=sep), [])
-    if len(row) == len(header) and row[header.index(col["source_id"])] and \
-            ledger.new_source_ids("forecasts", source, pa.array([row[header.index(col["source_id"])]], pa.string())):
+    # a first row the ledger does not hold settles it before the file is read (a first import)
+    first_id = row[header.index(col["source_id"])] if len(row) == len(header) else ""
+    if first_id and ledger.new_source_ids("forecasts", source, pa.array([first_id], pa.string())):
+        return None
+    try:
+        if b'"' in p.read_bytes():  # quotes: the whole path reads the file as pandas does
+            return None
+    except OSError:
         return None
 
     wanted = [c for c in (col["question"], col["source_id"], col["title"], col["outcome"], col["resolved_at"],

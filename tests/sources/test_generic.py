@@ -392,11 +392,15 @@ def test_a_first_import_is_not_read_twice(ledger, tmp_path, write, monkeypatch):
     reads: list[object] = []
     real = pacsv.read_csv
     monkeypatch.setattr(pacsv, "read_csv", lambda *a, **k: reads.append(a[0]) or real(*a, **k))
+    bytes_read: list[object] = []
+    whole = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: bytes_read.append(self) or whole(self))
     assert generic._all_present(ledger, path, mapping=None, source="import:mine", prefix=None, sep=None,
                                 decimal=".", forecasters=None) is None
-    assert reads == []
+    assert reads == [] and bytes_read == []  # neither parsed nor read whole (for its quotes)
     import_csv(ledger, path, name="mine")
     reads.clear()
+    bytes_read.clear()
     assert generic._all_present(ledger, path, mapping=None, source="import:mine", prefix=None, sep=None,
                                 decimal=".", forecasters=None) is not None
-    assert len(reads) == 1  # all present: read once, by the quick path alone
+    assert len(reads) == 1 and len(bytes_read) == 1  # all present: parsed once, read whole once for its quotes
