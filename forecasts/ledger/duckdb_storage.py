@@ -161,11 +161,11 @@ class _DuckDBTransaction(Lookups):
             kept: dict[str, list[Any]] = {"prev_hash": [], "hash": [], "tag": []}
             with closing(_ahead(iter(batches))) as ahead:
                 for batch in ahead:
-                    seqs = batch.column(0).to_numpy()
+                    seqs = arrow_numpy(batch.column(0))
                     if not np.array_equal(seqs, np.arange(self._seq + done, self._seq + done + len(seqs))):
                         raise RuntimeError("DuckDB gave the rows out of order")  # preserve_insertion_order is on
                     texts = batch.column(1).to_pylist()
-                    for i in np.flatnonzero(~batch.column(2).to_numpy(zero_copy_only=False)).tolist():
+                    for i in np.flatnonzero(~arrow_numpy(batch.column(2))).tolist():
                         one = out.iloc[done + i:done + i + 1]  # that row only (not each column whole)
                         texts[i] = integrity.canonical_texts(table, {c: one[c].to_numpy() for c in cols})[0].encode()
                     hashes = integrity.chain_hashes(prev, texts)
