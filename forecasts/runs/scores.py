@@ -10,8 +10,8 @@ the same numbers:
   grace period applied, early retractions left out, late ones ending a forecast at
   ``ended_at``, amended closes, the latest resolution) and run by the ledger's backend, DuckDB
   or PostgreSQL alike.  Neither numpy, pandas nor numba is loaded: ``forecasts score`` at a
-  million forecasts takes 0.9 s, 1.5x a bare SQL query of the Brier per forecaster, where the
-  frames path took 5.4 s (``benchmarks/bench_scale.py``);
+  million forecasts takes 0.58 s, 1.57x a bare SQL query of the Brier per forecaster
+  (``benchmarks/bench_scale.py``; the README's "What holds at real size");
 * **from the frames** (``"frames"``): the forecasts, questions and resolutions read as
   DataFrames and scored by :func:`~forecasts.scoring.score_table`, the reference.  It is used
   for what the query does not compute (:func:`forecasts.scoring.sql.covers`: the peer score,
